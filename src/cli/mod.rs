@@ -1,0 +1,50 @@
+//! Command-line interface: clap types, one file per subcommand. Nothing in the library sees
+//! clap; each subcommand turns its flags into library options and runs.
+
+pub mod exit;
+mod rules;
+mod scan;
+
+use clap::{Parser, Subcommand};
+
+use exit::ExitCode;
+
+/// Find leaked personal access tokens and API tokens in files and git history.
+#[derive(Debug, Parser)]
+#[command(name = "patrol", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scan files, directories, stdin (`-`) or git repositories for secrets.
+    Scan(scan::ScanArgs),
+    /// List the rules, or check a custom rule file.
+    Rules(rules::RulesArgs),
+}
+
+/// Parses the command line and runs the subcommand.
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { ExitCode::Incomplete } else { ExitCode::Clean };
+            let _ = e.print();
+            return Ok(code);
+        }
+    };
+    match cli.command {
+        Command::Scan(a) => scan::run(a),
+        Command::Rules(a) => rules::run(a),
+    }
+}
+
+/// Writes to stdout, treating a closed pipe (`patrol ... | head`) as a normal end.
+pub fn ignore_broken_pipe(r: std::io::Result<()>) -> std::io::Result<()> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

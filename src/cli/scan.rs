@@ -1,0 +1,214 @@
+//! `patrol scan`: flags -> options, run the scan, write the report, decide the exit code.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use patrol::error::Diagnostics;
+use patrol::matcher::Matcher;
+use patrol::report::{self, escape::for_terminal, Format, ReportOptions};
+use patrol::scan::{self, Counters, ScanOptions, ScanOutcome};
+use patrol::source::FsOptions;
+
+use super::exit::ExitCode;
+
+/// Which history to scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum History {
+    /// Files only.
+    None,
+    /// The working tree and every blob reachable from every ref (default inside a repository).
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan; `-` reads standard input.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', default_value = "human", value_parser = Format::NAMES.to_vec())]
+    format: String,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Print whole secrets instead of redacting them.
+    #[arg(long)]
+    show_secrets: bool,
+    /// Worker threads (default: number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    threads: Option<usize>,
+    /// Git history to scan: `all` (default in a repository) or `none` (files only).
+    #[arg(long, value_enum)]
+    history: Option<History>,
+    /// Scan files that .gitignore / .ignore exclude.
+    #[arg(long)]
+    no_ignore: bool,
+    /// Follow symbolic links while walking directories.
+    #[arg(long)]
+    follow_links: bool,
+    /// Skip files larger than this many bytes (default: scan every file whole).
+    #[arg(long, value_name = "BYTES")]
+    max_file_size: Option<u64>,
+    /// Skip binary files (a NUL byte in the first 8 KiB) instead of scanning them.
+    #[arg(long)]
+    skip_binary: bool,
+    /// Add the rules of a custom rule file (repeatable).
+    #[arg(long = "rules", value_name = "FILE")]
+    rules: Vec<PathBuf>,
+    /// Keep at most N locations per finding (the rest are counted).
+    #[arg(long, value_name = "N", default_value_t = scan::DEFAULT_MAX_LOCATIONS)]
+    max_locations: usize,
+    /// Report findings on lines marked `patrol:allow` (and gitleaks/detect-secrets markers).
+    #[arg(long)]
+    no_inline_allow: bool,
+    /// Never show the progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
+    let format = Format::parse(&a.format).expect("clap checked the value");
+    let rules = super::rules::load(&a.rules)?;
+    let matcher = Matcher::new(rules);
+    let opts = scan_options(&a);
+    let mut out = open_output(&a)?;
+
+    let diags = Diagnostics::new(|d| eprintln!("patrol: {}", for_terminal(&d.to_string())));
+    let counters = Counters::default();
+    let cancel = Arc::new(AtomicBool::new(false));
+    install_ctrl_c(cancel.clone());
+    let show_progress = !a.no_progress && io::stderr().is_terminal();
+    let outcome = with_progress(show_progress, &counters, || {
+        scan::scan_files(&matcher, &opts, &diags, &counters, &cancel)
+    });
+
+    write_report(&outcome, format, &mut out, ReportOptions {
+        show_secrets: a.show_secrets,
+        color: a.output.is_none() && io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    })?;
+    Ok(exit_code(&outcome))
+}
+
+fn scan_options(a: &ScanArgs) -> ScanOptions {
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    ScanOptions {
+        fs: FsOptions {
+            paths: a.paths.clone(),
+            respect_ignore: !a.no_ignore,
+            follow_links: a.follow_links,
+            max_file_size: a.max_file_size,
+            skip_binary: a.skip_binary,
+            threads,
+            exclude: Vec::new(),
+        },
+        max_locations: a.max_locations.max(1),
+        inline_allow: !a.no_inline_allow,
+        chunk_bytes: scan::CHUNK_BYTES,
+    }
+}
+
+fn open_output(a: &ScanArgs) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match &a.output {
+        Some(p) => Box::new(io::BufWriter::new(
+            File::create(p).with_context(|| format!("cannot write --output {}", p.display()))?,
+        )),
+        None => Box::new(io::BufWriter::new(io::stdout())),
+    })
+}
+
+fn write_report(o: &ScanOutcome, format: Format, out: &mut Box<dyn Write>, opts: ReportOptions) -> anyhow::Result<()> {
+    let mut sink = report::sink(format, Box::new(out), opts);
+    let res = (|| {
+        sink.begin()?;
+        for f in &o.findings {
+            sink.finding(f)?;
+        }
+        sink.finish(&o.summary)
+    })();
+    super::ignore_broken_pipe(res).context("writing the report")?;
+    if format != Format::Human {
+        eprintln!("{}", summary_line(o));
+    }
+    Ok(())
+}
+
+fn summary_line(o: &ScanOutcome) -> String {
+    let s = &o.summary;
+    let state = if s.interrupted {
+        "interrupted"
+    } else if s.complete {
+        "complete"
+    } else {
+        "incomplete"
+    };
+    format!(
+        "patrol: {} finding(s) in {} file(s), {:.1} MiB, {:.2} s; {state}",
+        s.findings,
+        s.blobs_scanned,
+        s.bytes_scanned as f64 / 1048576.0,
+        s.duration_ms as f64 / 1000.0
+    )
+}
+
+fn exit_code(o: &ScanOutcome) -> ExitCode {
+    let found = if o.findings.is_empty() { ExitCode::Clean } else { ExitCode::Findings };
+    let complete = if o.summary.complete { ExitCode::Clean } else { ExitCode::Incomplete };
+    found.merge(complete)
+}
+
+/// First Ctrl-C: stop scanning and report what was found so far. Second: exit at once.
+fn install_ctrl_c(cancel: Arc<AtomicBool>) {
+    let _ = ctrlc::set_handler(move || {
+        if cancel.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("patrol: interrupted; reporting what was found so far (Ctrl-C again to quit)");
+    });
+}
+
+/// Runs `work` with a progress line on stderr when `show` is set (stderr is a terminal) and
+/// the work takes more than a moment; the line is cleared when it ends.
+fn with_progress<T>(show: bool, counters: &Counters, work: impl FnOnce() -> T) -> T {
+    if !show {
+        return work();
+    }
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let started = std::time::Instant::now();
+            let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                let t = started.elapsed();
+                if t < Duration::from_millis(750) {
+                    continue;
+                }
+                if bar.is_hidden() {
+                    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                }
+                let mib = counters.bytes.load(Ordering::Relaxed) as f64 / 1048576.0;
+                bar.set_message(format!(
+                    "{} files, {:.0} MiB, {} hits, {:.0} MiB/s",
+                    counters.blobs.load(Ordering::Relaxed),
+                    mib,
+                    counters.hits.load(Ordering::Relaxed),
+                    mib / t.as_secs_f64()
+                ));
+                bar.tick();
+            }
+            bar.finish_and_clear();
+        });
+        let out = work();
+        stop.store(true, Ordering::Relaxed);
+        out
+    })
+}

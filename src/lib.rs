@@ -1,0 +1,26 @@
+//! patrol finds leaked personal access tokens and other API tokens in files and git history,
+//! and helps shut them down.
+//!
+//! ```text
+//! source (fs, git) -> Blob -> matcher (prefilter -> window regex -> checksum / decode)
+//!   -> Candidate -> scan (collector: one Finding per rule+secret, every location)
+//!   -> FindingSink: report/{human,json,...}, audit     act (separate): provider/*, revoke
+//! ```
+//!
+//! What lives where:
+//! - `error`: typed errors and `Diagnostics`, the per-input error collector
+//! - `rules`: rule model, built-in rule data files, checksums, sample (fake) tokens
+//! - `matcher`: bytes in, candidates out (pure)
+//! - `source`: where bytes come from (files, stdin, git)
+//! - `finding`: `Finding`, `Location`, `Fingerprint`, `Secret`, the `FindingSink` seam
+//! - `scan`: orchestration: threads, chunking, collecting
+//! - `report`: one file per output format
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod finding;
+pub mod matcher;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod source;

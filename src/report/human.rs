@@ -1,0 +1,111 @@
+//! `--format human`: findings grouped by secret, for people at a terminal.
+//!
+//! Everything taken from the scanned input (paths, secrets) goes through
+//! [`escape::for_terminal`](super::escape::for_terminal). Colour only when asked (the CLI asks
+//! only when stdout is a terminal and `NO_COLOR` is unset).
+
+use std::io::{self, Write};
+
+use super::escape::for_terminal;
+use super::ReportOptions;
+use crate::finding::{Finding, FindingSink, Location, ScanSummary};
+
+/// Locations printed per finding before "... and N more".
+const SHOWN_LOCATIONS: usize = 10;
+
+/// The human writer.
+pub struct HumanWriter<'w> {
+    out: Box<dyn Write + 'w>,
+    opts: ReportOptions,
+    locations: u64,
+}
+
+impl<'w> HumanWriter<'w> {
+    /// A writer over `out`.
+    pub fn new(out: Box<dyn Write + 'w>, opts: ReportOptions) -> Self {
+        Self { out, opts, locations: 0 }
+    }
+
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.opts.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// `path:line:column`, with the commit and author for history locations.
+pub fn describe_location(l: &Location) -> String {
+    let mut s = format!("{}:{}:{}", for_terminal(&l.path), l.line, l.column);
+    if let Some(enc) = l.encoding {
+        s.push_str(&format!(" (inside {enc})"));
+    }
+    if let Some(c) = &l.commit {
+        s.push_str(&format!(
+            "  commit {} by {} <{}> on {}",
+            &c.id[..c.id.len().min(12)],
+            for_terminal(&c.author_name),
+            for_terminal(&c.author_email),
+            c.author_date
+        ));
+    }
+    s
+}
+
+impl FindingSink for HumanWriter<'_> {
+    fn finding(&mut self, f: &Finding) -> io::Result<()> {
+        let title = self.paint("1;31", &format!("{} ", f.rule));
+        writeln!(self.out, "{title}{}", for_terminal(&f.name))?;
+        let secret = for_terminal(&f.secret.display(self.opts.show_secrets));
+        writeln!(self.out, "  secret       {}  (checksum {})", self.paint("33", &secret), f.checksum.as_str())?;
+        writeln!(self.out, "  fingerprint  {}", f.fingerprint)?;
+        for (i, l) in f.locations.iter().take(SHOWN_LOCATIONS).enumerate() {
+            let label = if i == 0 { "  found at     " } else { "               " };
+            writeln!(self.out, "{label}{}", describe_location(l))?;
+        }
+        let more = f.locations.len().saturating_sub(SHOWN_LOCATIONS) as u64 + f.locations_omitted;
+        if more > 0 {
+            writeln!(self.out, "               ... and {more} more locations")?;
+        }
+        writeln!(self.out)?;
+        self.locations += f.locations.len() as u64 + f.locations_omitted;
+        Ok(())
+    }
+
+    fn finish(&mut self, s: &ScanSummary) -> io::Result<()> {
+        let mib = s.bytes_scanned as f64 / (1024.0 * 1024.0);
+        let mut line = format!(
+            "{} finding{} ({} location{}) in {} file{}, {:.1} MiB, {:.2} s",
+            s.findings,
+            plural(s.findings),
+            self.locations,
+            plural(self.locations),
+            s.blobs_scanned,
+            plural(s.blobs_scanned),
+            mib,
+            s.duration_ms as f64 / 1000.0
+        );
+        if s.suppressed > 0 {
+            line.push_str(&format!("; {} suppressed", s.suppressed));
+        }
+        if s.skipped > 0 {
+            line.push_str(&format!("; {} skipped", s.skipped));
+        }
+        if s.interrupted {
+            line.push_str("; INTERRUPTED: partial results");
+        } else if !s.complete {
+            line.push_str(&format!("; INCOMPLETE: {} input(s) could not be read", s.errors));
+        }
+        writeln!(self.out, "{line}")?;
+        self.out.flush()
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

@@ -1,0 +1,36 @@
+//! The built-in rule files, compiled in. Every file in `data/` must be listed here (a test
+//! checks), and its stem is the provider id.
+
+/// (provider id, TOML text) for each built-in rule file.
+pub const FILES: &[(&str, &str)] = &[
+    ("anthropic", include_str!("data/anthropic.toml")),
+    ("atlassian", include_str!("data/atlassian.toml")),
+    ("aws", include_str!("data/aws.toml")),
+    ("azure_devops", include_str!("data/azure_devops.toml")),
+    ("azure_storage", include_str!("data/azure_storage.toml")),
+    ("github", include_str!("data/github.toml")),
+    ("gitlab", include_str!("data/gitlab.toml")),
+    ("huggingface", include_str!("data/huggingface.toml")),
+    ("npm", include_str!("data/npm.toml")),
+    ("openai", include_str!("data/openai.toml")),
+    ("pypi", include_str!("data/pypi.toml")),
+    ("slack", include_str!("data/slack.toml")),
+    ("stripe", include_str!("data/stripe.toml")),
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_data_file_is_listed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules/data");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let listed: Vec<String> = super::FILES.iter().map(|(s, _)| s.to_string()).collect();
+        assert_eq!(on_disk, listed);
+    }
+}

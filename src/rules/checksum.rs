@@ -1,0 +1,328 @@
+//! Checksum validators, by the name a rule file uses in its `checksum` field.
+//!
+//! A checksum lets patrol report a token with no context words around it and reject a near
+//! miss: one flipped character fails every validator here. Each function takes the whole token
+//! as the rule's `token` group captured it and answers `true` only for a correct checksum.
+
+use base64::Engine as _;
+
+/// Names a rule file may use, for validation of custom rules.
+pub const NAMES: &[&str] = &[
+    "azure_devops_legacy",
+    "azure_devops_cask",
+    "github_crc32",
+    "github_fine_grained",
+    "gitlab_routable_crc32",
+];
+
+/// Looks a validator up by name.
+pub fn by_name(name: &str) -> Option<fn(&[u8]) -> bool> {
+    Some(match name {
+        "azure_devops_legacy" => azure_devops_legacy,
+        "azure_devops_cask" => azure_devops_cask,
+        "github_crc32" => github_crc32,
+        "github_fine_grained" => github_fine_grained,
+        "gitlab_routable_crc32" => gitlab_routable_crc32,
+        _ => return None,
+    })
+}
+
+/// Seeds XORed into the legacy PAT's CRC-32: user PATs, and a second token kind.
+pub const ADO_LEGACY_SEEDS: [u32; 2] = [0xE0B9_692D, 0x1019_F92E];
+/// Marvin32 seed of the 2024+ PAT format: the ASCII of "Default0", little-endian.
+pub const ADO_CASK_SEED: u64 = 0x4465_6661_756C_7430;
+
+/// Decodes lower-case RFC 4648 base32 without padding. `None` on any other character.
+pub fn base32_lower_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 5 / 8);
+    let (mut acc, mut bits) = (0u64, 0u32);
+    for &c in s {
+        let v = match c {
+            b'a'..=b'z' => c - b'a',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return None,
+        };
+        acc = (acc << 5) | u64::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// Encodes bytes as lower-case base32 without padding (for samples and tests).
+pub fn base32_lower_encode(b: &[u8]) -> String {
+    const A: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut out = String::with_capacity(b.len().div_ceil(5) * 8);
+    let (mut acc, mut bits) = (0u64, 0u32);
+    for &x in b {
+        acc = (acc << 8) | u64::from(x);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(A[((acc >> bits) & 31) as usize] as char);
+        }
+        acc &= (1 << bits) - 1;
+    }
+    if bits > 0 {
+        out.push(A[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// The 28 bytes the legacy PAT's CRC-32 covers, and the embedded value (bytes 22, 8, 7, 2,
+/// little-endian, byte 22 least significant).
+fn ado_legacy_parts(b: &[u8; 32]) -> ([u8; 28], u32) {
+    let mut data = [0u8; 28];
+    data[0..2].copy_from_slice(&b[0..2]);
+    data[2..6].copy_from_slice(&b[3..7]);
+    data[6..19].copy_from_slice(&b[9..22]);
+    data[19..28].copy_from_slice(&b[23..32]);
+    let emb = u32::from(b[22]) | u32::from(b[8]) << 8 | u32::from(b[7]) << 16 | u32::from(b[2]) << 24;
+    (data, emb)
+}
+
+/// Legacy Azure DevOps PAT: 52 chars `[a-z2-7]`, base32 of 32 bytes with an embedded CRC-32.
+pub fn azure_devops_legacy(token: &[u8]) -> bool {
+    if token.len() != 52 {
+        return false;
+    }
+    let Some(bytes) = base32_lower_decode(token) else {
+        return false;
+    };
+    // 52 * 5 = 260 bits: 32 bytes and 4 padding bits, which are zero in a canonical encoding
+    // (so the last character is `a` or `q`).
+    if bytes.len() != 32 || !matches!(token[51], b'a' | b'q') {
+        return false;
+    }
+    let b: [u8; 32] = bytes[..32].try_into().expect("32 bytes");
+    let (data, emb) = ado_legacy_parts(&b);
+    let crc = crc32fast::hash(&data);
+    ADO_LEGACY_SEEDS.iter().any(|s| crc ^ s == emb)
+}
+
+/// Embeds the legacy checksum into 32 random bytes (for samples): returns the token.
+pub fn azure_devops_legacy_seal(mut b: [u8; 32], seed: u32) -> String {
+    let (data, _) = ado_legacy_parts(&b);
+    let v = crc32fast::hash(&data) ^ seed;
+    b[22] = v as u8;
+    b[8] = (v >> 8) as u8;
+    b[7] = (v >> 16) as u8;
+    b[2] = (v >> 24) as u8;
+    base32_lower_encode(&b)
+}
+
+/// Marvin32 (as in SymCrypt's marvin32.c), the hash behind the 2024+ PAT checksum.
+pub fn marvin32(data: &[u8], seed: u64) -> u32 {
+    fn block(mut p0: u32, mut p1: u32) -> (u32, u32) {
+        p1 ^= p0;
+        p0 = p0.rotate_left(20);
+        p0 = p0.wrapping_add(p1);
+        p1 = p1.rotate_left(9);
+        p1 ^= p0;
+        p0 = p0.rotate_left(27);
+        p0 = p0.wrapping_add(p1);
+        p1 = p1.rotate_left(19);
+        (p0, p1)
+    }
+    let (mut p0, mut p1) = (seed as u32, (seed >> 32) as u32);
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        p0 = p0.wrapping_add(u32::from_le_bytes(c.try_into().expect("4 bytes")));
+        (p0, p1) = block(p0, p1);
+    }
+    let t = chunks.remainder();
+    let fin: u32 = match t.len() {
+        0 => 0x80,
+        1 => 0x8000 | u32::from(t[0]),
+        2 => 0x80_0000 | u32::from(t[1]) << 8 | u32::from(t[0]),
+        _ => 0x8000_0000 | u32::from(t[2]) << 16 | u32::from(t[1]) << 8 | u32::from(t[0]),
+    };
+    p0 = p0.wrapping_add(fin);
+    (p0, p1) = block(p0, p1);
+    (p0, p1) = block(p0, p1);
+    p1 ^ p0
+}
+
+const B62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const B36: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+
+fn radix(mut n: u64, alphabet: &[u8], width: usize) -> String {
+    let base = alphabet.len() as u64;
+    let mut out = Vec::new();
+    while n > 0 {
+        out.push(alphabet[(n % base) as usize]);
+        n /= base;
+    }
+    while out.len() < width {
+        out.push(alphabet[0]);
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ascii alphabet")
+}
+
+/// The 4 checksum characters of a 2024+ PAT, from its first 80 characters.
+pub fn azure_devops_cask_checksum(first80: &[u8]) -> Option<String> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(first80)
+        .ok()?;
+    let c = marvin32(&raw, ADO_CASK_SEED).to_le_bytes();
+    let n = u32::from_be_bytes(c);
+    let lead = c.iter().take_while(|&&b| b == 0).count();
+    let mut s = "0".repeat(lead);
+    if n != 0 {
+        s.push_str(&radix(u64::from(n), B62, 0));
+    }
+    while s.len() < 6 {
+        s.push('0');
+    }
+    s.truncate(4);
+    Some(s)
+}
+
+/// 2024+ Azure DevOps PAT (84 chars): Marvin32 checksum in the last 4 characters.
+pub fn azure_devops_cask(token: &[u8]) -> bool {
+    token.len() == 84
+        && &token[76..80] == b"AZDO"
+        && azure_devops_cask_checksum(&token[..80]).is_some_and(|c| c.as_bytes() == &token[80..])
+}
+
+/// Base62, zero-padded CRC-32 of the random part, as in GitHub's `ghp_` family and npm's
+/// `npm_`: `<prefix>_<random><6-char checksum>`.
+pub fn github_crc32(token: &[u8]) -> bool {
+    let Some(us) = token.iter().position(|&b| b == b'_') else {
+        return false;
+    };
+    let rest = &token[us + 1..];
+    if rest.len() <= 6 {
+        return false;
+    }
+    let (body, chk) = rest.split_at(rest.len() - 6);
+    radix(u64::from(crc32fast::hash(body)), B62, 6).as_bytes() == chk
+}
+
+/// The checksum a GitHub-style `<prefix>_<random>` token carries in its last 6 characters.
+pub fn github_crc32_suffix(body: &[u8]) -> String {
+    radix(u64::from(crc32fast::hash(body)), B62, 6)
+}
+
+/// GitHub fine-grained PAT: `github_pat_` + 22 + `_` + 59 characters; characters 77..85 are the
+/// first 8 characters of base32(SHA-256(first 77 characters)).
+// NOTE: this layout is the one ../shared/bench/gen_synthetic.py documents; it is not published
+// by GitHub. If real tokens turn out not to carry it, drop the `checksum` from the rule.
+pub fn github_fine_grained(token: &[u8]) -> bool {
+    token.len() == 93 && github_fine_grained_check(&token[..77]).as_bytes() == &token[77..85]
+}
+
+/// The 8 checksum characters of a fine-grained PAT, from its first 77 characters.
+pub fn github_fine_grained_check(head: &[u8]) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(head);
+    base32_lower_encode(&d[..5]).to_ascii_uppercase()
+}
+
+/// GitLab routable token: the last 7 characters are the base36, zero-padded CRC-32 of the rest.
+pub fn gitlab_routable_crc32(token: &[u8]) -> bool {
+    if token.len() <= 7 {
+        return false;
+    }
+    let (head, chk) = token.split_at(token.len() - 7);
+    gitlab_routable_suffix(head).as_bytes() == chk
+}
+
+/// The 7 checksum characters of a GitLab routable token.
+pub fn gitlab_routable_suffix(head: &[u8]) -> String {
+    radix(u64::from(crc32fast::hash(head)), B36, 7)
+}
+
+/// Base36 digits of `n` (for the routable token's length field).
+pub fn base36(n: u64, width: usize) -> String {
+    radix(n, B36, width)
+}
+
+/// Base62 digits of `n`.
+pub fn base62(n: u64, width: usize) -> String {
+    radix(n, B62, width)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flip_each(tok: &str, alphabet: &[u8], check: fn(&[u8]) -> bool) {
+        for i in 0..tok.len() {
+            let mut b = tok.as_bytes().to_vec();
+            let pos = alphabet.iter().position(|&c| c == b[i]).unwrap_or(0);
+            b[i] = alphabet[(pos + 1) % alphabet.len()];
+            assert!(!check(&b), "flip at {i} still validates");
+        }
+    }
+
+    /// Microsoft's documentation example PAT (tokens/httpExamples/Pats/CreatePat.json).
+    #[test]
+    fn ado_legacy_accepts_the_published_example_and_rejects_a_random_run() {
+        assert!(azure_devops_legacy(
+            b"dip55dwf4vpitomw63jzvomefmi2jluguprzwwqwuc6xq4fhocwq"
+        ));
+        assert!(!azure_devops_legacy(
+            b"zpczok4kqgnw5prpfy3ehiylbqvgbjfkdiqkejsxqamy7qbkep7q"
+        ));
+        flip_each(
+            "dip55dwf4vpitomw63jzvomefmi2jluguprzwwqwuc6xq4fhocwq",
+            b"abcdefghijklmnopqrstuvwxyz234567",
+            azure_devops_legacy,
+        );
+    }
+
+    #[test]
+    fn ado_cask_accepts_the_public_known_answer() {
+        let kat = "6RtqHqPc66Y6DYbkydbrrFJTYnRoA7r40ts7LWS2SkINSFsRABxhJQQJ99BFACAAAAALGcqjAAASAZDO3eqU";
+        assert_eq!(
+            azure_devops_cask_checksum(&kat.as_bytes()[..80]).unwrap(),
+            "3eqU"
+        );
+        assert!(azure_devops_cask(kat.as_bytes()));
+        flip_each(
+            kat,
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+            azure_devops_cask,
+        );
+    }
+
+    #[test]
+    fn github_and_npm_crc32_accept_public_examples() {
+        for kat in [
+            "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",
+            "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",
+        ] {
+            assert!(github_crc32(kat.as_bytes()), "{kat}");
+            flip_each(&kat[4..], B62, |b| {
+                let mut t = b"ghp_".to_vec();
+                t.extend_from_slice(b);
+                github_crc32(&t)
+            });
+        }
+    }
+
+    #[test]
+    fn gitlab_routable_accepts_the_public_example() {
+        let kat = "glpat-vSY1cyL948aAB440qB6L4zlu9OzsUmEV.01.0w0sfevch";
+        assert!(gitlab_routable_crc32(kat.as_bytes()));
+        assert!(!gitlab_routable_crc32(
+            b"glpat-vSY1cyL948aAB440qB6L4zlu9OzsUmEV.01.0w0sfevci"
+        ));
+    }
+
+    #[test]
+    fn base32_round_trips() {
+        for n in 0..40u8 {
+            let v: Vec<u8> = (0..n).map(|i| i.wrapping_mul(37).wrapping_add(n)).collect();
+            let enc = base32_lower_encode(&v);
+            let dec = base32_lower_decode(enc.as_bytes()).unwrap();
+            assert_eq!(&dec[..v.len()], &v[..]);
+        }
+    }
+}
