@@ -103,7 +103,9 @@ impl Default for Diagnostics {
 
 impl fmt::Debug for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Diagnostics").field("entries", &self.entries()).finish()
+        f.debug_struct("Diagnostics")
+            .field("entries", &self.entries())
+            .finish()
     }
 }
 
@@ -174,7 +176,10 @@ mod tests {
         d.error("a.txt", "permission denied");
         assert!(d.is_incomplete());
         assert_eq!(d.entries().len(), 2);
-        assert_eq!(d.entries()[1].to_string(), "error: a.txt: permission denied");
+        assert_eq!(
+            d.entries()[1].to_string(),
+            "error: a.txt: permission denied"
+        );
     }
 
     #[test]

@@ -15,8 +15,10 @@
 //! - `finding`: `Finding`, `Location`, `Fingerprint`, `Secret`, the `FindingSink` seam
 //! - `scan`: orchestration: threads, chunking, collecting
 //! - `report`: one file per output format
+//! - `audit`: the append-only JSONL audit trail (Azure DevOps audit entry shape)
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod error;
 pub mod finding;
 pub mod matcher;

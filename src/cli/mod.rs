@@ -30,7 +30,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { ExitCode::Incomplete } else { ExitCode::Clean };
+            let code = if e.use_stderr() {
+                ExitCode::Incomplete
+            } else {
+                ExitCode::Clean
+            };
             let _ = e.print();
             return Ok(code);
         }

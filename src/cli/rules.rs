@@ -98,5 +98,9 @@ fn check(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if failed { ExitCode::Incomplete } else { ExitCode::Clean })
+    Ok(if failed {
+        ExitCode::Incomplete
+    } else {
+        ExitCode::Clean
+    })
 }

@@ -88,10 +88,17 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
         scan::scan_files(&matcher, &opts, &diags, &counters, &cancel)
     });
 
-    write_report(&outcome, format, &mut out, ReportOptions {
-        show_secrets: a.show_secrets,
-        color: a.output.is_none() && io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    })?;
+    write_report(
+        &outcome,
+        format,
+        &mut out,
+        ReportOptions {
+            show_secrets: a.show_secrets,
+            color: a.output.is_none()
+                && io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none(),
+        },
+    )?;
     Ok(exit_code(&outcome))
 }
 
@@ -118,14 +125,21 @@ fn scan_options(a: &ScanArgs) -> ScanOptions {
 
 fn open_output(a: &ScanArgs) -> anyhow::Result<Box<dyn Write>> {
     Ok(match &a.output {
-        Some(p) => Box::new(io::BufWriter::new(
-            File::create(p).with_context(|| format!("cannot write --output {}", p.display()))?,
-        )),
+        Some(p) => {
+            Box::new(io::BufWriter::new(File::create(p).with_context(|| {
+                format!("cannot write --output {}", p.display())
+            })?))
+        }
         None => Box::new(io::BufWriter::new(io::stdout())),
     })
 }
 
-fn write_report(o: &ScanOutcome, format: Format, out: &mut Box<dyn Write>, opts: ReportOptions) -> anyhow::Result<()> {
+fn write_report(
+    o: &ScanOutcome,
+    format: Format,
+    out: &mut Box<dyn Write>,
+    opts: ReportOptions,
+) -> anyhow::Result<()> {
     let mut sink = report::sink(format, Box::new(out), opts);
     let res = (|| {
         sink.begin()?;
@@ -160,8 +174,16 @@ fn summary_line(o: &ScanOutcome) -> String {
 }
 
 fn exit_code(o: &ScanOutcome) -> ExitCode {
-    let found = if o.findings.is_empty() { ExitCode::Clean } else { ExitCode::Findings };
-    let complete = if o.summary.complete { ExitCode::Clean } else { ExitCode::Incomplete };
+    let found = if o.findings.is_empty() {
+        ExitCode::Clean
+    } else {
+        ExitCode::Findings
+    };
+    let complete = if o.summary.complete {
+        ExitCode::Clean
+    } else {
+        ExitCode::Incomplete
+    };
     found.merge(complete)
 }
 
@@ -185,7 +207,10 @@ fn with_progress<T>(show: bool, counters: &Counters, work: impl FnOnce() -> T) -
     std::thread::scope(|s| {
         s.spawn(|| {
             let started = std::time::Instant::now();
-            let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+            let bar = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::hidden(),
+            );
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(100));
                 let t = started.elapsed();

@@ -67,7 +67,11 @@ pub fn confirm_window(
         if let Some(c) = validate(rule, scratch, hay) {
             out.push(c);
         }
-        pos = if m.end() > m.start() { m.end() } else { m.start() + 1 };
+        pos = if m.end() > m.start() {
+            m.end()
+        } else {
+            m.start() + 1
+        };
         if anchored {
             return;
         }

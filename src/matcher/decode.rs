@@ -61,7 +61,7 @@ impl Decoder {
         }
         let bytes = B64.decode(run).ok()?;
         // A credential is printable text; random binary is not worth scanning.
-        if bytes.iter().any(|&b| b < 0x20 || b >= 0x7f) {
+        if bytes.iter().any(|&b| !(0x20..0x7f).contains(&b)) {
             return None;
         }
         Some((s, e, bytes))
@@ -91,8 +91,12 @@ mod tests {
         let enc = base64::engine::general_purpose::STANDARD.encode("a-password-that-is-long");
         let line = format!("_password=\"{enc}\"");
         assert!(Decoder::NpmrcBase64.decode(line.as_bytes(), 10).is_some());
-        assert!(Decoder::BasicAuth.decode(b"Basic usage of the API", 6).is_none());
-        let bin = base64::engine::general_purpose::STANDARD.encode([0u8, 1, 2, 3, 250, 251, 252, 253, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert!(Decoder::BasicAuth
+            .decode(b"Basic usage of the API", 6)
+            .is_none());
+        let bin = base64::engine::general_purpose::STANDARD.encode([
+            0u8, 1, 2, 3, 250, 251, 252, 253, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+        ]);
         assert!(Decoder::BasicAuth.decode(bin.as_bytes(), 0).is_none());
     }
 

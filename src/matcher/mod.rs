@@ -97,7 +97,11 @@ impl Matcher {
     }
 
     fn find_at_depth(&self, hay: &[u8], s: &mut Scratch, out: &mut Vec<Candidate>, depth: u8) {
-        let prefilter = if depth == 0 { &self.prefilter } else { &self.inner };
+        let prefilter = if depth == 0 {
+            &self.prefilter
+        } else {
+            &self.inner
+        };
         s.hits.clear();
         prefilter.hits(hay, &mut s.hits);
         s.windows.clear();
@@ -107,11 +111,8 @@ impl Matcher {
                 match *t {
                     Target::Rule(i) => {
                         let w = self.rules.rules()[i].window;
-                        s.windows.push((
-                            i,
-                            h.start.saturating_sub(w),
-                            (h.end + w).min(hay.len()),
-                        ));
+                        s.windows
+                            .push((i, h.start.saturating_sub(w), (h.end + w).min(hay.len())));
                     }
                     Target::Decoder(d) => decodes.push((d, h.end)),
                 }
@@ -119,13 +120,24 @@ impl Matcher {
         }
         self.confirm_windows(hay, s, out);
         for &i in &self.runs {
-            let spec = self.rules.rules()[i].spec.run.expect("run rules have a run");
+            let spec = self.rules.rules()[i]
+                .spec
+                .run
+                .expect("run rules have a run");
             s.runs.clear();
             run::find_runs(hay, spec.length, spec.charset, &mut s.runs);
             let runs = std::mem::take(&mut s.runs);
             for &(a, b) in &runs {
                 s.confirmed.clear();
-                confirm_window(&self.rules.rules()[i], &mut s.rules[i], hay, a, b, true, &mut s.confirmed);
+                confirm_window(
+                    &self.rules.rules()[i],
+                    &mut s.rules[i],
+                    hay,
+                    a,
+                    b,
+                    true,
+                    &mut s.confirmed,
+                );
                 self.push_confirmed(i, s, out, None);
             }
             s.runs = runs;
@@ -157,13 +169,27 @@ impl Matcher {
                 k += 1;
             }
             s.confirmed.clear();
-            confirm_window(&self.rules.rules()[rule], &mut s.rules[rule], hay, start, end, false, &mut s.confirmed);
+            confirm_window(
+                &self.rules.rules()[rule],
+                &mut s.rules[rule],
+                hay,
+                start,
+                end,
+                false,
+                &mut s.confirmed,
+            );
             self.push_confirmed(rule, s, out, None);
         }
         s.windows = windows;
     }
 
-    fn push_confirmed(&self, rule: usize, s: &mut Scratch, out: &mut Vec<Candidate>, enc: Option<&'static str>) {
+    fn push_confirmed(
+        &self,
+        rule: usize,
+        s: &mut Scratch,
+        out: &mut Vec<Candidate>,
+        enc: Option<&'static str>,
+    ) {
         let checksum = self.rules.rules()[rule].checksum.is_some();
         out.extend(s.confirmed.drain(..).map(|c| Candidate {
             rule,
@@ -199,7 +225,11 @@ pub fn check_examples(rules: &RuleSet) -> Vec<RuleError> {
                 let text = match (&token, uses_token) {
                     (Some(t), true) => sample::expand(ex, t),
                     (None, true) if ex.contains("${TOKEN") || ex.contains("${B64_") => {
-                        errors.push(fail(kind, i, "uses a placeholder but the rule has no sample generator"));
+                        errors.push(fail(
+                            kind,
+                            i,
+                            "uses a placeholder but the rule has no sample generator",
+                        ));
                         continue;
                     }
                     _ => ex.clone(),
@@ -249,11 +279,18 @@ mod tests {
     fn generated_samples_are_found_in_common_contexts_and_flips_are_not() {
         let m = builtin();
         for rule in m.rules().rules() {
-            let Some(g) = generator(rule.id()) else { continue };
+            let Some(g) = generator(rule.id()) else {
+                continue;
+            };
             for seed in 0..20 {
                 let tok = g(&mut Rng::new(seed));
                 let tok = tok.as_str();
-                for ctx in ["KEY=${TOKEN}\n", "{\"k\": \"${TOKEN}\"}", "k: '${TOKEN}'", "${TOKEN}"] {
+                for ctx in [
+                    "KEY=${TOKEN}\n",
+                    "{\"k\": \"${TOKEN}\"}",
+                    "k: '${TOKEN}'",
+                    "${TOKEN}",
+                ] {
                     // Rules whose keyword stands outside the token need their own context
                     // (their examples cover them).
                     if matches!(rule.id(), "aws.access_key" | "azure_storage.account_key") {
@@ -261,12 +298,20 @@ mod tests {
                     }
                     let text = expand(ctx, tok);
                     let f = found(&m, &text);
-                    assert!(f.contains(&(rule.id().to_string(), tok.to_string())), "{} in {ctx}: {f:?}", rule.id());
+                    assert!(
+                        f.contains(&(rule.id().to_string(), tok.to_string())),
+                        "{} in {ctx}: {f:?}",
+                        rule.id()
+                    );
                 }
                 if rule.checksum.is_some() {
                     let flipped = crate::rules::sample::flip_at(tok, tok.len() / 2);
                     let f = found(&m, &format!("KEY={flipped}\n"));
-                    assert!(f.iter().all(|(r, _)| r != rule.id()), "{} flipped: {f:?}", rule.id());
+                    assert!(
+                        f.iter().all(|(r, _)| r != rule.id()),
+                        "{} flipped: {f:?}",
+                        rule.id()
+                    );
                 }
             }
         }
@@ -280,7 +325,11 @@ mod tests {
         for pad in 0..120 {
             let text = format!("{}{legacy} {ghp}\n{legacy}", "x ".repeat(pad));
             let f = found(&m, &text);
-            assert_eq!(f.iter().filter(|(_, s)| *s == legacy).count(), 2, "pad {pad}");
+            assert_eq!(
+                f.iter().filter(|(_, s)| *s == legacy).count(),
+                2,
+                "pad {pad}"
+            );
             assert_eq!(f.iter().filter(|(_, s)| *s == ghp).count(), 1, "pad {pad}");
         }
     }

@@ -95,7 +95,10 @@ mod tests {
         let tok = "a".repeat(10);
         for pre in 0..25 {
             for sep in [" ", "_", "-", "\n", ":", "@"] {
-                let h = format!("{}{sep}{tok}{sep}bbbbbbbbbbb{sep}cc{sep}{tok}", " ".repeat(pre));
+                let h = format!(
+                    "{}{sep}{tok}{sep}bbbbbbbbbbb{sep}cc{sep}{tok}",
+                    " ".repeat(pre)
+                );
                 assert_eq!(runs(&h, 10), naive(&h, 10), "{h:?}");
                 assert_eq!(runs(&h, 10).len(), 2, "{h:?}");
             }

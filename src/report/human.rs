@@ -23,7 +23,11 @@ pub struct HumanWriter<'w> {
 impl<'w> HumanWriter<'w> {
     /// A writer over `out`.
     pub fn new(out: Box<dyn Write + 'w>, opts: ReportOptions) -> Self {
-        Self { out, opts, locations: 0 }
+        Self {
+            out,
+            opts,
+            locations: 0,
+        }
     }
 
     fn paint(&self, code: &str, s: &str) -> String {
@@ -58,10 +62,19 @@ impl FindingSink for HumanWriter<'_> {
         let title = self.paint("1;31", &format!("{} ", f.rule));
         writeln!(self.out, "{title}{}", for_terminal(&f.name))?;
         let secret = for_terminal(&f.secret.display(self.opts.show_secrets));
-        writeln!(self.out, "  secret       {}  (checksum {})", self.paint("33", &secret), f.checksum.as_str())?;
+        writeln!(
+            self.out,
+            "  secret       {}  (checksum {})",
+            self.paint("33", &secret),
+            f.checksum.as_str()
+        )?;
         writeln!(self.out, "  fingerprint  {}", f.fingerprint)?;
         for (i, l) in f.locations.iter().take(SHOWN_LOCATIONS).enumerate() {
-            let label = if i == 0 { "  found at     " } else { "               " };
+            let label = if i == 0 {
+                "  found at     "
+            } else {
+                "               "
+            };
             writeln!(self.out, "{label}{}", describe_location(l))?;
         }
         let more = f.locations.len().saturating_sub(SHOWN_LOCATIONS) as u64 + f.locations_omitted;
@@ -95,7 +108,10 @@ impl FindingSink for HumanWriter<'_> {
         if s.interrupted {
             line.push_str("; INTERRUPTED: partial results");
         } else if !s.complete {
-            line.push_str(&format!("; INCOMPLETE: {} input(s) could not be read", s.errors));
+            line.push_str(&format!(
+                "; INCOMPLETE: {} input(s) could not be read",
+                s.errors
+            ));
         }
         writeln!(self.out, "{line}")?;
         self.out.flush()

@@ -42,7 +42,12 @@ pub struct JsonWriter<'w> {
 impl<'w> JsonWriter<'w> {
     /// A writer over `out`; `lines` selects JSONL.
     pub fn new(out: Box<dyn Write + 'w>, opts: ReportOptions, lines: bool) -> Self {
-        Self { out, opts, lines, first: true }
+        Self {
+            out,
+            opts,
+            lines,
+            first: true,
+        }
     }
 }
 
@@ -90,7 +95,8 @@ impl FindingSink for JsonWriter<'_> {
             serde_json::to_writer(&mut self.out, &v)?;
             self.out.write_all(b"\n")?;
         } else {
-            self.out.write_all(if self.first { b"\n  " } else { b",\n  " })?;
+            self.out
+                .write_all(if self.first { b"\n  " } else { b",\n  " })?;
             serde_json::to_writer(&mut self.out, &v)?;
         }
         self.first = false;
@@ -99,7 +105,8 @@ impl FindingSink for JsonWriter<'_> {
 
     fn finish(&mut self, _s: &ScanSummary) -> io::Result<()> {
         if !self.lines {
-            self.out.write_all(if self.first { b"]\n" } else { b"\n]\n" })?;
+            self.out
+                .write_all(if self.first { b"]\n" } else { b"\n]\n" })?;
         }
         self.out.flush()
     }

@@ -45,7 +45,11 @@ pub struct ReportOptions {
 }
 
 /// A writer for `format` over `out`.
-pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, opts: ReportOptions) -> Box<dyn FindingSink + 'w> {
+pub fn sink<'w>(
+    format: Format,
+    out: Box<dyn Write + 'w>,
+    opts: ReportOptions,
+) -> Box<dyn FindingSink + 'w> {
     match format {
         Format::Human => Box::new(human::HumanWriter::new(out, opts)),
         Format::Json => Box::new(json::JsonWriter::new(out, opts, false)),

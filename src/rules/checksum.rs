@@ -81,7 +81,8 @@ fn ado_legacy_parts(b: &[u8; 32]) -> ([u8; 28], u32) {
     data[2..6].copy_from_slice(&b[3..7]);
     data[6..19].copy_from_slice(&b[9..22]);
     data[19..28].copy_from_slice(&b[23..32]);
-    let emb = u32::from(b[22]) | u32::from(b[8]) << 8 | u32::from(b[7]) << 16 | u32::from(b[2]) << 24;
+    let emb =
+        u32::from(b[22]) | u32::from(b[8]) << 8 | u32::from(b[7]) << 16 | u32::from(b[2]) << 24;
     (data, emb)
 }
 
@@ -279,7 +280,8 @@ mod tests {
 
     #[test]
     fn ado_cask_accepts_the_public_known_answer() {
-        let kat = "6RtqHqPc66Y6DYbkydbrrFJTYnRoA7r40ts7LWS2SkINSFsRABxhJQQJ99BFACAAAAALGcqjAAASAZDO3eqU";
+        let kat =
+            "6RtqHqPc66Y6DYbkydbrrFJTYnRoA7r40ts7LWS2SkINSFsRABxhJQQJ99BFACAAAAALGcqjAAASAZDO3eqU";
         assert_eq!(
             azure_devops_cask_checksum(&kat.as_bytes()[..80]).unwrap(),
             "3eqU"

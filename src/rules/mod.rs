@@ -154,7 +154,12 @@ impl RuleSet {
 
     /// Adds the rules in `text` (a rule file named `file`). With `stem`, every rule's provider
     /// must equal it.
-    pub fn add_text(&mut self, file: &str, text: &str, stem: Option<&str>) -> Result<(), RuleError> {
+    pub fn add_text(
+        &mut self,
+        file: &str,
+        text: &str,
+        stem: Option<&str>,
+    ) -> Result<(), RuleError> {
         let parsed: RuleFile = toml::from_str(text).map_err(|e| RuleError::Parse {
             file: file.to_string(),
             reason: e.to_string().trim().replace('\n', " "),
@@ -241,7 +246,9 @@ fn compile(file: &str, spec: RuleSpec, stem: Option<&str>) -> Result<Rule, RuleE
     }
     if let Some(e) = spec.min_entropy {
         if !(0.0..=8.0).contains(&e) {
-            return Err(err("min_entropy must be between 0 and 8 bits per character".into()));
+            return Err(err(
+                "min_entropy must be between 0 and 8 bits per character".into(),
+            ));
         }
     }
     let checksum = match &spec.checksum {
@@ -264,7 +271,11 @@ fn compile(file: &str, spec: RuleSpec, stem: Option<&str>) -> Result<Rule, RuleE
                 .dfa_size_limit(Some(MAX_REGEX_BYTES))
                 .hybrid_cache_capacity(MAX_REGEX_BYTES),
         )
-        .syntax(regex_automata::util::syntax::Config::new().utf8(false).unicode(false))
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .utf8(false)
+                .unicode(false),
+        )
         .build(&spec.pattern)
         .map_err(|e| err(format!("pattern does not compile: {e}")))?;
     let token_group = regex
@@ -310,12 +321,18 @@ mod tests {
         let set = RuleSet::builtin().unwrap();
         assert!(set.rules().len() >= 20, "{}", set.rules().len());
         for r in set.rules() {
-            assert!(r.file.ends_with(&format!("{}.toml", r.spec.provider)), "{}", r.id());
+            assert!(
+                r.file.ends_with(&format!("{}.toml", r.spec.provider)),
+                "{}",
+                r.id()
+            );
         }
     }
 
     fn one(text: &str) -> RuleError {
-        RuleSet::default().add_text("x.toml", text, None).unwrap_err()
+        RuleSet::default()
+            .add_text("x.toml", text, None)
+            .unwrap_err()
     }
 
     #[test]
@@ -325,19 +342,31 @@ mod tests {
                 "[[rule]]\nid = \"acme.key\"\nname = \"n\"\nprovider = \"acme\"\nexamples = [\"x\"]\n{extra}"
             )
         };
-        let e = one(&base("keywords = [\"acme_\"]\npattern = '''(?P<token>acme_[a-z]+'''"));
-        assert!(e.to_string().starts_with("x.toml: rule acme.key: pattern does not compile"), "{e}");
+        let e = one(&base(
+            "keywords = [\"acme_\"]\npattern = '''(?P<token>acme_[a-z]+'''",
+        ));
+        assert!(
+            e.to_string()
+                .starts_with("x.toml: rule acme.key: pattern does not compile"),
+            "{e}"
+        );
         let e = one(&base("keywords = [\"acme_\"]\npattern = '''acme_[a-z]+'''"));
         assert!(e.to_string().contains("(?P<token>"), "{e}");
         let e = one(&base("pattern = '''(?P<token>a)'''"));
         assert!(e.to_string().contains("needs keywords"), "{e}");
-        let e = one(&base("keywords = [\"acme_\"]\npattern = '''(?P<token>a)'''\nchecksum = \"md5\""));
+        let e = one(&base(
+            "keywords = [\"acme_\"]\npattern = '''(?P<token>a)'''\nchecksum = \"md5\"",
+        ));
         assert!(e.to_string().contains("unknown checksum \"md5\""), "{e}");
-        let e = one(&base("keywords = [\"acme_\"]\npattern = '''(?P<token>a)'''\nbogus = 1"));
+        let e = one(&base(
+            "keywords = [\"acme_\"]\npattern = '''(?P<token>a)'''\nbogus = 1",
+        ));
         assert!(e.to_string().contains("unknown field"), "{e}");
         let e = one("[[rule]\n");
         assert!(matches!(e, RuleError::Parse { .. }), "{e}");
-        let e = one(&base("keywords = [\"acme_\"]\npattern = '''(?P<token>a{10000}{10000})'''"));
+        let e = one(&base(
+            "keywords = [\"acme_\"]\npattern = '''(?P<token>a{10000}{10000})'''",
+        ));
         assert!(e.to_string().contains("pattern does not compile"), "{e}");
     }
 

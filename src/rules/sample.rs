@@ -155,9 +155,9 @@ pub fn generator(rule_id: &str) -> Option<fn(&mut Rng) -> String> {
         },
         "anthropic.api_key" => |r| format!("sk-ant-api03-{}AA", r.string(B64URL, 93)),
         "stripe.secret_key" => |r| format!("sk_live_{}", r.string(ALNUM, 99)),
-        "azure_storage.account_key" => |r| {
-            base64::engine::general_purpose::STANDARD.encode(r.bytes(64))
-        },
+        "azure_storage.account_key" => {
+            |r| base64::engine::general_purpose::STANDARD.encode(r.bytes(64))
+        }
         "aws.access_key" => |r| {
             format!(
                 "AKIA{}:{}",
@@ -189,7 +189,10 @@ pub fn expand(template: &str, token: &str) -> String {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
     let (head, tail) = token.split_once(':').unwrap_or((token, ""));
     template
-        .replace("${B64_COLON_TOKEN_FLIPPED}", &b64(&format!(":{}", flip_last(token))))
+        .replace(
+            "${B64_COLON_TOKEN_FLIPPED}",
+            &b64(&format!(":{}", flip_last(token))),
+        )
         .replace("${TOKEN_FLIPPED}", &flip_last(token))
         .replace("${TOKEN_HEAD}", head)
         .replace("${TOKEN_TAIL}", tail)
@@ -228,12 +231,16 @@ mod tests {
     fn generated_tokens_pass_their_checksums() {
         let mut r = Rng::new(7);
         for _ in 0..50 {
-            assert!(checksum::azure_devops_legacy(azure_devops_pat_legacy(&mut r).as_bytes()));
+            assert!(checksum::azure_devops_legacy(
+                azure_devops_pat_legacy(&mut r).as_bytes()
+            ));
             let t = azure_devops_pat(&mut r);
             assert_eq!(t.len(), 84);
             assert!(checksum::azure_devops_cask(t.as_bytes()));
             assert!(checksum::github_crc32(crc_b62(&mut r, "ghp_").as_bytes()));
-            assert!(checksum::gitlab_routable_crc32(gitlab_pat_routable(&mut r).as_bytes()));
+            assert!(checksum::gitlab_routable_crc32(
+                gitlab_pat_routable(&mut r).as_bytes()
+            ));
             let f = github_pat_fine_grained(&mut r);
             assert_eq!(f.len(), 93);
             assert!(checksum::github_fine_grained(f.as_bytes()));
@@ -247,9 +254,16 @@ mod tests {
             let t = azure_devops_pat_legacy(&mut r);
             // The legacy token's last character only holds padding bits besides one data bit;
             // flipping it still must not validate.
-            assert!(!checksum::azure_devops_legacy(flip_last(&t).as_bytes()), "{t}");
-            assert!(!checksum::azure_devops_cask(flip_last(&azure_devops_pat(&mut r)).as_bytes()));
-            assert!(!checksum::github_crc32(flip_last(&crc_b62(&mut r, "npm_")).as_bytes()));
+            assert!(
+                !checksum::azure_devops_legacy(flip_last(&t).as_bytes()),
+                "{t}"
+            );
+            assert!(!checksum::azure_devops_cask(
+                flip_last(&azure_devops_pat(&mut r)).as_bytes()
+            ));
+            assert!(!checksum::github_crc32(
+                flip_last(&crc_b62(&mut r, "npm_")).as_bytes()
+            ));
         }
     }
 

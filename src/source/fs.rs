@@ -106,12 +106,17 @@ where
     });
 }
 
-fn exclude_overrides(opts: &FsOptions) -> Result<Option<ignore::overrides::Override>, ignore::Error> {
+fn exclude_overrides(
+    opts: &FsOptions,
+) -> Result<Option<ignore::overrides::Override>, ignore::Error> {
     if opts.exclude.is_empty() {
         return Ok(None);
     }
     let mut ob = ignore::overrides::OverrideBuilder::new(
-        opts.paths.first().map(PathBuf::as_path).unwrap_or(Path::new(".")),
+        opts.paths
+            .first()
+            .map(PathBuf::as_path)
+            .unwrap_or(Path::new(".")),
     );
     for g in &opts.exclude {
         ob.add(&format!("!{g}"))?;
@@ -170,33 +175,33 @@ pub fn read_chunks(
     buf.clear();
     let mut offset = 0u64;
     loop {
-        let mut filled = buf.len();
-        buf.resize(chunk, 0);
-        let mut eof = false;
-        while filled < chunk {
-            match r.read(&mut buf[filled..]) {
-                Ok(0) => {
-                    eof = true;
-                    break;
-                }
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    buf.truncate(filled);
-                    return Err(e);
-                }
-            }
-        }
-        buf.truncate(filled);
-        if eof {
+        // `take` + `read_to_end` fills the chunk without zeroing it first (a small file costs
+        // its own size, not the chunk's).
+        let want = (chunk - buf.len()) as u64;
+        let got = read_up_to(&mut r, buf, want)?;
+        if got < want {
             f(buf, offset, true);
-            return Ok(offset + filled as u64);
+            return Ok(offset + buf.len() as u64);
         }
         f(buf, offset, false);
         let keep = buf.len() - OVERLAP_BYTES;
         buf.drain(..keep);
         offset += keep as u64;
     }
+}
+
+/// Appends up to `n` bytes from `r`; fewer only at end of input.
+fn read_up_to(r: &mut impl Read, buf: &mut Vec<u8>, n: u64) -> io::Result<u64> {
+    let mut got = 0;
+    while got < n {
+        match r.by_ref().take(n - got).read_to_end(buf) {
+            Ok(0) => break,
+            Ok(k) => got += k as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 #[cfg(test)]

@@ -27,7 +27,8 @@ pub const CHUNK_BYTES: usize = 8 * 1024 * 1024;
 /// Default cap on locations kept per finding (`--max-locations`).
 pub const DEFAULT_MAX_LOCATIONS: usize = 1000;
 /// Markers that allow a line when inline allow comments are honoured.
-pub const INLINE_ALLOW_MARKERS: &[&str] = &["patrol:allow", "gitleaks:allow", "pragma: allowlist secret"];
+pub const INLINE_ALLOW_MARKERS: &[&str] =
+    &["patrol:allow", "gitleaks:allow", "pragma: allowlist secret"];
 
 /// What to scan and how.
 #[derive(Debug, Clone)]
@@ -152,7 +153,11 @@ impl Collector {
                     provider: r.spec.provider.clone(),
                     fingerprint: Fingerprint::of(r.id(), &secret),
                     secret,
-                    checksum: if b.checksum { ChecksumStatus::Valid } else { ChecksumStatus::None },
+                    checksum: if b.checksum {
+                        ChecksumStatus::Valid
+                    } else {
+                        ChecksumStatus::None
+                    },
                     locations,
                     locations_omitted: b.omitted,
                 }
@@ -185,7 +190,12 @@ struct LineState {
 
 impl<'a> BlobScanner<'a> {
     /// A scanner for one worker thread.
-    pub fn new(matcher: &'a Matcher, tx: Sender<RawHit>, counters: &'a Counters, opts: &'a ScanOptions) -> Self {
+    pub fn new(
+        matcher: &'a Matcher,
+        tx: Sender<RawHit>,
+        counters: &'a Counters,
+        opts: &'a ScanOptions,
+    ) -> Self {
         Self {
             matcher,
             scratch: matcher.scratch(),
@@ -200,7 +210,9 @@ impl<'a> BlobScanner<'a> {
     /// Scans bytes held in memory (a git blob, a commit message) with their origins.
     pub fn scan_bytes(&mut self, bytes: &[u8], origins: &[Origin]) {
         self.counters.blobs.fetch_add(1, Ordering::Relaxed);
-        self.counters.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.counters
+            .bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         if is_binary(bytes) {
             self.counters.binary.fetch_add(1, Ordering::Relaxed);
         }
@@ -211,7 +223,12 @@ impl<'a> BlobScanner<'a> {
 
     /// Streams `r` in overlapping chunks, so memory stays bounded whatever its size. Returns
     /// the bytes read; on a read error, what was found before it has already been sent.
-    pub fn scan_reader(&mut self, r: impl Read, origins: &[Origin], skip_binary: bool) -> io::Result<ReadOutcome> {
+    pub fn scan_reader(
+        &mut self,
+        r: impl Read,
+        origins: &[Origin],
+        skip_binary: bool,
+    ) -> io::Result<ReadOutcome> {
         let mut r = io::BufReader::with_capacity(64 * 1024, r);
         let head = {
             use io::BufRead;
@@ -229,24 +246,31 @@ impl<'a> BlobScanner<'a> {
             let mut all = Vec::new();
             r.read_to_end(&mut all)?;
             self.counters.blobs.fetch_add(1, Ordering::Relaxed);
-            self.counters.bytes.fetch_add(all.len() as u64, Ordering::Relaxed);
+            self.counters
+                .bytes
+                .fetch_add(all.len() as u64, Ordering::Relaxed);
             let text = decode_utf16(&all).unwrap_or(all);
             self.scan_chunk_bounded(&text, true, true, LineState::default(), origins);
             return Ok(ReadOutcome::Scanned(text.len() as u64));
         }
         let mut buf = std::mem::take(&mut self.buf);
         let mut state = LineState::default();
-        let res = fs_source::read_chunks(r, &mut buf, self.opts.chunk_bytes, |chunk, offset, last| {
-            let first = offset == 0;
-            self.counters.bytes.fetch_add(
-                if first { chunk.len() } else { chunk.len() - OVERLAP_BYTES } as u64,
-                Ordering::Relaxed,
-            );
-            self.scan_chunk_bounded(chunk, first, last, state, origins);
-            if !last {
-                state = advance(state, &chunk[..chunk.len() - OVERLAP_BYTES]);
-            }
-        });
+        let res =
+            fs_source::read_chunks(r, &mut buf, self.opts.chunk_bytes, |chunk, offset, last| {
+                let first = offset == 0;
+                self.counters.bytes.fetch_add(
+                    if first {
+                        chunk.len()
+                    } else {
+                        chunk.len() - OVERLAP_BYTES
+                    } as u64,
+                    Ordering::Relaxed,
+                );
+                self.scan_chunk_bounded(chunk, first, last, state, origins);
+                if !last {
+                    state = advance(state, &chunk[..chunk.len() - OVERLAP_BYTES]);
+                }
+            });
         buf.clear();
         if buf.capacity() > 2 * self.opts.chunk_bytes {
             buf.shrink_to(self.opts.chunk_bytes);
@@ -259,7 +283,14 @@ impl<'a> BlobScanner<'a> {
     /// Matches one chunk. Candidates starting in the overlap region are left to the next
     /// chunk (which sees them with their full left context), those starting in the first
     /// `LEFT_CONTEXT` bytes of a non-first chunk were already taken by the previous one.
-    fn scan_chunk_bounded(&mut self, chunk: &[u8], first: bool, last: bool, state: LineState, origins: &[Origin]) {
+    fn scan_chunk_bounded(
+        &mut self,
+        chunk: &[u8],
+        first: bool,
+        last: bool,
+        state: LineState,
+        origins: &[Origin],
+    ) {
         const LEFT_CONTEXT: usize = 32;
         self.cands.clear();
         self.matcher.find(chunk, &mut self.scratch, &mut self.cands);
@@ -267,7 +298,11 @@ impl<'a> BlobScanner<'a> {
             return;
         }
         let lo = if first { 0 } else { LEFT_CONTEXT };
-        let hi = if last { usize::MAX } else { chunk.len() - OVERLAP_BYTES + LEFT_CONTEXT };
+        let hi = if last {
+            usize::MAX
+        } else {
+            chunk.len() - OVERLAP_BYTES + LEFT_CONTEXT
+        };
         let mut cands = std::mem::take(&mut self.cands);
         cands.retain(|c| c.start >= lo && c.start < hi);
         cands.sort_by_key(|c| c.start);
@@ -413,7 +448,9 @@ pub fn location_of(o: &Origin, line: u64, column: u64, encoding: Option<&'static
 
 fn path_string(p: &Path) -> String {
     let s = p.to_string_lossy();
-    s.strip_prefix("./").map(str::to_string).unwrap_or_else(|| s.into_owned())
+    s.strip_prefix("./")
+        .map(str::to_string)
+        .unwrap_or_else(|| s.into_owned())
 }
 
 fn raw_if_not_utf8_path(p: &Path) -> Option<Vec<u8>> {
@@ -458,14 +495,23 @@ pub fn scan_files(
 }
 
 /// Builds the totals from the counters and diagnostics.
-pub fn summarize(findings: &[Finding], c: &Counters, diags: &Diagnostics, cancel: &AtomicBool, started: Instant) -> ScanSummary {
+pub fn summarize(
+    findings: &[Finding],
+    c: &Counters,
+    diags: &Diagnostics,
+    cancel: &AtomicBool,
+    started: Instant,
+) -> ScanSummary {
     let interrupted = cancel.load(Ordering::Relaxed);
     ScanSummary {
         blobs_scanned: c.blobs.load(Ordering::Relaxed),
         bytes_scanned: c.bytes.load(Ordering::Relaxed),
         skipped: c.skipped.load(Ordering::Relaxed),
         binary: c.binary.load(Ordering::Relaxed),
-        errors: c.errors.load(Ordering::Relaxed).max(diags.entries().iter().filter(|d| d.incomplete).count() as u64),
+        errors: c
+            .errors
+            .load(Ordering::Relaxed)
+            .max(diags.entries().iter().filter(|d| d.incomplete).count() as u64),
         findings: findings.len() as u64,
         suppressed: c.suppressed.load(Ordering::Relaxed),
         duration_ms: started.elapsed().as_millis() as u64,
@@ -481,12 +527,18 @@ fn scan_one_file(s: &mut BlobScanner<'_>, e: &FileEntry, diags: &Diagnostics, ca
     if let (Some(max), Some(size)) = (s.opts.fs.max_file_size, e.size) {
         if size > max {
             s.counters.skipped.fetch_add(1, Ordering::Relaxed);
-            diags.note(e.path.display().to_string(), format!("{size} bytes, over --max-file-size: skipped"));
+            diags.note(
+                e.path.display().to_string(),
+                format!("{size} bytes, over --max-file-size: skipped"),
+            );
             return;
         }
     }
-    let origins = [Origin::File { path: e.path.clone() }];
-    let res = fs_source::open(&e.path).and_then(|f| s.scan_reader(f, &origins, s.opts.fs.skip_binary));
+    let origins = [Origin::File {
+        path: e.path.clone(),
+    }];
+    let res =
+        fs_source::open(&e.path).and_then(|f| s.scan_reader(f, &origins, s.opts.fs.skip_binary));
     if let Err(err) = res {
         s.counters.errors.fetch_add(1, Ordering::Relaxed);
         diags.error(e.path.display().to_string(), err);

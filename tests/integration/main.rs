@@ -1,0 +1,11 @@
+//! Integration tests: drive the built `patrol` binary on trees generated in temp dirs.
+//!
+//! One test binary; each module covers one area:
+//! - `scan_files`: the file scanner end to end (walk, chunking, output, exit codes)
+//! - `rules_cli`: `patrol rules list|check`
+//!
+//! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
+
+mod rules_cli;
+mod scan_files;
+mod util;

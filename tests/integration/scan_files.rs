@@ -1,0 +1,287 @@
+//! The file scanner end to end.
+
+use serde::Deserialize;
+
+use crate::util::{fake, jsonl, run_patrol, run_patrol_stdin, TestDir};
+
+/// The JSON finding, decoded by a schema written here: a second, independent reading of the
+/// wire format documented in src/report/json.rs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonFinding {
+    rule: String,
+    name: String,
+    provider: String,
+    secret: String,
+    redacted: bool,
+    fingerprint: String,
+    checksum: String,
+    locations: Vec<JsonLocation>,
+    locations_omitted: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonLocation {
+    path: String,
+    path_raw_base64: Option<String>,
+    line: u64,
+    column: u64,
+    commit: Option<String>,
+    author_name: Option<String>,
+    author_email: Option<String>,
+    author_date: Option<String>,
+    encoding: Option<String>,
+}
+
+fn findings(stdout: &str) -> Vec<JsonFinding> {
+    serde_json::from_str(stdout).expect("a JSON array of findings")
+}
+
+#[test]
+fn finds_one_secret_with_every_location_and_exits_1() {
+    let t = TestDir::new();
+    let legacy = fake("azure_devops.pat_legacy", 1);
+    t.write("a/config.py", format!("x = 1\nAZURE_PAT = \"{legacy}\"\n"));
+    t.write(
+        "b/deploy.sh",
+        format!("git clone https://build:{legacy}@dev.azure.com/c/p/_git/r\n"),
+    );
+    t.write("clean.txt", "nothing to see here\n");
+    let o = run_patrol(
+        t.path(),
+        &[
+            "scan",
+            ".",
+            "--format",
+            "json",
+            "--show-secrets",
+            "--history",
+            "none",
+        ],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let f = findings(&o.stdout);
+    assert_eq!(f.len(), 1, "{}", o.stdout);
+    assert_eq!(f[0].rule, "azure_devops.pat_legacy");
+    assert_eq!(f[0].provider, "azure_devops");
+    assert!(!f[0].name.is_empty());
+    assert_eq!(f[0].secret, legacy);
+    assert!(!f[0].redacted);
+    assert_eq!(f[0].checksum, "valid");
+    assert_eq!(f[0].fingerprint.len(), 32);
+    assert_eq!(f[0].locations_omitted, 0);
+    let locs: Vec<(String, u64, u64)> = f[0]
+        .locations
+        .iter()
+        .map(|l| (l.path.clone(), l.line, l.column))
+        .collect();
+    assert_eq!(
+        locs,
+        vec![("a/config.py".into(), 2, 14), ("b/deploy.sh".into(), 1, 25)]
+    );
+    assert!(f[0].locations.iter().all(|l| l.commit.is_none()
+        && l.author_name.is_none()
+        && l.author_email.is_none()
+        && l.author_date.is_none()
+        && l.path_raw_base64.is_none()
+        && l.encoding.is_none()));
+}
+
+#[test]
+fn nothing_found_exits_0_and_secrets_are_redacted_by_default() {
+    let t = TestDir::new();
+    t.write("clean.txt", "just text\n");
+    let o = run_patrol(t.path(), &["scan", ".", "--history", "none"]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let tok = fake("github.pat_classic", 3);
+    t.write("leak.env", format!("GITHUB_TOKEN={tok}\n"));
+    for fmt in ["human", "json", "jsonl"] {
+        let o = run_patrol(
+            t.path(),
+            &["scan", ".", "--history", "none", "--format", fmt],
+        );
+        assert_eq!(o.code, 1);
+        assert!(
+            !o.stdout.contains(&tok),
+            "{fmt} leaks the token: {}",
+            o.stdout
+        );
+        assert!(!o.stderr.contains(&tok), "{fmt} leaks the token on stderr");
+        assert!(
+            o.stdout.contains(&tok[..4]) && o.stdout.contains(&tok[tok.len() - 4..]),
+            "{fmt}: {}",
+            o.stdout
+        );
+    }
+}
+
+#[test]
+fn jsonl_is_one_finding_per_line_sorted_by_rule() {
+    let t = TestDir::new();
+    let a = fake("npm.token", 1);
+    let b = fake("github.pat_classic", 1);
+    let c = fake("azure_devops.pat", 1);
+    t.write("x.txt", format!("{a}\n{b}\n{c}\n"));
+    let o = run_patrol(
+        t.path(),
+        &["scan", "x.txt", "--format", "jsonl", "--show-secrets"],
+    );
+    let v = jsonl(&o.stdout);
+    let rules: Vec<&str> = v.iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert_eq!(
+        rules,
+        ["azure_devops.pat", "github.pat_classic", "npm.token"]
+    );
+}
+
+#[test]
+fn reads_stdin_with_dash() {
+    let t = TestDir::new();
+    let tok = fake("gitlab.pat_routable", 2);
+    let o = run_patrol_stdin(
+        t.path(),
+        &["scan", "-", "--format", "jsonl", "--show-secrets"],
+        Some(format!("GL={tok}\n").as_bytes()),
+    );
+    let v = jsonl(&o.stdout);
+    assert_eq!(v.len(), 1, "{}", o.stderr);
+    assert_eq!(v[0]["secret"], tok.as_str());
+    assert_eq!(v[0]["locations"][0]["path"], "-");
+}
+
+#[test]
+fn gitignore_is_honoured_unless_no_ignore_and_dot_git_is_never_scanned() {
+    let t = TestDir::new();
+    let tok = fake("npm.token", 5);
+    std::fs::create_dir_all(t.path().join(".git")).unwrap();
+    t.write(".gitignore", "ignored/\n");
+    t.write("ignored/x.txt", format!("{tok}\n"));
+    t.write(".git/config", format!("{tok}\n"));
+    let o = run_patrol(
+        t.path(),
+        &["scan", ".", "--history", "none", "--format", "jsonl"],
+    );
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    let o = run_patrol(
+        t.path(),
+        &[
+            "scan",
+            ".",
+            "--history",
+            "none",
+            "--no-ignore",
+            "--format",
+            "jsonl",
+        ],
+    );
+    let v = jsonl(&o.stdout);
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["locations"].as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["locations"][0]["path"], "ignored/x.txt");
+}
+
+#[test]
+fn binary_crlf_and_invalid_utf8_content_is_scanned() {
+    let t = TestDir::new();
+    let tok = fake("azure_devops.pat_legacy", 9);
+    let mut content = vec![0u8, 159, 146, 150, 0xff, b'\r', b'\n'];
+    content.extend_from_slice(format!("pat={tok}\r\n").as_bytes());
+    t.write("blob.bin", &content);
+    let o = run_patrol(
+        t.path(),
+        &["scan", ".", "--format", "jsonl", "--show-secrets"],
+    );
+    let v = jsonl(&o.stdout);
+    assert_eq!(v.len(), 1, "{}", o.stderr);
+    assert_eq!(v[0]["locations"][0]["line"], 2);
+    let o = run_patrol(
+        t.path(),
+        &["scan", ".", "--format", "jsonl", "--skip-binary"],
+    );
+    assert_eq!(o.code, 0);
+}
+
+#[test]
+fn a_token_near_the_end_of_a_big_single_line_file_is_found_with_its_column() {
+    let t = TestDir::new();
+    let tok = fake("azure_devops.pat", 4);
+    // 20 MiB on one line: spans several 8 MiB chunks; the token sits across no boundary
+    // in particular, and the column must count every character before it.
+    let mut s = "ab,".repeat(7 * 1024 * 1024);
+    let col = s.len() + 1;
+    s.push_str(&tok);
+    s.push_str(",end");
+    t.write("min.js", &s);
+    let o = run_patrol(
+        t.path(),
+        &["scan", "min.js", "--format", "jsonl", "--show-secrets"],
+    );
+    let v = jsonl(&o.stdout);
+    assert_eq!(v.len(), 1, "{}", o.stderr);
+    assert_eq!(v[0]["locations"][0]["line"], 1);
+    assert_eq!(v[0]["locations"][0]["column"], col as u64);
+}
+
+#[test]
+fn an_unreadable_file_is_named_on_stderr_exit_2_and_other_findings_kept() {
+    let t = TestDir::new();
+    let tok = fake("npm.token", 8);
+    t.write("ok.txt", format!("{tok}\n"));
+    let o = run_patrol(
+        t.path(),
+        &["scan", "ok.txt", "does-not-exist.txt", "--format", "jsonl"],
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.lines().any(|l| l.contains("does-not-exist.txt")),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(jsonl(&o.stdout).len(), 1);
+}
+
+#[test]
+fn decoded_basic_auth_reports_the_inner_pat_at_the_header() {
+    let t = TestDir::new();
+    let tok = fake("azure_devops.pat_legacy", 12);
+    let b64 = base64_encode(format!(":{tok}").as_bytes());
+    t.write(
+        "req.http",
+        format!("GET / HTTP/1.1\nAuthorization: Basic {b64}\n"),
+    );
+    let o = run_patrol(
+        t.path(),
+        &["scan", ".", "--format", "jsonl", "--show-secrets"],
+    );
+    let v = jsonl(&o.stdout);
+    assert_eq!(v.len(), 1, "{}", o.stdout);
+    assert_eq!(v[0]["secret"], tok.as_str());
+    assert_eq!(v[0]["locations"][0]["encoding"], "base64");
+    assert_eq!(v[0]["locations"][0]["line"], 2);
+    assert_eq!(v[0]["locations"][0]["column"], 22);
+}
+
+#[test]
+fn inline_allow_suppresses_unless_no_inline_allow() {
+    let t = TestDir::new();
+    let tok = fake("github.pat_classic", 6);
+    t.write("x.py", format!("T = '{tok}'  # patrol:allow\n"));
+    let o = run_patrol(t.path(), &["scan", "."]);
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    let o = run_patrol(t.path(), &["scan", ".", "--no-inline-allow"]);
+    assert_eq!(o.code, 1);
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let t = TestDir::new();
+    let o = run_patrol(t.path(), &["scan", "--format", "yaml"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("yaml"));
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
