@@ -42,10 +42,17 @@ pub fn run(a: RulesArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The built-in rules plus every `--rules` file.
+/// The built-in rules plus every `--rules` file. A custom file's examples are checked
+/// through the matcher before it is used: a rule that does not find its own examples would
+/// silently miss leaks.
 pub fn load(extra: &[PathBuf]) -> anyhow::Result<RuleSet> {
     let mut set = RuleSet::builtin().context("built-in rules")?;
     for f in extra {
+        let mut alone = RuleSet::default();
+        alone.add_file(f).context("loading --rules")?;
+        if let Some(e) = check_examples(&alone).into_iter().next() {
+            return Err(anyhow::Error::new(e).context("loading --rules"));
+        }
         set.add_file(f).context("loading --rules")?;
     }
     Ok(set)

@@ -458,7 +458,8 @@ fn raw_if_not_utf8_path(p: &Path) -> Option<Vec<u8>> {
     {
         use std::os::unix::ffi::OsStrExt;
         if p.to_str().is_none() {
-            return Some(p.as_os_str().as_bytes().to_vec());
+            let b = p.as_os_str().as_bytes();
+            return Some(b.strip_prefix(b"./").unwrap_or(b).to_vec());
         }
     }
     let _ = p;
@@ -477,7 +478,7 @@ pub fn scan_files(
     let collector = Collector::spawn(opts.max_locations);
     if opts.fs.paths.iter().any(|p| p.as_os_str() == "-") {
         let mut s = BlobScanner::new(matcher, collector.sender(), counters, opts);
-        if let Err(e) = s.scan_reader(io::stdin().lock(), &[Origin::Stdin], false) {
+        if let Err(e) = s.scan_reader(CancellableStdin::new(cancel), &[Origin::Stdin], false) {
             counters.errors.fetch_add(1, Ordering::Relaxed);
             diags.error("<stdin>", e);
         }
@@ -492,6 +493,76 @@ pub fn scan_files(
     let findings = collector.finish(matcher);
     let summary = summarize(&findings, counters, diags, cancel, started);
     ScanOutcome { findings, summary }
+}
+
+/// Standard input read on its own thread, so that Ctrl-C ends a scan waiting for input: once
+/// `cancel` is set, reads return end-of-input and what was read so far is scanned.
+struct CancellableStdin<'c> {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    pending: Vec<u8>,
+    pos: usize,
+    cancel: &'c AtomicBool,
+}
+
+impl<'c> CancellableStdin<'c> {
+    fn new(cancel: &'c AtomicBool) -> Self {
+        let (tx, rx) = mpsc::sync_channel(4);
+        std::thread::spawn(move || {
+            let mut stdin = io::stdin().lock();
+            loop {
+                let mut buf = vec![0u8; 256 * 1024];
+                match stdin.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        if tx.send(Ok(buf)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        Self {
+            rx,
+            pending: Vec::new(),
+            pos: 0,
+            cancel,
+        }
+    }
+}
+
+impl Read for CancellableStdin<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.pos < self.pending.len() {
+                let n = buf.len().min(self.pending.len() - self.pos);
+                buf[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            let next = if self.cancel.load(Ordering::Relaxed) {
+                self.rx
+                    .try_recv()
+                    .map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+            } else {
+                self.rx.recv_timeout(std::time::Duration::from_millis(50))
+            };
+            match next {
+                Ok(Ok(chunk)) => {
+                    self.pending = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(0),
+            }
+        }
+    }
 }
 
 /// Builds the totals from the counters and diagnostics.

@@ -2,10 +2,12 @@
 //!
 //! One test binary; each module covers one area:
 //! - `scan_files`: the file scanner end to end (walk, chunking, output, exit codes)
+//! - `hostile`: hostile files and trees, signals (the fault-injection suite)
 //! - `rules_cli`: `patrol rules list|check`
 //!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
+mod hostile;
 mod rules_cli;
 mod scan_files;
 mod util;
