@@ -364,25 +364,57 @@ fn bucket(rule: &str, seed: u64) -> String {
     fp(rule, &fake(rule, seed))[..2].to_string()
 }
 
-/// Two branches each add a leak and re-create the baseline; `git merge` joins them without
-/// a conflict, and the merged baseline accepts all three.
-#[test]
-fn baselines_from_two_branches_merge_without_conflict() {
-    let t = TestDir::new();
-    let d = t.path();
-    // Two new leaks whose fingerprints sort next to each other in a plain sorted list (no
-    // older entry between them) but fall in different buckets.
-    let base_seed = 100;
+/// Seeds of three fake npm tokens: one already baselined, and two that two branches add. The
+/// two new fingerprints sort next to each other in a plain sorted list (no older entry between
+/// them), so git would see both insertions at one place, but fall in different buckets.
+fn merge_seeds() -> (u64, u64, u64) {
     let rule = "npm.token";
-    let base_fp = fp(rule, &fake(rule, base_seed));
+    let base_seed = 100;
     let f = |s: u64| fp(rule, &fake(rule, s));
+    let base_fp = f(base_seed);
     let (a, b) = (1..50u64)
         .flat_map(|i| (1..50u64).map(move |j| (i, j)))
         .find(|&(i, j)| {
             i != j && bucket(rule, i) != bucket(rule, j) && (f(i) > base_fp) == (f(j) > base_fp)
         })
         .unwrap();
-    assert_ne!(bucket(rule, a), bucket(rule, b));
+    (base_seed, a, b)
+}
+
+/// The control for the test below: the same two additions to a plain sorted list (one
+/// fingerprint per line, no bucket lines) DO conflict, so that test exercises the hazard.
+#[test]
+fn the_same_additions_to_a_plain_sorted_list_conflict() {
+    let t = TestDir::new();
+    let d = t.path();
+    let rule = "npm.token";
+    let (base_seed, a, b) = merge_seeds();
+    let f = |s: u64| fp(rule, &fake(rule, s));
+    let write = |seeds: &[u64]| {
+        let mut lines: Vec<String> = seeds.iter().map(|&s| f(s)).collect();
+        lines.sort();
+        t.write("plain.txt", lines.join("\n") + "\n");
+    };
+    git_ok(d, &["init", "-q", "-b", "main"]);
+    write(&[base_seed]);
+    git_ok(d, &["add", "-A"]);
+    git_ok(d, &["commit", "-q", "-m", "base"]);
+    for (branch, seed) in [("a", a), ("b", b)] {
+        git_ok(d, &["checkout", "-q", "-b", branch, "main"]);
+        write(&[base_seed, seed]);
+        git_ok(d, &["commit", "-q", "-am", branch]);
+    }
+    assert!(!git(d, &["merge", "--no-edit", "a"]).status.success());
+}
+
+/// Two branches each add a leak and re-create the baseline; `git merge` joins them without
+/// a conflict, and the merged baseline accepts all three.
+#[test]
+fn baselines_from_two_branches_merge_without_conflict() {
+    let t = TestDir::new();
+    let d = t.path();
+    let rule = "npm.token";
+    let (base_seed, a, b) = merge_seeds();
     git_ok(d, &["init", "-q", "-b", "main"]);
     t.write("base.env", format!("X={}\n", fake(rule, base_seed)));
     let create = |d: &Path| {
