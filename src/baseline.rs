@@ -18,7 +18,8 @@
 //!   code never changes the file, and the fingerprint follows the secret, so a different secret
 //!   swapped onto a baselined line is reported.
 //! - Never a whole secret: the third field must be a redacted form (`abcd…wxyz` or
-//!   `<redacted N chars>`); a file holding anything else is rejected.
+//!   `<redacted N chars>`: tokens are ASCII, so a value with `…` is never whole); a file
+//!   holding anything else is rejected.
 //! - Sorted by fingerprint under 256 fixed bucket lines `[00]`..`[ff]` (the fingerprint's
 //!   first byte). git's three-way line merge reports a conflict when both branches insert at the
 //!   same point, or at touching points, of the common ancestor. With the bucket lines, two
@@ -231,7 +232,8 @@ fn parse_entry(line: &str) -> Result<(Fingerprint, Entry), String> {
     if !rule_ok {
         return Err(format!("fingerprint {fp}: missing or invalid rule id"));
     }
-    let is_redacted = (redacted.contains('…') && redacted.chars().count() == 9)
+    // A token is ASCII, so one holding `…` is a redacted form, whatever its length.
+    let is_redacted = redacted.contains('…')
         || (redacted.starts_with("<redacted ") && redacted.ends_with(" chars>"));
     if !is_redacted {
         return Err(format!(

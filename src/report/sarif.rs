@@ -107,10 +107,24 @@ fn encode_path(p: &str) -> String {
 }
 
 fn artifact_location(l: &Location) -> Value {
-    let raw: Vec<u8> = l
+    artifact_location_in(l, std::env::current_dir().ok().as_deref())
+}
+
+/// As [`artifact_location`], with an absolute path under `cwd` made relative to it (code
+/// scanning needs repository-relative URIs; `patrol scan $PWD` should still give them).
+fn artifact_location_in(l: &Location, cwd: Option<&std::path::Path>) -> Value {
+    let mut raw: Vec<u8> = l
         .path_raw
         .clone()
         .unwrap_or_else(|| l.path.as_bytes().to_vec());
+    if let Some(rest) = cwd
+        .and_then(|c| c.to_str())
+        .filter(|c| c.len() > 1)
+        .and_then(|c| raw.strip_prefix(c.as_bytes()))
+        .and_then(|r| r.strip_prefix(b"/"))
+    {
+        raw = rest.to_vec();
+    }
     // Percent-encode the exact bytes, so a non-UTF-8 path keeps its identity.
     let path: String = raw
         .iter()
@@ -248,9 +262,18 @@ mod tests {
             artifact_location(&l("a b/c:d.txt")),
             json!({"uri": "a%20b/c%3Ad.txt", "uriBaseId": "%SRCROOT%"})
         );
+        let cwd = Some(std::path::Path::new("/work/repo"));
         assert_eq!(
-            artifact_location(&l("/tmp/x")),
+            artifact_location_in(&l("/tmp/x"), cwd),
             json!({"uri": "file:///tmp/x"})
+        );
+        assert_eq!(
+            artifact_location_in(&l("/work/repo/src/a.rs"), cwd),
+            json!({"uri": "src/a.rs", "uriBaseId": "%SRCROOT%"})
+        );
+        assert_eq!(
+            artifact_location_in(&l("/work/repository/a.rs"), cwd),
+            json!({"uri": "file:///work/repository/a.rs"})
         );
         assert_eq!(artifact_location(&l("é"))["uri"], "%C3%A9");
     }

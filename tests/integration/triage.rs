@@ -105,7 +105,8 @@ fn sarif_schema() -> serde_json::Value {
 }
 
 fn assert_valid_sarif(schema: &serde_json::Value, doc: &serde_json::Value) {
-    let v = jsonschema::draft7::new(schema).expect("the schema compiles");
+    // The OASIS file declares draft-04.
+    let v = jsonschema::draft4::new(schema).expect("the schema compiles");
     let errors: Vec<String> = v
         .iter_errors(doc)
         .map(|e| format!("{} at {}", e, e.instance_path))
@@ -124,6 +125,11 @@ fn sarif_validates_against_the_official_schema_and_has_what_github_needs() {
     assert_eq!(o.code, 1, "{}", o.stderr);
     let doc: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     assert_valid_sarif(&schema, &doc);
+    // The check can fail: a level SARIF does not define is rejected.
+    let mut broken = doc.clone();
+    broken["runs"][0]["results"][0]["level"] = "fatal".into();
+    let v = jsonschema::draft4::new(&schema).unwrap();
+    assert!(!v.is_valid(&broken), "the schema check accepts anything");
     let run = &doc["runs"][0];
     let rules: Vec<&str> = run["tool"]["driver"]["rules"]
         .as_array()
@@ -546,6 +552,22 @@ examples = ["ACME_KEY=acme_0123456789abcdef0123456789abcdef"]
         ],
     );
     assert_eq!(jsonl(&o.stdout).len(), 3, "{}", o.stdout);
+}
+
+#[test]
+fn patrol_toml_at_the_repository_root_applies_to_a_scan_of_a_subdirectory() {
+    let t = TestDir::new();
+    std::fs::create_dir(t.path().join(".git")).unwrap();
+    t.write("patrol.toml", "disable_rules = [\"npm.token\"]\n");
+    t.write("sub/a.env", format!("NPM={}\n", fake("npm.token", 1)));
+    let o = run_patrol(t.path(), &["scan", "sub", "--history", "none"]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let o = run_patrol(
+        t.path(),
+        &["scan", "sub", "--history", "none", "--config", "sub/a.env"],
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("sub/a.env:1:"), "{}", o.stderr);
 }
 
 #[test]
