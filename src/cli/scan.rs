@@ -1,13 +1,12 @@
 //! `patrol scan`: flags -> options, run the scan, write the report, decide the exit code.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::collections::BTreeSet;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
