@@ -14,6 +14,16 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::finding::{Finding, FindingSink, ScanSummary};
+
+/// `actionId` of the entry written before a scan starts.
+pub const SCAN_STARTED: &str = "Patrol.ScanStarted";
+/// `actionId` of the entry written for each finding reported by a scan.
+pub const SECRET_DISCOVERED: &str = "Patrol.SecretDiscovered";
+/// `actionId` of the entry written when a scan ends (complete or not).
+pub const SCAN_COMPLETED: &str = "Patrol.ScanCompleted";
 
 /// An error opening or writing the audit log.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +37,16 @@ pub enum AuditError {
         /// The underlying error.
         #[source]
         source: io::Error,
+    },
+    /// A line of an existing audit log is not an audit entry.
+    #[error("audit log {path}:{line}: {reason}")]
+    Parse {
+        /// The audit log's path.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What the JSON parser said.
+        reason: String,
     },
 }
 
@@ -177,9 +197,243 @@ impl AuditLog {
     }
 }
 
+/// Reads every entry of an audit log, in file order. A line that is not an entry is an error
+/// naming the file and line (a trail that cannot be read whole must not look whole).
+pub fn read_log(path: &Path) -> Result<Vec<AuditEvent>, AuditError> {
+    let text = std::fs::read_to_string(path).map_err(|source| AuditError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let e = serde_json::from_str(line).map_err(|e| AuditError::Parse {
+            path: path.to_path_buf(),
+            line: i + 1,
+            reason: e.to_string(),
+        })?;
+        out.push(e);
+    }
+    Ok(out)
+}
+
+/// The `Patrol.ScanStarted` entry: what is about to be scanned. Written before any scanning.
+pub fn scan_started(ctx: &AuditContext, activity_id: &str, targets: &[String]) -> AuditEvent {
+    ctx.event(
+        activity_id,
+        SCAN_STARTED,
+        "Execute",
+        format!(
+            "Secret scan of {} started by {}.",
+            targets.join(", "),
+            ctx.actor_upn
+        ),
+        json!({ "targets": targets, "patrolVersion": env!("CARGO_PKG_VERSION") }),
+    )
+}
+
+/// The `Patrol.SecretDiscovered` entry for one finding: rule, fingerprint, the redacted secret,
+/// its first location and commit. Never the whole secret.
+pub fn secret_discovered(ctx: &AuditContext, activity_id: &str, f: &Finding) -> AuditEvent {
+    let first = f.locations.first();
+    let commit = first.and_then(|l| l.commit.as_ref()).map(|c| c.id.clone());
+    let at = first.map_or_else(String::new, |l| format!(" at {}:{}", l.path, l.line));
+    let in_commit = commit.as_deref().map_or_else(String::new, |c| {
+        format!(" in commit {}", &c[..c.len().min(12)])
+    });
+    ctx.event(
+        activity_id,
+        SECRET_DISCOVERED,
+        "Create",
+        format!("{} {} found{at}{in_commit}.", f.name, f.secret.redacted()),
+        json!({
+            "rule": f.rule,
+            "provider": f.provider,
+            "fingerprint": f.fingerprint,
+            "secret": f.secret.redacted(),
+            "checksum": f.checksum.as_str(),
+            "path": first.map(|l| l.path.clone()),
+            "line": first.map(|l| l.line),
+            "column": first.map(|l| l.column),
+            "commit": commit,
+            "locations": f.locations.len() as u64 + f.locations_omitted,
+        }),
+    )
+}
+
+/// The `Patrol.ScanCompleted` entry: counts, duration and whether the scan was complete.
+pub fn scan_completed(ctx: &AuditContext, activity_id: &str, s: &ScanSummary) -> AuditEvent {
+    let state = if s.interrupted {
+        "was interrupted"
+    } else if s.complete {
+        "completed"
+    } else {
+        "completed INCOMPLETE"
+    };
+    ctx.event(
+        activity_id,
+        SCAN_COMPLETED,
+        "Execute",
+        format!(
+            "Secret scan {state}: {} finding(s), {} suppressed, {} file(s) in {} ms.",
+            s.findings, s.suppressed, s.blobs_scanned, s.duration_ms
+        ),
+        json!({
+            "findings": s.findings,
+            "suppressed": s.suppressed,
+            "blobsScanned": s.blobs_scanned,
+            "bytesScanned": s.bytes_scanned,
+            "skipped": s.skipped,
+            "errors": s.errors,
+            "durationMs": s.duration_ms,
+            "complete": s.complete,
+            "interrupted": s.interrupted,
+        }),
+    )
+}
+
+/// A [`FindingSink`] that appends one `Patrol.SecretDiscovered` entry per finding and the
+/// `Patrol.ScanCompleted` entry at the end. (`Patrol.ScanStarted` is written by the caller
+/// before scanning, so a trail that cannot be written stops the run early.)
+pub struct AuditSink<'a> {
+    log: &'a AuditLog,
+    ctx: &'a AuditContext,
+    activity_id: String,
+}
+
+impl<'a> AuditSink<'a> {
+    /// A sink writing to `log` with the run's `ctx`, under one scan's `activity_id`.
+    pub fn new(log: &'a AuditLog, ctx: &'a AuditContext, activity_id: &str) -> Self {
+        Self {
+            log,
+            ctx,
+            activity_id: activity_id.to_string(),
+        }
+    }
+}
+
+fn to_io(e: AuditError) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+impl FindingSink for AuditSink<'_> {
+    fn finding(&mut self, f: &Finding) -> io::Result<()> {
+        let e = secret_discovered(self.ctx, &self.activity_id, f);
+        self.log.append(&e).map_err(to_io)
+    }
+
+    fn finish(&mut self, s: &ScanSummary) -> io::Result<()> {
+        let e = scan_completed(self.ctx, &self.activity_id, s);
+        self.log.append(&e).map_err(to_io)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::{ChecksumStatus, CommitMeta, Fingerprint, Location, Secret};
+
+    fn ctx() -> AuditContext {
+        AuditContext::new(
+            "me@example.com".into(),
+            "Me".into(),
+            "Repository",
+            "repo".into(),
+        )
+    }
+
+    #[test]
+    fn secret_discovered_holds_the_first_location_and_commit_but_never_the_secret() {
+        let whole = "npm_0123456789abcdefghijklmnopqrstuvwxyz";
+        let secret = Secret::new(whole);
+        let commit = CommitMeta {
+            id: "a".repeat(40),
+            author_name: "A".into(),
+            author_email: "a@example.com".into(),
+            author_date: "2024-01-01T00:00:00Z".into(),
+        };
+        let f = Finding {
+            rule: "npm.token".into(),
+            name: "npm access token".into(),
+            provider: "npm".into(),
+            fingerprint: Fingerprint::of("npm.token", &secret),
+            secret,
+            checksum: ChecksumStatus::Valid,
+            locations: vec![Location {
+                path: "x/.npmrc".into(),
+                path_raw: None,
+                line: 3,
+                column: 7,
+                commit: Some(commit),
+                encoding: None,
+            }],
+            locations_omitted: 2,
+        };
+        let e = secret_discovered(&ctx(), "act", &f);
+        let line = serde_json::to_string(&e).unwrap();
+        assert!(!line.contains(whole), "{line}");
+        assert!(!line.contains("0123456789abcdef"), "{line}");
+        assert_eq!(e.action_id, SECRET_DISCOVERED);
+        assert_eq!(e.data["fingerprint"], f.fingerprint.0.as_str());
+        assert_eq!(e.data["commit"], "a".repeat(40).as_str());
+        assert_eq!(e.data["path"], "x/.npmrc");
+        assert_eq!(e.data["line"], 3);
+        assert_eq!(e.data["locations"], 3);
+        assert!(e.details.contains("x/.npmrc:3") && e.details.contains("aaaaaaaaaaaa"));
+    }
+
+    /// Several threads, each with its own file handle (as separate runs would have), append
+    /// long entries at once; every line must still parse.
+    #[test]
+    fn concurrent_appends_never_interleave_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("audit.jsonl");
+        let big = "x".repeat(64 * 1024);
+        std::thread::scope(|s| {
+            for t in 0..6 {
+                let (p, big) = (&p, &big);
+                s.spawn(move || {
+                    let log = AuditLog::open(p).unwrap();
+                    let c = ctx();
+                    for i in 0..40 {
+                        let e = c.event(
+                            &format!("t{t}"),
+                            SCAN_STARTED,
+                            "Execute",
+                            format!("entry {i}"),
+                            json!({ "pad": big }),
+                        );
+                        log.append(&e).unwrap();
+                    }
+                });
+            }
+        });
+        let all = read_log(&p).unwrap();
+        assert_eq!(all.len(), 6 * 40);
+        for t in 0..6 {
+            let mine: Vec<_> = all
+                .iter()
+                .filter(|e| e.activity_id == format!("t{t}"))
+                .collect();
+            assert_eq!(mine.len(), 40);
+            for (i, e) in mine.iter().enumerate() {
+                assert_eq!(e.details, format!("entry {i}"), "per-writer order is kept");
+            }
+        }
+    }
+
+    #[test]
+    fn read_log_names_the_line_that_is_not_an_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.jsonl");
+        let e = ctx().event("a", SCAN_STARTED, "Execute", "x".into(), json!({}));
+        let good = serde_json::to_string(&e).unwrap();
+        std::fs::write(&p, format!("{good}\n{{\"torn\n")).unwrap();
+        let err = read_log(&p).unwrap_err().to_string();
+        assert!(err.contains("a.jsonl:2:"), "{err}");
+    }
 
     #[test]
     fn appends_one_line_per_event_and_keeps_earlier_lines() {

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::source::CommitMeta;
+pub use crate::source::CommitMeta;
 
 /// A secret value. Redacted in `Debug` and `Display`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -16,9 +16,13 @@
 //! - `scan`: orchestration: threads, chunking, collecting
 //! - `report`: one file per output format
 //! - `audit`: the append-only JSONL audit trail (Azure DevOps audit entry shape)
+//! - `config`: `patrol.toml`, read and validated before a scan
+//! - `baseline`: accepted findings by fingerprint; the filter applied before any sink
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod baseline;
+pub mod config;
 pub mod error;
 pub mod finding;
 pub mod matcher;

@@ -1,9 +1,12 @@
 //! Command-line interface: clap types, one file per subcommand. Nothing in the library sees
 //! clap; each subcommand turns its flags into library options and runs.
 
+mod audit;
+mod baseline;
 pub mod exit;
 mod rules;
 mod scan;
+mod triage;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +26,10 @@ enum Command {
     Scan(scan::ScanArgs),
     /// List the rules, or check a custom rule file.
     Rules(rules::RulesArgs),
+    /// Record current findings as accepted (`baseline create`), for `scan --baseline`.
+    Baseline(baseline::BaselineArgs),
+    /// Read an audit trail written by `scan --audit-log` (`audit show`).
+    Audit(audit::AuditArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -42,6 +49,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan(a) => scan::run(a),
         Command::Rules(a) => rules::run(a),
+        Command::Baseline(a) => baseline::run(a),
+        Command::Audit(a) => audit::run(a),
     }
 }
 

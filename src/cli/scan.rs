@@ -1,5 +1,6 @@
 //! `patrol scan`: flags -> options, run the scan, write the report, decide the exit code.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -9,13 +10,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use patrol::baseline;
 use patrol::error::Diagnostics;
+use patrol::finding::Fingerprint;
 use patrol::matcher::Matcher;
 use patrol::report::{self, escape::for_terminal, Format, ReportOptions};
 use patrol::scan::{self, Counters, ScanOptions, ScanOutcome};
 use patrol::source::FsOptions;
 
 use super::exit::ExitCode;
+use super::triage;
 
 /// Which history to scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,23 +74,63 @@ pub struct ScanArgs {
     /// Never show the progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Read settings from FILE instead of the patrol.toml found in the scanned directory or
+    /// its repository root.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Report and fail only on findings not in this baseline (from `patrol baseline create`).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Append an audit trail (JSON Lines) to FILE; the scan does not start if it cannot be written.
+    #[arg(long, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
 }
 
-pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
-    let format = Format::parse(&a.format).expect("clap checked the value");
-    let rules = super::rules::load(&a.rules)?;
-    let matcher = Matcher::new(rules);
-    let opts = scan_options(&a);
-    let mut out = open_output(&a)?;
+/// What a scan needs, prepared and validated before anything is read.
+pub struct Plan {
+    matcher: Matcher,
+    opts: ScanOptions,
+    accepted: BTreeSet<Fingerprint>,
+}
 
+/// Reads patrol.toml, the rules and the baseline: any error stops the run before scanning.
+pub fn plan(a: &ScanArgs) -> anyhow::Result<Plan> {
+    let config = triage::load_config(&a.paths, a.config.as_deref())?;
+    let matcher = Matcher::new(triage::load_rules(&a.rules, &config)?);
+    let mut opts = scan_options(a);
+    opts.fs.exclude = config.exclude.clone();
+    let accepted = triage::accepted(&config, a.baseline.as_deref())?;
+    Ok(Plan {
+        matcher,
+        opts,
+        accepted,
+    })
+}
+
+/// Scans, then drops accepted findings (allow-list, baseline) before any sink sees them.
+pub fn execute(a: &ScanArgs, p: &Plan) -> ScanOutcome {
     let diags = Diagnostics::new(|d| eprintln!("patrol: {}", for_terminal(&d.to_string())));
     let counters = Counters::default();
     let cancel = Arc::new(AtomicBool::new(false));
     install_ctrl_c(cancel.clone());
     let show_progress = !a.no_progress && io::stderr().is_terminal();
-    let outcome = with_progress(show_progress, &counters, || {
-        scan::scan_files(&matcher, &opts, &diags, &counters, &cancel)
+    let mut outcome = with_progress(show_progress, &counters, || {
+        scan::scan_files(&p.matcher, &p.opts, &diags, &counters, &cancel)
     });
+    baseline::suppress(&mut outcome.findings, &mut outcome.summary, &p.accepted);
+    outcome
+}
+
+pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
+    let format = Format::parse(&a.format).expect("clap checked the value");
+    let plan = plan(&a)?;
+    let audit = match &a.audit_log {
+        Some(p) => Some(triage::ScanAudit::start(p, &a.paths)?),
+        None => None,
+    };
+    let mut out = open_output(&a)?;
+    let outcome = execute(&a, &plan);
+    let audited = audit.as_ref().map_or(Ok(()), |au| au.record(&outcome));
 
     write_report(
         &outcome,
@@ -99,6 +143,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
                 && std::env::var_os("NO_COLOR").is_none(),
         },
     )?;
+    audited?;
     Ok(exit_code(&outcome))
 }
 
@@ -164,8 +209,13 @@ fn summary_line(o: &ScanOutcome) -> String {
     } else {
         "incomplete"
     };
+    let suppressed = if s.suppressed > 0 {
+        format!(" ({} suppressed)", s.suppressed)
+    } else {
+        String::new()
+    };
     format!(
-        "patrol: {} finding(s) in {} file(s), {:.1} MiB, {:.2} s; {state}",
+        "patrol: {} finding(s){suppressed} in {} file(s), {:.1} MiB, {:.2} s; {state}",
         s.findings,
         s.blobs_scanned,
         s.bytes_scanned as f64 / 1048576.0,

@@ -1,9 +1,11 @@
 //! Output formats, one file each. Every writer is a [`FindingSink`]; `scan` never knows which
 //! one is attached. Secrets are redacted unless [`ReportOptions::show_secrets`] is set.
 
+pub mod csv;
 pub mod escape;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use std::io::Write;
 
@@ -18,11 +20,15 @@ pub enum Format {
     Json,
     /// One finding object per line.
     Jsonl,
+    /// SARIF 2.1.0 (GitHub code scanning, Azure DevOps SARIF viewer).
+    Sarif,
+    /// One row per location, for spreadsheets.
+    Csv,
 }
 
 impl Format {
     /// Every format's name, as `--format` takes it.
-    pub const NAMES: &'static [&'static str] = &["human", "json", "jsonl"];
+    pub const NAMES: &'static [&'static str] = &["human", "json", "jsonl", "sarif", "csv"];
 
     /// Parses a `--format` value.
     pub fn parse(s: &str) -> Option<Self> {
@@ -30,6 +36,8 @@ impl Format {
             "human" => Self::Human,
             "json" => Self::Json,
             "jsonl" => Self::Jsonl,
+            "sarif" => Self::Sarif,
+            "csv" => Self::Csv,
             _ => return None,
         })
     }
@@ -54,5 +62,7 @@ pub fn sink<'w>(
         Format::Human => Box::new(human::HumanWriter::new(out, opts)),
         Format::Json => Box::new(json::JsonWriter::new(out, opts, false)),
         Format::Jsonl => Box::new(json::JsonWriter::new(out, opts, true)),
+        Format::Sarif => Box::new(sarif::SarifWriter::new(out, opts)),
+        Format::Csv => Box::new(csv::CsvWriter::new(out, opts)),
     }
 }

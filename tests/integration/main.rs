@@ -4,10 +4,13 @@
 //! - `scan_files`: the file scanner end to end (walk, chunking, output, exit codes)
 //! - `hostile`: hostile files and trees, signals (the fault-injection suite)
 //! - `rules_cli`: `patrol rules list|check`
+//! - `triage`: output formats (snapshots in `snapshots/`, SARIF schema), patrol.toml,
+//!   baselines (incl. a real `git merge`), the audit log
 //!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
 mod hostile;
 mod rules_cli;
 mod scan_files;
+mod triage;
 mod util;

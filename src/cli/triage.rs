@@ -1,0 +1,139 @@
+//! Glue shared by `scan` and `baseline create`: patrol.toml, rule loading with the config's
+//! additions and removals, the accepted-fingerprint set (allow-list + baseline), and the
+//! scan's audit trail (actor, scope, the three scan events).
+//!
+//! Everything here runs before the scan starts, so a bad config, a corrupt baseline or an
+//! unwritable audit log stops the run with exit 2 before a single file is read.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use patrol::audit::{self, AuditContext, AuditLog, AuditSink};
+use patrol::baseline::Baseline;
+use patrol::config::Config;
+use patrol::finding::{FindingSink, Fingerprint};
+use patrol::rules::RuleSet;
+use patrol::scan::ScanOutcome;
+
+/// `--config FILE` when given, else the discovered `patrol.toml`, else the defaults.
+pub fn load_config(paths: &[PathBuf], explicit: Option<&Path>) -> anyhow::Result<Config> {
+    let file = match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => Config::discover(paths),
+    };
+    match file {
+        Some(f) => Ok(Config::load(&f)?),
+        None => Ok(Config::default()),
+    }
+}
+
+/// The built-in rules, the config's `rule_files`, the `--rules` files, minus the config's
+/// `disable_rules` (an unknown id there is an error naming its line).
+pub fn load_rules(cli_rules: &[PathBuf], config: &Config) -> anyhow::Result<RuleSet> {
+    let mut set = RuleSet::builtin().context("built-in rules")?;
+    for f in &config.rule_files {
+        set.add_file(f)
+            .context("loading rule_files from the configuration")?;
+    }
+    for f in cli_rules {
+        set.add_file(f).context("loading --rules")?;
+    }
+    config.check_rule_ids(|id| set.get(id).is_some())?;
+    set.disable(&config.disabled_ids())
+        .context("disabling rules")?;
+    Ok(set)
+}
+
+/// Fingerprints not to report: the config's allow-list plus the baseline file's entries.
+pub fn accepted(config: &Config, baseline: Option<&Path>) -> anyhow::Result<BTreeSet<Fingerprint>> {
+    let mut set: BTreeSet<Fingerprint> = config.allowed().into_iter().map(Fingerprint).collect();
+    if let Some(p) = baseline {
+        set.extend(Baseline::load(p)?.fingerprints());
+    }
+    Ok(set)
+}
+
+/// The user running patrol: git `user.email` / `user.name` as git would read them for the
+/// repository holding `path` (its local config, then global and system), else the OS user.
+pub fn actor(path: Option<&Path>) -> (String, String) {
+    let repo_config = path
+        .and_then(|p| git2::Repository::discover(p).ok())
+        .and_then(|r| r.config().ok());
+    let git = repo_config.or_else(|| git2::Config::open_default().ok());
+    let get = |k: &str| git.as_ref().and_then(|c| c.get_string(k).ok());
+    let os = os_user();
+    let upn = get("user.email")
+        .or_else(|| os.clone())
+        .unwrap_or_else(|| "unknown".into());
+    let name = get("user.name").or(os).unwrap_or_else(|| upn.clone());
+    (upn, name)
+}
+
+fn os_user() -> Option<String> {
+    for k in ["USER", "LOGNAME", "USERNAME"] {
+        if let Some(v) = std::env::var_os(k).filter(|v| !v.is_empty()) {
+            return Some(v.to_string_lossy().into_owned());
+        }
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: getpwuid returns a pointer into static storage or null; it is read at once,
+        // on the only thread running at this point of start-up.
+        unsafe {
+            let pw = libc::getpwuid(libc::getuid());
+            if !pw.is_null() && !(*pw).pw_name.is_null() {
+                let name = std::ffi::CStr::from_ptr((*pw).pw_name);
+                return Some(name.to_string_lossy().into_owned());
+            }
+        }
+    }
+    None
+}
+
+/// The audit trail of one scan run.
+pub struct ScanAudit {
+    log: AuditLog,
+    ctx: AuditContext,
+    activity_id: String,
+}
+
+impl ScanAudit {
+    /// Opens `path` and writes `Patrol.ScanStarted`. Any failure is returned: the caller must
+    /// not scan without its trail.
+    pub fn start(path: &Path, targets: &[PathBuf]) -> anyhow::Result<Self> {
+        let log = AuditLog::open(path).context("--audit-log")?;
+        let first = targets.iter().find(|p| p.as_os_str() != "-");
+        let (upn, name) = actor(first.map(PathBuf::as_path));
+        let ctx = AuditContext::new(upn, name, "Repository", scope_of(targets));
+        let activity_id = uuid::Uuid::new_v4().to_string();
+        let shown: Vec<String> = targets.iter().map(|p| p.display().to_string()).collect();
+        log.append(&audit::scan_started(&ctx, &activity_id, &shown))
+            .context("--audit-log")?;
+        Ok(Self {
+            log,
+            ctx,
+            activity_id,
+        })
+    }
+
+    /// Appends one `Patrol.SecretDiscovered` per reported finding and `Patrol.ScanCompleted`.
+    pub fn record(&self, o: &ScanOutcome) -> anyhow::Result<()> {
+        let mut sink = AuditSink::new(&self.log, &self.ctx, &self.activity_id);
+        for f in &o.findings {
+            sink.finding(f).context("writing --audit-log")?;
+        }
+        sink.finish(&o.summary).context("writing --audit-log")
+    }
+}
+
+/// The scope's display name: the absolute path of the first scanned path (`-` is stdin).
+fn scope_of(targets: &[PathBuf]) -> String {
+    match targets.iter().find(|p| p.as_os_str() != "-") {
+        Some(p) => std::fs::canonicalize(p)
+            .unwrap_or_else(|_| p.clone())
+            .display()
+            .to_string(),
+        None => "<stdin>".to_string(),
+    }
+}

@@ -1,0 +1,388 @@
+//! `patrol.toml`: the repository's own settings, read once and validated before any scanning.
+//!
+//! Where it is found: `--config FILE`, else `patrol.toml` in the first scanned directory, else in
+//! the root of the git repository that holds it (the nearest ancestor with a `.git` entry).
+//!
+//! ```toml
+//! exclude = ["vendor/**", "*.min.js"]        # path globs to skip, relative to the scan root
+//! disable_rules = ["slack.bot_token"]        # rule ids to switch off
+//! rule_files = ["ci/acme-rules.toml"]        # extra rule files, relative to this file
+//!
+//! [[allow]]                                  # accepted findings, by fingerprint
+//! fingerprint = "1781b7e3836525489b174256fe387c7d"
+//! reason = "test fixture, revoked 2024-05-01"  # required, not empty
+//! ```
+//!
+//! Unknown keys and invalid values are errors that name the file, the line and the key; a
+//! scan never runs with a configuration it could not read. Nothing here sees clap types: the
+//! CLI turns flags and this file into library options.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The file name looked for in the scanned directory or repository root.
+pub const FILE_NAME: &str = "patrol.toml";
+
+/// An error reading or validating a configuration file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("config {file}: {source}")]
+    Io {
+        /// The configuration file.
+        file: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, has an unknown key, or a value is wrong.
+    #[error("config {file}:{line}: {reason}")]
+    Invalid {
+        /// The configuration file.
+        file: String,
+        /// 1-based line of the offending key or value.
+        line: usize,
+        /// What is wrong, naming the key.
+        reason: String,
+    },
+}
+
+/// A value from the file with the line it was written on (for later errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting<T> {
+    /// The value.
+    pub value: T,
+    /// 1-based line in the configuration file.
+    pub line: usize,
+}
+
+/// One accepted finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allow {
+    /// The finding's fingerprint (32 lower-case hex characters).
+    pub fingerprint: String,
+    /// Why it is accepted (never empty).
+    pub reason: String,
+    /// 1-based line of the entry.
+    pub line: usize,
+}
+
+/// The validated configuration. [`Config::default`] is what a repository without a file gets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// The file this came from, `None` when there was none.
+    pub file: Option<PathBuf>,
+    /// Path globs to skip (each compiled once to check it).
+    pub exclude: Vec<String>,
+    /// Rule ids to disable; checked against the loaded rules by [`Config::check_rule_ids`].
+    pub disable_rules: Vec<Setting<String>>,
+    /// Extra rule files, resolved against the configuration file's directory.
+    pub rule_files: Vec<PathBuf>,
+    /// Accepted findings.
+    pub allow: Vec<Allow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+    #[serde(default)]
+    disable_rules: Vec<Spanned<String>>,
+    #[serde(default)]
+    rule_files: Vec<Spanned<String>>,
+    #[serde(default)]
+    allow: Vec<RawAllow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAllow {
+    fingerprint: Spanned<String>,
+    reason: Spanned<String>,
+}
+
+impl Config {
+    /// Finds the configuration for a scan of `paths`: the first directory among them (or the
+    /// directory of the first file), then the root of its git repository. `None` when neither
+    /// holds a `patrol.toml`.
+    pub fn discover(paths: &[PathBuf]) -> Option<PathBuf> {
+        let first = paths.iter().find(|p| p.as_os_str() != "-")?;
+        let dir = if first.is_dir() {
+            first.clone()
+        } else {
+            first.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        let here = dir.join(FILE_NAME);
+        if here.is_file() {
+            return Some(here);
+        }
+        let abs = std::fs::canonicalize(&dir).ok()?;
+        let root = abs.ancestors().find(|a| a.join(".git").exists())?;
+        let there = root.join(FILE_NAME);
+        there.is_file().then_some(there)
+    }
+
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        let mut c = Self::parse(&file, &text, base)?;
+        c.file = Some(path.to_path_buf());
+        Ok(c)
+    }
+
+    /// Parses and validates `text` (the contents of `file`); relative rule files are resolved
+    /// against `base`.
+    pub fn parse(file: &str, text: &str, base: &Path) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let at = e.span().map_or(0, |s| s.start);
+            let msg = e.message().trim().replace('\n', " ");
+            let reason = match key_at(text, at) {
+                Some(key) if !msg.contains('`') => format!("key `{key}`: {msg}"),
+                _ => msg,
+            };
+            ConfigError::Invalid {
+                file: file.to_string(),
+                line: line_of(text, at),
+                reason,
+            }
+        })?;
+        let bad = |span: Range<usize>, reason: String| ConfigError::Invalid {
+            file: file.to_string(),
+            line: line_of(text, span.start),
+            reason,
+        };
+        let mut exclude = Vec::new();
+        for g in raw.exclude {
+            if let Err(e) = globset::Glob::new(g.get_ref()) {
+                let reason = format!("key `exclude`: invalid glob `{}`: {}", g.get_ref(), e);
+                return Err(bad(g.span(), reason));
+            }
+            exclude.push(g.into_inner());
+        }
+        let mut disable_rules = Vec::new();
+        for r in raw.disable_rules {
+            if r.get_ref().trim().is_empty() {
+                return Err(bad(r.span(), "key `disable_rules`: empty rule id".into()));
+            }
+            let line = line_of(text, r.span().start);
+            disable_rules.push(Setting {
+                value: r.into_inner(),
+                line,
+            });
+        }
+        let mut rule_files = Vec::new();
+        for f in raw.rule_files {
+            if f.get_ref().trim().is_empty() {
+                return Err(bad(f.span(), "key `rule_files`: empty path".into()));
+            }
+            rule_files.push(base.join(f.get_ref()));
+        }
+        let mut allow = Vec::new();
+        let mut seen = BTreeSet::new();
+        for a in raw.allow {
+            let fp = a.fingerprint.get_ref();
+            if !is_fingerprint(fp) {
+                let reason = format!(
+                    "key `allow.fingerprint`: `{fp}` is not a patrol fingerprint (32 lower-case hex characters)"
+                );
+                return Err(bad(a.fingerprint.span(), reason));
+            }
+            if a.reason.get_ref().trim().is_empty() {
+                let reason = "key `allow.reason`: a reason is required".to_string();
+                return Err(bad(a.reason.span(), reason));
+            }
+            if !seen.insert(fp.clone()) {
+                let reason = format!("key `allow.fingerprint`: `{fp}` is listed twice");
+                return Err(bad(a.fingerprint.span(), reason));
+            }
+            allow.push(Allow {
+                line: line_of(text, a.fingerprint.span().start),
+                fingerprint: a.fingerprint.into_inner(),
+                reason: a.reason.into_inner(),
+            });
+        }
+        Ok(Self {
+            file: None,
+            exclude,
+            disable_rules,
+            rule_files,
+            allow,
+        })
+    }
+
+    /// Checks every `disable_rules` id with `known`; an unknown id is an error naming its line.
+    pub fn check_rule_ids(&self, known: impl Fn(&str) -> bool) -> Result<(), ConfigError> {
+        for r in &self.disable_rules {
+            if !known(&r.value) {
+                return Err(ConfigError::Invalid {
+                    file: self.display_name(),
+                    line: r.line,
+                    reason: format!(
+                        "key `disable_rules`: no rule `{}` (see `patrol rules list`)",
+                        r.value
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The ids in `disable_rules`.
+    pub fn disabled_ids(&self) -> Vec<String> {
+        self.disable_rules.iter().map(|r| r.value.clone()).collect()
+    }
+
+    /// The allowed fingerprints.
+    pub fn allowed(&self) -> BTreeSet<String> {
+        self.allow.iter().map(|a| a.fingerprint.clone()).collect()
+    }
+
+    fn display_name(&self) -> String {
+        self.file
+            .as_ref()
+            .map_or_else(|| FILE_NAME.to_string(), |p| p.display().to_string())
+    }
+}
+
+/// `true` for 32 lower-case hex characters, the shape of a patrol fingerprint.
+pub fn is_fingerprint(s: &str) -> bool {
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The dotted key written on the line holding byte `offset` (`allow.reason` inside an
+/// `[[allow]]` table), when that line is a `key = value` line.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let end = offset.min(text.len());
+    let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next().unwrap_or_default();
+    let key = line.split_once('=')?.0.trim();
+    let bare = |k: &str| {
+        !k.is_empty()
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    if !bare(key) {
+        return None;
+    }
+    let table = text[..start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    Some(match table {
+        Some(t) if bare(&t) => format!("{t}.{key}"),
+        _ => key.to_string(),
+    })
+}
+
+/// The 1-based line holding byte `offset` of `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    bytecount::count(&text.as_bytes()[..end], b'\n') + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse("patrol.toml", text, Path::new("/repo"))
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let c = parse(
+            r#"
+exclude = ["vendor/**"]
+disable_rules = ["slack.bot_token"]
+rule_files = ["ci/acme.toml"]
+
+[[allow]]
+fingerprint = "1781b7e3836525489b174256fe387c7d"
+reason = "revoked fixture"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.exclude, ["vendor/**"]);
+        assert_eq!(c.disabled_ids(), ["slack.bot_token"]);
+        assert_eq!(c.disable_rules[0].line, 3);
+        assert_eq!(c.rule_files, [PathBuf::from("/repo/ci/acme.toml")]);
+        assert_eq!(c.allow[0].reason, "revoked fixture");
+        assert_eq!(c.allow[0].line, 7);
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_key_and_line() {
+        let e = parse("exclude = []\n\nexclud = [\"x\"]\n").unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("config patrol.toml:3: "), "{s}");
+        assert!(s.contains("exclud"), "{s}");
+    }
+
+    #[test]
+    fn an_unknown_key_inside_allow_names_its_line() {
+        let e = parse("[[allow]]\nfingerprint = \"1781b7e3836525489b174256fe387c7d\"\nreason = \"x\"\nwhy = \"y\"\n")
+            .unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("why") && s.contains(":4:"), "{s}");
+    }
+
+    #[test]
+    fn invalid_values_name_key_and_line() {
+        let cases = [
+            ("exclude = [\"ok\", \"[\"]\n", 1, "exclude"),
+            (
+                "\n[[allow]]\nfingerprint = \"abc\"\nreason = \"r\"\n",
+                3,
+                "allow.fingerprint",
+            ),
+            (
+                "[[allow]]\nfingerprint = \"1781b7e3836525489b174256fe387c7d\"\nreason = \"  \"\n",
+                3,
+                "allow.reason",
+            ),
+            ("exclude = \"vendor\"\n", 1, "exclude"),
+        ];
+        for (text, line, key) in cases {
+            let s = parse(text).unwrap_err().to_string();
+            assert!(s.contains(&format!(":{line}: ")), "{text:?}: {s}");
+            assert!(s.contains(key), "{text:?}: {s}");
+        }
+    }
+
+    #[test]
+    fn an_allow_entry_without_a_reason_is_an_error() {
+        let s = parse("[[allow]]\nfingerprint = \"1781b7e3836525489b174256fe387c7d\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(s.contains("reason"), "{s}");
+        assert!(s.contains(":1:") || s.contains(":2:"), "{s}");
+    }
+
+    #[test]
+    fn unknown_rule_ids_name_their_line() {
+        let c = parse("\ndisable_rules = [\n  \"npm.token\",\n  \"nope.x\",\n]\n").unwrap();
+        let e = c.check_rule_ids(|id| id == "npm.token").unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains(":4:") && s.contains("nope.x"), "{s}");
+    }
+}
