@@ -2,6 +2,7 @@
 //!
 //! One test binary; each module covers one area:
 //! - `scan_files`: the file scanner end to end (walk, chunking, output, exit codes)
+//! - `layering`: the module dependency table of STYLE.md, enforced
 //! - `hostile`: hostile files and trees, signals (the fault-injection suite)
 //! - `rules_cli`: `patrol rules list|check`
 //! - `triage`: output formats (snapshots in `snapshots/`, SARIF schema), patrol.toml,
@@ -10,6 +11,7 @@
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
 mod hostile;
+mod layering;
 mod rules_cli;
 mod scan_files;
 mod triage;
