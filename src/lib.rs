@@ -16,13 +16,17 @@
 //! - `scan`: orchestration: threads, chunking, collecting
 //! - `report`: one file per output format
 //! - `audit`: the append-only JSONL audit trail (Azure DevOps audit entry shape)
+//! - `provider`: HTTP clients for token providers (`http.rs` is the one client policy)
+//! - `revoke`: verify / plan / dry-run / revoke / audit: the one place that sends writes
 #![warn(missing_docs)]
 
 pub mod audit;
 pub mod error;
 pub mod finding;
 pub mod matcher;
+pub mod provider;
 pub mod report;
+pub mod revoke;
 pub mod rules;
 pub mod scan;
 pub mod source;

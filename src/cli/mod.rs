@@ -1,6 +1,8 @@
 //! Command-line interface: clap types, one file per subcommand. Nothing in the library sees
 //! clap; each subcommand turns its flags into library options and runs.
 
+mod act;
+mod ado;
 pub mod exit;
 mod rules;
 mod scan;
@@ -23,6 +25,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// List the rules, or check a custom rule file.
     Rules(rules::RulesArgs),
+    /// Azure DevOps organisation administration: list and revoke users' PATs.
+    Ado(ado::AdoArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -42,6 +46,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan(a) => scan::run(a),
         Command::Rules(a) => rules::run(a),
+        Command::Ado(a) => ado::run(a),
     }
 }
 

@@ -70,6 +70,11 @@ pub struct ScanArgs {
     /// Never show the progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Append audit entries (verifications, revocations) to FILE (JSON Lines).
+    #[arg(long, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
+    #[command(flatten)]
+    act: super::act::ActArgs,
 }
 
 pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
@@ -84,9 +89,14 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     let cancel = Arc::new(AtomicBool::new(false));
     install_ctrl_c(cancel.clone());
     let show_progress = !a.no_progress && io::stderr().is_terminal();
-    let outcome = with_progress(show_progress, &counters, || {
+    let mut outcome = with_progress(show_progress, &counters, || {
         scan::scan_files(&matcher, &opts, &diags, &counters, &cancel)
     });
+    let acted = if a.act.is_active() {
+        super::act::run(&a.act, a.audit_log.as_ref(), &mut outcome.findings)?
+    } else {
+        ExitCode::Clean
+    };
 
     write_report(
         &outcome,
@@ -99,7 +109,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
                 && std::env::var_os("NO_COLOR").is_none(),
         },
     )?;
-    Ok(exit_code(&outcome))
+    Ok(exit_code(&outcome).merge(acted))
 }
 
 fn scan_options(a: &ScanArgs) -> ScanOptions {
