@@ -227,12 +227,12 @@ impl RevokePlan {
         }
     }
 
-    /// The plan as text, one line per PAT.
-    pub fn render(&self) -> String {
-        let mut s = String::new();
+    /// The plan as text, one line per PAT (not yet escaped for a terminal).
+    pub fn render(&self) -> Vec<String> {
+        let mut s = Vec::new();
         for i in &self.items {
-            s.push_str(&format!(
-                "  {}  {}  {:?}  scope {:?}  valid {} .. {}\n",
+            s.push(format!(
+                "  {}  {}  {:?}  scope {:?}  valid {} .. {}",
                 i.user.upn,
                 i.token.authorization_id,
                 i.token.display_name.as_deref().unwrap_or(""),

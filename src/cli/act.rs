@@ -222,7 +222,9 @@ fn revoke_leaked_ado(
                 );
                 let mut p = RevokePlan::default();
                 p.add_user(&user, candidates.clone(), &Default::default());
-                eprint!("{}", for_terminal(&p.render()));
+                for l in p.render() {
+                    eprintln!("{}", for_terminal(&l));
+                }
                 revoke::audit_no_match(audit, org, f, &user.upn, candidates.len(), a.yes);
                 code = ExitCode::Incomplete;
             }
@@ -244,7 +246,9 @@ fn revoke_leaked_ado(
         "patrol: azure_devops: {mode}: {} PAT(s) in {org}:",
         plan.items.len()
     );
-    eprint!("{}", for_terminal(&plan.render()));
+    for l in plan.render() {
+        eprintln!("{}", for_terminal(&l));
+    }
     let outcomes = revoke::execute_ado(&admin, &plan, a.yes, audit);
     for (item, o) in plan.items.iter().zip(&outcomes) {
         print_outcome(

@@ -352,7 +352,9 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
         "Dry run (add --yes to revoke): would revoke"
     };
     println!("{head} {} PAT(s) in {}:", plan.items.len(), a.common.org);
-    print!("{}", for_terminal(&plan.render()));
+    for l in plan.render() {
+        println!("{}", for_terminal(&l));
+    }
     let outcomes = revoke::execute_ado(&admin, &plan, a.yes, &audit);
     let mut failed = 0;
     for (item, o) in plan.items.iter().zip(&outcomes) {

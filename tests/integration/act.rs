@@ -217,6 +217,12 @@ fn ado_revoke_dry_run_sends_no_write_and_audits_each_token() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("Dry run"), "{}", out.stdout);
+    assert_eq!(
+        out.stdout.lines().count(),
+        4,
+        "one line per PAT:\n{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("a0000000-0000-0000-0000-000000000001"));
     assert!(
         out.stdout.contains("a0000000-0000-0000-0000-000000000004"),
@@ -784,6 +790,15 @@ fn verify_reports_revoked_tokens_and_touches_no_admin_api() {
     let a = e.audit();
     assert_eq!(a[0]["actionId"], "Patrol.SecretVerified");
     assert_eq!(a[0]["data"]["outcome"], "revoked_or_invalid");
+
+    let human = e.run(&["scan", "x.txt", "--verify", "--api-base", &e.api.base]);
+    assert!(
+        human
+            .stdout
+            .contains("  verified     revoked_or_invalid (profile API: HTTP 401)"),
+        "{}",
+        human.stdout
+    );
 
     // Without --verify there is no verification field at all.
     let out = e.run(&["scan", "x.txt", "--format", "jsonl"]);
