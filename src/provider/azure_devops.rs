@@ -473,7 +473,7 @@ pub fn verify_token(
     let prof = url(
         &urls.profile,
         &["_apis", "profile", "profiles", "me"],
-        &[("api-version", PROFILE_API_VERSION)],
+        &[("details", "true"), ("api-version", PROFILE_API_VERSION)],
     )?;
     let req = Request {
         method: Method::Get,

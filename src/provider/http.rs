@@ -82,6 +82,18 @@ impl HostScope {
             url: format!("{flag} {}", origin_of(&url)),
             reason,
         })?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(ProviderError::Policy {
+                url: format!("{flag} {}", origin_of(&url)),
+                reason: "a base URL must not hold a user name or password".into(),
+            });
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(ProviderError::Policy {
+                url: format!("{flag} {}", origin_of(&url)),
+                reason: "a base URL must not hold a query or fragment".into(),
+            });
+        }
         let scope = Self {
             origins: vec![origin_of(&url)],
         };
@@ -430,6 +442,11 @@ mod tests {
         let e = HostScope::from_override("--api-base", "http://ado.example.com").unwrap_err();
         assert!(e.to_string().contains("loopback"), "{e}");
         assert!(HostScope::from_override("--api-base", "ftp://x").is_err());
+        let e = HostScope::from_override("--api-base", "https://u:SECRETPW@h.example/c")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("user name") && !e.contains("SECRETPW"), "{e}");
+        assert!(HostScope::from_override("--api-base", "https://h.example/c?x=1").is_err());
     }
 
     #[test]

@@ -466,6 +466,32 @@ fn ado_401_and_403_name_the_missing_scope_and_a_missing_user_says_so() {
 }
 
 #[test]
+fn an_entra_access_token_is_sent_as_bearer() {
+    let e = setup();
+    two_users(&e.api);
+    let bearer = fake("github.oauth_token", 31);
+    e.api.state.lock().unwrap().admin_header = format!("Bearer {bearer}");
+    let out = run_patrol_env(
+        e.dir.path(),
+        &[
+            "ado",
+            "pats",
+            "--org",
+            ORG,
+            "--api-base",
+            &e.api.base,
+            "--user",
+            "bob@fabrikam.com",
+        ],
+        None,
+        &[("AZURE_DEVOPS_ACCESS_TOKEN", &bearer)],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("ci-bob"));
+    assert!(!out.stdout.contains(&bearer) && !out.stderr.contains(&bearer));
+}
+
+#[test]
 fn no_admin_credential_is_an_error_before_anything_is_sent() {
     let e = setup();
     let out = run_patrol_env(
@@ -837,12 +863,14 @@ fn github_and_gitlab_tokens_are_verified_and_revoked_by_their_own_apis() {
     let e = setup();
     let gh = fake("github.pat_classic", 5);
     let gl = fake("gitlab.pat", 6);
+    let dead = fake("github.pat_fine_grained", 7);
     {
         let mut st = e.api.state.lock().unwrap();
         st.live_github.insert(gh.clone(), "octocat".into());
         st.live_gitlab.insert(gl.clone(), 99);
     }
-    e.dir.write("ci.yml", format!("gh: {gh}\ngl: {gl}\n"));
+    e.dir
+        .write("ci.yml", format!("gh: {gh}\ngl: {gl}\ndead: {dead}\n"));
     let gh_api = format!("{}/gh", e.api.base);
     let gl_url = format!("{}/gl", e.api.base);
     let audit = e.audit.to_str().unwrap().to_string();
@@ -866,9 +894,21 @@ fn github_and_gitlab_tokens_are_verified_and_revoked_by_their_own_apis() {
         v
     };
     let out = e.run(&args(false));
-    e.assert_no_secret(&out, &[&gh, &gl]);
+    e.assert_no_secret(&out, &[&gh, &gl, &dead]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(e.api.writes().is_empty());
+    let statuses: Vec<Value> = jsonl(&out.stdout)
+        .iter()
+        .map(|f| f["verification"]["status"].clone())
+        .collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| *s == "revoked_or_invalid")
+            .count(),
+        1,
+        "{statuses:?}"
+    );
     let owners: Vec<Value> = jsonl(&out.stdout)
         .iter()
         .map(|f| f["verification"]["owner"].clone())
@@ -877,9 +917,10 @@ fn github_and_gitlab_tokens_are_verified_and_revoked_by_their_own_apis() {
     assert!(owners.contains(&"user id 99".into()), "{owners:?}");
 
     let out = e.run(&args(true));
-    e.assert_no_secret(&out, &[&gh, &gl]);
+    e.assert_no_secret(&out, &[&gh, &gl, &dead]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let w = e.api.writes();
+    assert_eq!(w.len(), 2, "the dead token is not sent for revocation");
     let gh_w = w
         .iter()
         .find(|r| r.path == "/gh/credentials/revoke")

@@ -441,8 +441,10 @@ fn ado_self(st: &State, r: &Recorded, auth: &str) -> Answer {
     };
     let u = st.users.iter().find(|u| u.upn == upn).cloned();
     if r.path.ends_with("/me") {
-        if r.query.get("api-version").map(String::as_str) != Some(PROFILE_V) {
-            return reply(400, json!({"message": "api-version"}));
+        if r.query.get("api-version").map(String::as_str) != Some(PROFILE_V)
+            || r.query.get("details").map(String::as_str) != Some("true")
+        {
+            return reply(400, json!({"message": "api-version / details"}));
         }
         return reply(
             200,
