@@ -469,63 +469,29 @@ pub fn verify_token(
     org: Option<&str>,
 ) -> Result<Checked, ProviderError> {
     let urls = AdoUrls::new(org, ends.ado_api_base.as_deref())?;
-    let auth = Auth::Basic(token.clone());
+    let mut owner = Owner::default();
     let prof = url(
         &urls.profile,
         &["_apis", "profile", "profiles", "me"],
         &[("details", "true"), ("api-version", PROFILE_API_VERSION)],
     )?;
-    let req = Request {
-        method: Method::Get,
-        url: prof,
-        auth: auth.clone(),
-        body: None,
-    };
-    let what = describe(&req);
-    let r = http.send(&urls.scope, &req)?;
-    let mut owner = Owner::default();
-    let profile_live = match r.status {
-        200 => {
-            let v: Value = decode(&what, &r)?;
-            owner.display_name = v["displayName"].as_str().map(str::to_string);
-            owner.name = v["emailAddress"].as_str().map(str::to_string);
-            owner.id = v["id"].as_str().map(str::to_string);
-            Some(true)
-        }
-        401 | 203 | 300..=399 => Some(false),
-        _ => None,
-    };
-    let mut detail = format!("profile API: HTTP {}", r.status);
+    let (code, body) = get_self(http, &urls, prof, token)?;
+    if let Some(v) = &body {
+        owner.display_name = v["displayName"].as_str().map(str::to_string);
+        owner.name = v["emailAddress"].as_str().map(str::to_string);
+        owner.id = v["id"].as_str().map(str::to_string);
+    }
+    let profile_live = liveness(code);
+    let mut detail = format!("profile API: HTTP {code}");
     let mut conn_live = None;
     if org.is_some() {
-        let req = Request {
-            method: Method::Get,
-            url: url(&urls.dev, &["_apis", "connectionData"], &[])?,
-            auth,
-            body: None,
-        };
-        let what = describe(&req);
-        let r = http.send(&urls.scope, &req)?;
-        detail.push_str(&format!("; connectionData: HTTP {}", r.status));
-        conn_live = match r.status {
-            200 => {
-                let v: Value = decode(&what, &r)?;
-                let au = &v["authenticatedUser"];
-                owner.subject_descriptor = au["subjectDescriptor"].as_str().map(str::to_string);
-                owner.id = owner.id.or_else(|| au["id"].as_str().map(str::to_string));
-                owner.display_name = owner
-                    .display_name
-                    .or_else(|| au["providerDisplayName"].as_str().map(str::to_string));
-                owner.name = owner.name.or_else(|| {
-                    au["properties"]["Account"]["$value"]
-                        .as_str()
-                        .map(str::to_string)
-                });
-                Some(true)
-            }
-            401 | 203 | 300..=399 => Some(false),
-            _ => None,
-        };
+        let u = url(&urls.dev, &["_apis", "connectionData"], &[])?;
+        let (code, body) = get_self(http, &urls, u, token)?;
+        detail.push_str(&format!("; connectionData: HTTP {code}"));
+        if let Some(v) = &body {
+            merge_connection_data(&mut owner, &v["authenticatedUser"]);
+        }
+        conn_live = liveness(code);
     }
     let status = match (profile_live, conn_live) {
         (Some(true), _) | (_, Some(true)) => VerificationStatus::Live,
@@ -535,6 +501,54 @@ pub fn verify_token(
     };
     let owner = (owner != Owner::default()).then_some(owner);
     Ok(Checked::new(status, owner, detail))
+}
+
+/// `Some(true)` accepted, `Some(false)` rejected (401, or 203 / a redirect to sign-in),
+/// `None` no verdict.
+fn liveness(status: u16) -> Option<bool> {
+    match status {
+        200 => Some(true),
+        401 | 203 | 300..=399 => Some(false),
+        _ => None,
+    }
+}
+
+/// One read with the found token as Basic password; the JSON body when the status is 200.
+fn get_self(
+    http: &HttpClient,
+    urls: &AdoUrls,
+    u: Url,
+    token: &Secret,
+) -> Result<(u16, Option<Value>), ProviderError> {
+    let req = Request {
+        method: Method::Get,
+        url: u,
+        auth: Auth::Basic(token.clone()),
+        body: None,
+    };
+    let what = describe(&req);
+    let r = http.send(&urls.scope, &req)?;
+    let body = if r.status == 200 {
+        Some(decode(&what, &r)?)
+    } else {
+        None
+    };
+    Ok((r.status, body))
+}
+
+/// Fills what the profile did not tell from connectionData's `authenticatedUser`.
+fn merge_connection_data(owner: &mut Owner, au: &Value) {
+    let s = |v: &Value| v.as_str().map(str::to_string);
+    owner.subject_descriptor = s(&au["subjectDescriptor"]);
+    owner.id = owner.id.take().or_else(|| s(&au["id"]));
+    owner.display_name = owner
+        .display_name
+        .take()
+        .or_else(|| s(&au["providerDisplayName"]));
+    owner.name = owner
+        .name
+        .take()
+        .or_else(|| s(&au["properties"]["Account"]["$value"]));
 }
 
 #[cfg(test)]
