@@ -83,6 +83,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     let matcher = Matcher::new(rules);
     let opts = scan_options(&a);
     let mut out = open_output(&a)?;
+    let act = super::act::prepare(&a.act, a.audit_log.as_ref())?;
 
     let diags = Diagnostics::new(|d| eprintln!("patrol: {}", for_terminal(&d.to_string())));
     let counters = Counters::default();
@@ -92,10 +93,9 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     let mut outcome = with_progress(show_progress, &counters, || {
         scan::scan_files(&matcher, &opts, &diags, &counters, &cancel)
     });
-    let acted = if a.act.is_active() {
-        super::act::run(&a.act, a.audit_log.as_ref(), &mut outcome.findings)?
-    } else {
-        ExitCode::Clean
+    let acted = match &act {
+        Some(act) => act.run(&mut outcome.findings)?,
+        None => ExitCode::Clean,
     };
 
     write_report(

@@ -588,6 +588,50 @@ fn a_timed_out_revocation_is_reported_as_maybe_done_and_not_resent() {
 }
 
 #[test]
+fn scan_revoke_checks_the_admin_credential_and_overrides_before_scanning() {
+    let e = setup();
+    let tok = fake("azure_devops.pat", 21);
+    e.dir.write("x.txt", format!("token={tok}\n"));
+    let out = run_patrol_env(
+        e.dir.path(),
+        &[
+            "scan",
+            "x.txt",
+            "--revoke",
+            "--ado-org",
+            ORG,
+            "--api-base",
+            &e.api.base,
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("AZURE_DEVOPS_EXT_PAT"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "nothing scanned: {}", out.stdout);
+    assert!(e.api.log().is_empty());
+
+    let out = e.run(&[
+        "scan",
+        "x.txt",
+        "--verify",
+        "--github-api",
+        "http://ghe.example.com/api/v3",
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("--github-api") && out.stderr.contains("loopback"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(&tok));
+}
+
+#[test]
 fn plain_http_to_a_non_loopback_host_is_refused_before_sending() {
     let e = setup();
     let out = e.run(&[
