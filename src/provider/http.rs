@@ -351,17 +351,20 @@ impl HttpClient {
 
     /// Per-host rate limit: reserve the next slot for this host, then sleep until it.
     fn wait_for_slot(&self, url: &Url) {
-        let host = origin_of(url);
         let now = Instant::now();
-        let at = {
-            let mut slots = self.next_slot.lock().unwrap_or_else(|p| p.into_inner());
-            let at = slots.get(&host).copied().unwrap_or(now).max(now);
-            slots.insert(host, at + self.policy.min_interval);
-            at
-        };
+        let at = self.reserve_slot(&origin_of(url), now);
         if at > now {
             std::thread::sleep(at - now);
         }
+    }
+
+    /// The instant a request to `origin` may start, given the time `now`; books the slot.
+    /// Slots of one origin are at least `min_interval` apart, whatever the thread.
+    fn reserve_slot(&self, origin: &str, now: Instant) -> Instant {
+        let mut slots = self.next_slot.lock().unwrap_or_else(|p| p.into_inner());
+        let at = slots.get(origin).copied().unwrap_or(now).max(now);
+        slots.insert(origin.to_string(), at + self.policy.min_interval);
+        at
     }
 }
 
@@ -482,6 +485,39 @@ mod tests {
             !msg.contains("SECRET-VALUE") && !msg.contains("q=1"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn slots_of_one_host_are_spaced_and_hosts_are_independent() {
+        let c = HttpClient::new(HttpPolicy::default()).unwrap();
+        let gap = c.policy().min_interval;
+        let now = Instant::now();
+        let a1 = c.reserve_slot("https://a.example", now);
+        let a2 = c.reserve_slot("https://a.example", now);
+        let a3 = c.reserve_slot("https://a.example", now);
+        let b1 = c.reserve_slot("https://b.example", now);
+        assert_eq!(a1, now);
+        assert_eq!(a2, now + gap);
+        assert_eq!(a3, now + gap * 2);
+        assert_eq!(b1, now);
+    }
+
+    #[test]
+    fn retry_after_in_seconds_is_read() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        let r = Response {
+            status: 429,
+            headers: h,
+            body: vec![],
+        };
+        assert_eq!(retry_after(&r), Some(Duration::from_secs(7)));
+        let r = Response {
+            status: 429,
+            headers: HeaderMap::new(),
+            body: vec![],
+        };
+        assert_eq!(retry_after(&r), None);
     }
 
     #[test]

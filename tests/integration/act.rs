@@ -632,6 +632,30 @@ fn scan_revoke_checks_the_admin_credential_and_overrides_before_scanning() {
 }
 
 #[test]
+fn redirects_are_never_followed_so_credentials_stay_on_their_host() {
+    let e = setup();
+    two_users(&e.api);
+    let elsewhere = MockApi::start("unused");
+    let mut f = fault("GET", "/personalaccesstokens/aad.Ym9i", 302, 1);
+    f.location = Some(format!(
+        "{}/_apis/tokenadmin/personalaccesstokens/aad.Ym9i",
+        elsewhere.base
+    ));
+    e.api.fault(f);
+    let out = e.ado("pats", &["--user", "bob@fabrikam.com"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("HTTP 302") && out.stderr.contains("sign-in"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        elsewhere.log().is_empty(),
+        "nothing reached the redirect target"
+    );
+}
+
+#[test]
 fn plain_http_to_a_non_loopback_host_is_refused_before_sending() {
     let e = setup();
     let out = e.run(&[

@@ -47,6 +47,7 @@ pub struct Fault {
     pub times: usize,
     pub delay: Option<Duration>,
     pub body: String,
+    pub location: Option<String>,
 }
 
 /// A user of the fake organisation.
@@ -212,6 +213,7 @@ pub fn fault(method: &'static str, suffix: &str, status: u16, times: usize) -> F
         retry_after: None,
         times,
         delay: None,
+        location: None,
         body: json!({"message": "injected failure", "typeKey": "InvalidAccessException"})
             .to_string(),
     }
@@ -284,6 +286,9 @@ fn answer(st: &mut State, r: &Recorded) -> Answer {
         let mut h = vec![];
         if let Some(s) = f.retry_after {
             h.push(("Retry-After".to_string(), s.to_string()));
+        }
+        if let Some(l) = &f.location {
+            h.push(("Location".to_string(), l.clone()));
         }
         return (f.status, h, f.body.clone(), f.delay);
     }
