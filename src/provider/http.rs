@@ -10,15 +10,15 @@
 //! - Every request has a total timeout. Reads (`GET`) are retried on 429, 5xx, timeouts and
 //!   connection errors with exponential backoff, honouring `Retry-After`; writes (`POST`,
 //!   `DELETE`) are sent exactly once, because a timed-out write may still have taken effect.
-//! - At most one request per host per [`HttpPolicy::min_interval`] (per-host rate limit);
-//!   callers bound their own concurrency (see `revoke::verify_findings`).
+//! - At most [`HttpPolicy::max_in_flight`] requests at once, and at most one request per host
+//!   per [`HttpPolicy::min_interval`] (per-host rate limit), whatever the number of threads.
 //! - Request headers are never logged; the credential header is marked sensitive. Errors name
 //!   the method, origin and path only, and any echo of the credential in a response body is
 //!   replaced by its redacted form before the body reaches an error message.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
@@ -42,6 +42,8 @@ pub struct HttpPolicy {
     pub min_interval: Duration,
     /// Largest response body read.
     pub max_body_bytes: usize,
+    /// Requests in flight at once over the whole client (all hosts).
+    pub max_in_flight: usize,
 }
 
 impl Default for HttpPolicy {
@@ -53,6 +55,7 @@ impl Default for HttpPolicy {
             max_retry_after: Duration::from_secs(60),
             min_interval: Duration::from_millis(50),
             max_body_bytes: 16 << 20,
+            max_in_flight: 8,
         }
     }
 }
@@ -207,6 +210,18 @@ pub struct HttpClient {
     client: reqwest::blocking::Client,
     policy: HttpPolicy,
     next_slot: Mutex<HashMap<String, Instant>>,
+    in_flight: (Mutex<usize>, Condvar),
+}
+
+/// Holds one of the client's in-flight places until dropped.
+struct Permit<'a>(&'a (Mutex<usize>, Condvar));
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let (n, cv) = self.0;
+        *n.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        cv.notify_one();
+    }
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -235,6 +250,7 @@ impl HttpClient {
             client,
             policy,
             next_slot: Mutex::new(HashMap::new()),
+            in_flight: (Mutex::new(0), Condvar::new()),
         })
     }
 
@@ -261,8 +277,11 @@ impl HttpClient {
         let mut backoff = self.policy.backoff;
         let mut attempt = 1;
         loop {
-            self.wait_for_slot(&req.url);
-            let res = self.send_once(req, &what);
+            let res = {
+                let _permit = self.permit();
+                self.wait_for_slot(&req.url);
+                self.send_once(req, &what)
+            };
             let last = attempt >= attempts;
             let wait = match &res {
                 Ok(r) if r.status == 429 || r.status >= 500 => match retry_after(r) {
@@ -347,6 +366,17 @@ impl HttpClient {
             what: what.to_string(),
             ms: self.policy.timeout.as_millis() as u64,
         }
+    }
+
+    /// Waits for a free in-flight place.
+    fn permit(&self) -> Permit<'_> {
+        let (n, cv) = &self.in_flight;
+        let mut g = n.lock().unwrap_or_else(|p| p.into_inner());
+        while *g >= self.policy.max_in_flight.max(1) {
+            g = cv.wait(g).unwrap_or_else(|p| p.into_inner());
+        }
+        *g += 1;
+        Permit(&self.in_flight)
     }
 
     /// Per-host rate limit: reserve the next slot for this host, then sleep until it.
@@ -500,6 +530,23 @@ mod tests {
         assert_eq!(a2, now + gap);
         assert_eq!(a3, now + gap * 2);
         assert_eq!(b1, now);
+    }
+
+    #[test]
+    fn permits_are_returned_when_dropped() {
+        let c = HttpClient::new(HttpPolicy {
+            max_in_flight: 2,
+            ..HttpPolicy::default()
+        })
+        .unwrap();
+        let a = c.permit();
+        let b = c.permit();
+        assert_eq!(*c.in_flight.0.lock().unwrap(), 2);
+        drop(a);
+        drop(b);
+        assert_eq!(*c.in_flight.0.lock().unwrap(), 0);
+        let _again = c.permit();
+        assert_eq!(*c.in_flight.0.lock().unwrap(), 1);
     }
 
     #[test]
