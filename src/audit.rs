@@ -370,6 +370,7 @@ mod tests {
                 encoding: None,
             }],
             locations_omitted: 2,
+            verification: None,
         };
         let e = secret_discovered(&ctx(), "act", &f);
         let line = serde_json::to_string(&e).unwrap();

@@ -273,6 +273,7 @@ mod tests {
             checksum: ChecksumStatus::None,
             locations: Vec::new(),
             locations_omitted: 0,
+            verification: None,
         }
     }
 

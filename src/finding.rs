@@ -150,6 +150,47 @@ pub struct Finding {
     pub locations: Vec<Location>,
     /// Locations seen beyond the cap (`--max-locations`): counted, not kept.
     pub locations_omitted: u64,
+    /// What the provider said about the token (`--verify`); `None` when not checked.
+    pub verification: Option<Verification>,
+}
+
+/// The result of checking a token against its provider (data only; `provider/` fills it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// What the provider said.
+    pub status: VerificationStatus,
+    /// User name, e-mail or id of the token's owner, when the provider tells.
+    pub owner: Option<String>,
+    /// When it was checked, RFC 3339 UTC.
+    pub checked_at: String,
+    /// One line for humans (never the secret).
+    pub detail: String,
+}
+
+/// Whether a token still works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationStatus {
+    /// The provider accepted the token.
+    Live,
+    /// The provider rejected it: revoked, expired or never valid.
+    RevokedOrInvalid,
+    /// Not checked: no verifier for this kind of token, or the answer was ambiguous.
+    Unknown,
+    /// The check failed (network, timeout, unexpected status).
+    Error,
+}
+
+impl VerificationStatus {
+    /// The JSON spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::RevokedOrInvalid => "revoked_or_invalid",
+            Self::Unknown => "unknown",
+            Self::Error => "error",
+        }
+    }
 }
 
 /// Totals of one scan run, for summaries, audit events and exit codes.

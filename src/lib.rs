@@ -18,6 +18,8 @@
 //! - `audit`: the append-only JSONL audit trail (Azure DevOps audit entry shape)
 //! - `config`: `patrol.toml`, read and validated before a scan
 //! - `baseline`: accepted findings by fingerprint; the filter applied before any sink
+//! - `provider`: HTTP clients for token providers (`http.rs` is the one client policy)
+//! - `revoke`: verify / plan / dry-run / revoke / audit: the one place that sends writes
 #![warn(missing_docs)]
 
 pub mod audit;
@@ -26,7 +28,9 @@ pub mod config;
 pub mod error;
 pub mod finding;
 pub mod matcher;
+pub mod provider;
 pub mod report;
+pub mod revoke;
 pub mod rules;
 pub mod scan;
 pub mod source;

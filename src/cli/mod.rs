@@ -1,6 +1,8 @@
 //! Command-line interface: clap types, one file per subcommand. Nothing in the library sees
 //! clap; each subcommand turns its flags into library options and runs.
 
+mod act;
+mod ado;
 mod audit;
 mod baseline;
 pub mod exit;
@@ -30,6 +32,8 @@ enum Command {
     Baseline(baseline::BaselineArgs),
     /// Read an audit trail written by `scan --audit-log` (`audit show`).
     Audit(audit::AuditArgs),
+    /// Azure DevOps organisation administration: list and revoke users' PATs.
+    Ado(ado::AdoArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -51,6 +55,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Rules(a) => rules::run(a),
         Command::Baseline(a) => baseline::run(a),
         Command::Audit(a) => audit::run(a),
+        Command::Ado(a) => ado::run(a),
     }
 }
 

@@ -81,9 +81,13 @@ pub struct ScanArgs {
     /// Report and fail only on findings not in this baseline (from `patrol baseline create`).
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
-    /// Append an audit trail (JSON Lines) to FILE; the scan does not start if it cannot be written.
+    /// Append an audit trail (JSON Lines) to FILE: the scan's events and, with --verify or
+    /// --revoke, every verification and revocation; the scan does not start if it cannot be
+    /// written.
     #[arg(long, value_name = "FILE")]
     audit_log: Option<PathBuf>,
+    #[command(flatten)]
+    act: super::act::ActArgs,
 }
 
 /// What a scan needs, prepared and validated before anything is read.
@@ -128,8 +132,13 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
         Some(p) => Some(triage::ScanAudit::start(p, &a.paths)?),
         None => None,
     };
+    let act = super::act::prepare(&a.act, a.audit_log.as_ref())?;
     let mut out = open_output(&a)?;
-    let outcome = execute(&a, &plan);
+    let mut outcome = execute(&a, &plan);
+    let acted = match &act {
+        Some(act) => act.run(&mut outcome.findings)?,
+        None => ExitCode::Clean,
+    };
     let audited = audit.as_ref().map_or(Ok(()), |au| au.record(&outcome));
 
     write_report(
@@ -144,7 +153,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     audited?;
-    Ok(exit_code(&outcome))
+    Ok(exit_code(&outcome).merge(acted))
 }
 
 fn scan_options(a: &ScanArgs) -> ScanOptions {

@@ -69,6 +69,20 @@ impl FindingSink for HumanWriter<'_> {
             f.checksum.as_str()
         )?;
         writeln!(self.out, "  fingerprint  {}", f.fingerprint)?;
+        if let Some(v) = &f.verification {
+            let owner = v.owner.as_deref().map(for_terminal).unwrap_or_default();
+            writeln!(
+                self.out,
+                "  verified     {} {}({})",
+                v.status.as_str(),
+                if owner.is_empty() {
+                    String::new()
+                } else {
+                    format!("owner {owner} ")
+                },
+                for_terminal(&v.detail)
+            )?;
+        }
         for (i, l) in f.locations.iter().take(SHOWN_LOCATIONS).enumerate() {
             let label = if i == 0 {
                 "  found at     "

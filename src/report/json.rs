@@ -19,7 +19,13 @@
 //!     "author_name": null, "author_email": null, "author_date": null,
 //!     "encoding": null                        // "base64" when found inside an encoding
 //!   }],
-//!   "locations_omitted": 0                    // beyond --max-locations
+//!   "locations_omitted": 0,                   // beyond --max-locations
+//!   "verification": {                         // only with --verify
+//!     "status": "live",                       // live | revoked_or_invalid | unknown | error
+//!     "owner": "someone@example.com",         // null when the provider does not tell
+//!     "checked_at": "2026-01-01T00:00:00.000Z",
+//!     "detail": "profile API accepted the token"
+//!   }
 //! }
 //! ```
 
@@ -68,7 +74,7 @@ pub fn location_json(l: &Location) -> Value {
 
 /// The JSON value of one finding.
 pub fn finding_json(f: &Finding, show_secrets: bool) -> Value {
-    json!({
+    let mut v = json!({
         "rule": f.rule,
         "name": f.name,
         "provider": f.provider,
@@ -78,7 +84,16 @@ pub fn finding_json(f: &Finding, show_secrets: bool) -> Value {
         "checksum": f.checksum.as_str(),
         "locations": f.locations.iter().map(location_json).collect::<Vec<_>>(),
         "locations_omitted": f.locations_omitted,
-    })
+    });
+    if let Some(ver) = &f.verification {
+        v["verification"] = json!({
+            "status": ver.status.as_str(),
+            "owner": ver.owner,
+            "checked_at": ver.checked_at,
+            "detail": ver.detail,
+        });
+    }
+    v
 }
 
 impl FindingSink for JsonWriter<'_> {

@@ -303,6 +303,7 @@ mod tests {
                 encoding: None,
             }],
             locations_omitted: 0,
+            verification: None,
         };
         let mut buf = Vec::new();
         {

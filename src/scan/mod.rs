@@ -160,6 +160,7 @@ impl Collector {
                     },
                     locations,
                     locations_omitted: b.omitted,
+                    verification: None,
                 }
             })
             .collect();

@@ -13,12 +13,18 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("matcher", &["rules", "error"][..]),
         ("finding", &["rules", "source", "error"][..]),
         ("baseline", &["finding", "error"][..]),
-        ("scan", &["source", "matcher", "rules", "finding", "baseline", "error"][..]),
+        (
+            "scan",
+            &["source", "matcher", "rules", "finding", "baseline", "error"][..],
+        ),
         ("report", &["finding", "rules", "error"][..]),
         ("audit", &["finding", "rules", "error"][..]),
         ("provider", &["finding", "rules", "error"][..]),
         ("revoke", &["provider", "finding", "audit", "error"][..]),
-        ("config", &["rules", "source", "report", "provider", "error"][..]),
+        (
+            "config",
+            &["rules", "source", "report", "provider", "error"][..],
+        ),
     ])
 }
 
@@ -47,7 +53,9 @@ fn library_modules_only_use_what_the_layering_table_allows() {
             continue;
         }
         let Some(ok) = table.get(module) else {
-            violations.push(format!("{rel}: module `{module}` is not in the layering table"));
+            violations.push(format!(
+                "{rel}: module `{module}` is not in the layering table"
+            ));
             continue;
         };
         let text = std::fs::read_to_string(&f).unwrap();
@@ -55,12 +63,19 @@ fn library_modules_only_use_what_the_layering_table_allows() {
             let mut rest = line;
             while let Some(i) = rest.find("crate::") {
                 rest = &rest[i + 7..];
-                let used: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                let used: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
                 if used != module && !ok.contains(&used.as_str()) {
                     violations.push(format!("{rel}:{}: `{module}` uses `crate::{used}`", n + 1));
                 }
             }
         }
     }
-    assert!(violations.is_empty(), "layering violations:\n{}", violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "layering violations:\n{}",
+        violations.join("\n")
+    );
 }

@@ -7,11 +7,15 @@
 //! - `rules_cli`: `patrol rules list|check`
 //! - `triage`: output formats (snapshots in `snapshots/`, SARIF schema), patrol.toml,
 //!   baselines (incl. a real `git merge`), the audit log
+//! - `act`: `scan --verify/--revoke` and `patrol ado ...` against `mock_api`, a loopback
+//!   server speaking the documented Azure DevOps, GitHub and GitLab endpoints
 //!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
+mod act;
 mod hostile;
 mod layering;
+mod mock_api;
 mod rules_cli;
 mod scan_files;
 mod triage;

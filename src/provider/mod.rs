@@ -1,0 +1,235 @@
+//! Token providers: who owns a token, is it live, and the provider calls that revoke it.
+//!
+//! `http.rs` is the only HTTP client policy; each provider file builds requests for its own
+//! documented endpoints and maps statuses to explained errors. Nothing here decides whether a
+//! write is sent: `revoke.rs` does, and calls the write functions only when the user said
+//! `--yes`.
+
+pub mod azure_devops;
+pub mod c3id;
+pub mod github;
+pub mod gitlab;
+pub mod http;
+
+use crate::finding::{Secret, Verification, VerificationStatus};
+use http::{HostScope, HttpClient};
+
+/// An error talking to a provider. Messages name the method, origin and path, never a token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProviderError {
+    /// The request was refused before sending (wrong host, plain http, bad override).
+    #[error("refusing to send a credential to {url}: {reason}")]
+    Policy {
+        /// What was refused.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// No answer within the timeout. A write may still have taken effect.
+    #[error("{what}: timed out after {ms} ms")]
+    Timeout {
+        /// Method, origin and path.
+        what: String,
+        /// The timeout.
+        ms: u64,
+    },
+    /// The connection failed.
+    #[error("{what}: {reason}")]
+    Transport {
+        /// Method, origin and path.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// The provider answered with an error status; `explain` says what to do about it.
+    #[error("{what}: HTTP {status}: {explain}")]
+    Status {
+        /// Method, origin and path.
+        what: String,
+        /// Status code.
+        status: u16,
+        /// The explanation (missing permission, missing user...) and the provider's message.
+        explain: String,
+    },
+    /// The response could not be understood.
+    #[error("{what}: unexpected response: {reason}")]
+    Decode {
+        /// Method, origin and path.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// A user named on the command line does not exist in the organisation.
+    #[error("user {user} not found in organization {org}")]
+    UserNotFound {
+        /// The UPN as given.
+        user: String,
+        /// The organisation.
+        org: String,
+    },
+    /// An admin credential is needed and none is set.
+    #[error("no admin credential: set AZURE_DEVOPS_EXT_PAT (a PAT with the Token Administration scope, vso.tokenadministration) or AZURE_DEVOPS_ACCESS_TOKEN (an Entra bearer token)")]
+    NoAdminCredential,
+}
+
+/// Where each provider lives: documented hosts, or the user's overrides.
+#[derive(Debug, Clone, Default)]
+pub struct Endpoints {
+    /// `--api-base`: replaces `https://dev.azure.com/{org}`, `https://vssps.dev.azure.com/{org}`
+    /// and the profile host.
+    pub ado_api_base: Option<String>,
+    /// `--github-api`: replaces `https://api.github.com`.
+    pub github_api: Option<String>,
+    /// `--gitlab-url`: replaces `https://gitlab.com`.
+    pub gitlab_url: Option<String>,
+}
+
+/// A base URL and the scope a credential may be sent to under it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Base URL without a trailing `/`.
+    pub base: String,
+    /// Origins allowed.
+    pub scope: HostScope,
+}
+
+impl Target {
+    /// The documented `https://{host}` or the override named by `flag`.
+    pub fn new(
+        flag: &str,
+        over: Option<&str>,
+        host: &str,
+        extra_hosts: &[&str],
+    ) -> Result<Self, ProviderError> {
+        match over {
+            Some(o) => {
+                let (scope, base) = HostScope::from_override(flag, o)?;
+                Ok(Self { base, scope })
+            }
+            None => {
+                let mut hosts = vec![host];
+                hosts.extend_from_slice(extra_hosts);
+                Ok(Self {
+                    base: format!("https://{host}"),
+                    scope: HostScope::documented(&hosts),
+                })
+            }
+        }
+    }
+}
+
+/// Who a token belongs to, as far as the provider told.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Owner {
+    /// Display name.
+    pub display_name: Option<String>,
+    /// E-mail / UPN / login.
+    pub name: Option<String>,
+    /// Provider user id.
+    pub id: Option<String>,
+    /// Azure DevOps subject descriptor (from connectionData).
+    pub subject_descriptor: Option<String>,
+}
+
+impl Owner {
+    /// The best single label: name, else display name, else id.
+    pub fn label(&self) -> Option<String> {
+        self.name
+            .clone()
+            .or_else(|| self.display_name.clone())
+            .or_else(|| self.id.clone())
+    }
+}
+
+/// A check's result: the finding's verification, plus the owner details acting needs.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// For the report.
+    pub verification: Verification,
+    /// For the revocation plan.
+    pub owner: Option<Owner>,
+}
+
+impl Checked {
+    /// A result stamped now.
+    pub fn new(status: VerificationStatus, owner: Option<Owner>, detail: String) -> Self {
+        Self {
+            verification: Verification {
+                status,
+                owner: owner.as_ref().and_then(Owner::label),
+                checked_at: now_rfc3339(),
+                detail,
+            },
+            owner,
+        }
+    }
+
+    /// An `error` result from a provider error.
+    pub fn error(e: &ProviderError) -> Self {
+        Self::new(VerificationStatus::Error, None, e.to_string())
+    }
+}
+
+/// The provider that can check tokens of `rule_id`, if any.
+pub fn verifier_for(rule_id: &str) -> Option<&'static str> {
+    match rule_id {
+        "azure_devops.pat" | "azure_devops.pat_legacy" => Some("azure_devops"),
+        "github.pat_classic"
+        | "github.pat_fine_grained"
+        | "github.oauth_token"
+        | "github.app_token" => Some("github"),
+        "gitlab.pat" | "gitlab.pat_routable" => Some("gitlab"),
+        _ => None,
+    }
+}
+
+/// Checks one token with its provider (reads only). `ado_org` adds the connectionData call.
+pub fn verify(
+    http: &HttpClient,
+    ends: &Endpoints,
+    rule_id: &str,
+    secret: &Secret,
+    ado_org: Option<&str>,
+) -> Checked {
+    let res = match verifier_for(rule_id) {
+        Some("azure_devops") => azure_devops::verify_token(http, ends, secret, ado_org),
+        Some("github") => github::verify_token(http, ends, secret),
+        Some("gitlab") => gitlab::verify_token(http, ends, secret),
+        _ => {
+            return Checked::new(
+                VerificationStatus::Unknown,
+                None,
+                format!("no verifier for {rule_id}"),
+            )
+        }
+    };
+    res.unwrap_or_else(|e| Checked::error(&e))
+}
+
+/// Current time as RFC 3339 UTC (same format as the audit log).
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    now.format(&fmt).unwrap_or_default()
+}
+
+/// The provider's own message from an error body (`message` in JSON), short and on one line.
+pub fn body_message(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let msg = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str().map(str::to_string))
+        })
+        .unwrap_or_else(|| text.trim().to_string());
+    let one_line: String = msg
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    one_line
+}

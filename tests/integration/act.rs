@@ -1,0 +1,1058 @@
+//! Acting on leaks against a loopback server speaking the documented APIs (`mock_api`):
+//! `patrol ado pats|revoke|revoke-rule`, `patrol scan --verify [--revoke]`, and the
+//! provider library calls. Every test checks what patrol sent, and that no token (leaked or
+//! admin) appears in stdout, stderr or the audit log.
+
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use patrol::finding::{ChecksumStatus, Finding, Fingerprint, Secret};
+use patrol::provider::http::{HttpClient, HttpPolicy};
+use patrol::provider::Endpoints;
+use patrol::revoke::{self, Auditor};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::mock_api::{fault, pat, MockApi, TOKENADMIN_V};
+use crate::util::{fake, jsonl, run_patrol_env, Output, TestDir};
+
+const ORG: &str = "fabrikam";
+
+struct Env {
+    api: MockApi,
+    admin: String,
+    dir: TestDir,
+    audit: PathBuf,
+}
+
+fn setup() -> Env {
+    let admin = fake("azure_devops.pat_legacy", 9001);
+    let api = MockApi::start(&admin);
+    let dir = TestDir::new();
+    let audit = dir.path().join("audit.jsonl");
+    Env {
+        api,
+        admin,
+        dir,
+        audit,
+    }
+}
+
+impl Env {
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+
+    fn run_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+        let mut env = vec![("AZURE_DEVOPS_EXT_PAT", self.admin.as_str())];
+        env.extend_from_slice(extra);
+        let out = run_patrol_env(self.dir.path(), args, None, &env);
+        self.assert_no_secret(&out, &[]);
+        out
+    }
+
+    fn ado(&self, sub: &str, rest: &[&str]) -> Output {
+        let audit = self.audit.to_str().unwrap().to_string();
+        let mut args = vec![
+            "ado",
+            sub,
+            "--org",
+            ORG,
+            "--api-base",
+            &self.api.base,
+            "--audit-log",
+            &audit,
+        ];
+        args.extend_from_slice(rest);
+        self.run(&args)
+    }
+
+    fn audit(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.audit)
+            .map(|t| jsonl(&t))
+            .unwrap_or_default()
+    }
+
+    /// The admin PAT and `leaked` never appear in output or the audit log.
+    fn assert_no_secret(&self, out: &Output, leaked: &[&str]) {
+        let audit = std::fs::read_to_string(&self.audit).unwrap_or_default();
+        for s in leaked.iter().copied().chain([self.admin.as_str()]) {
+            assert!(!out.stdout.contains(s), "secret in stdout:\n{}", out.stdout);
+            assert!(!out.stderr.contains(s), "secret in stderr:\n{}", out.stderr);
+            assert!(!audit.contains(s), "secret in audit log");
+        }
+    }
+}
+
+/// Two users; alice has five PATs (three pages of two), bob one.
+fn two_users(api: &MockApi) {
+    api.add_user(
+        "alice@fabrikam.com",
+        "aad.YWxpY2U",
+        vec![
+            pat(
+                "a0000000-0000-0000-0000-000000000001",
+                "ci-build",
+                "2024-06-01T00:00:00",
+                "2099-01-01T00:00:00",
+            ),
+            pat(
+                "a0000000-0000-0000-0000-000000000002",
+                "ci-deploy",
+                "2024-01-01T00:00:00",
+                "2099-01-01T00:00:00",
+            ),
+            pat(
+                "a0000000-0000-0000-0000-000000000003",
+                "laptop",
+                "2024-07-01T00:00:00",
+                "2099-01-01T00:00:00",
+            ),
+            pat(
+                "a0000000-0000-0000-0000-000000000004",
+                "CI-nightly",
+                "2024-08-01T00:00:00",
+                "2099-01-01T00:00:00",
+            ),
+            pat(
+                "a0000000-0000-0000-0000-000000000005",
+                "soon",
+                "2024-08-01T00:00:00",
+                "2000-01-01T00:00:00",
+            ),
+        ],
+    );
+    api.add_user(
+        "bob@fabrikam.com",
+        "aad.Ym9i",
+        vec![pat(
+            "b0000000-0000-0000-0000-000000000001",
+            "ci-bob",
+            "2024-09-01T00:00:00",
+            "2099-01-01T00:00:00",
+        )],
+    );
+}
+
+#[test]
+fn ado_pats_follows_continuation_tokens_with_admin_basic_auth_and_api_version() {
+    let e = setup();
+    two_users(&e.api);
+    let out = e.ado(
+        "pats",
+        &["--user", "alice@fabrikam.com", "--format", "json"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(
+        rows[0]["authorization_id"],
+        "a0000000-0000-0000-0000-000000000001"
+    );
+    assert_eq!(rows[0]["user"], "alice@fabrikam.com");
+    assert_eq!(rows[0]["is_public"], false);
+    let log = e.api.log();
+    let ident = &log[0];
+    assert_eq!(ident.path, "/_apis/identities");
+    assert_eq!(ident.query["searchFilter"], "General");
+    assert_eq!(ident.query["filterValue"], "alice@fabrikam.com");
+    let lists: Vec<_> = log
+        .iter()
+        .filter(|r| r.path.contains("personalaccesstokens"))
+        .collect();
+    assert_eq!(lists.len(), 3, "three pages of two");
+    assert_eq!(
+        lists[0].path,
+        "/_apis/tokenadmin/personalaccesstokens/aad.YWxpY2U"
+    );
+    assert!(!lists[0].query.contains_key("continuationToken"));
+    assert_eq!(lists[1].query["continuationToken"], "2");
+    assert_eq!(lists[2].query["continuationToken"], "4");
+    for r in &log {
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.headers["authorization"], crate::mock_api::basic(&e.admin));
+    }
+    assert_eq!(lists[0].query["api-version"], TOKENADMIN_V);
+}
+
+#[test]
+fn ado_pats_all_users_pages_graph_users_by_header_and_filters_expiring_within() {
+    let e = setup();
+    two_users(&e.api);
+    e.api.add_user("carol@fabrikam.com", "aad.Y2Fyb2w", vec![]);
+    let out = e.ado("pats", &["--all-users", "--format", "csv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let graph: Vec<_> = e
+        .api
+        .log()
+        .into_iter()
+        .filter(|r| r.path == "/_apis/graph/users")
+        .collect();
+    assert_eq!(graph.len(), 2, "two pages of users");
+    assert_eq!(graph[1].query["continuationToken"], "users-2");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "user,display_name,scope,valid_from,valid_to,authorization_id,is_public,is_valid"
+    );
+    assert_eq!(lines.len(), 1 + 6);
+    assert!(out.stdout.contains("bob@fabrikam.com,ci-bob,vso.code,"));
+
+    // Nothing of these expires within 30 days from now.
+    let out = e.ado(
+        "pats",
+        &["--user", "alice@fabrikam.com", "--expiring-within", "30"],
+    );
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("0 PAT(s)"), "{}", out.stdout);
+}
+
+#[test]
+fn ado_revoke_dry_run_sends_no_write_and_audits_each_token() {
+    let e = setup();
+    two_users(&e.api);
+    let out = e.ado(
+        "revoke",
+        &["--user", "alice@fabrikam.com", "--name", "ci-*"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("Dry run"), "{}", out.stdout);
+    assert_eq!(
+        out.stdout.lines().count(),
+        4,
+        "one line per PAT:\n{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("a0000000-0000-0000-0000-000000000001"));
+    assert!(
+        out.stdout.contains("a0000000-0000-0000-0000-000000000004"),
+        "glob is case-insensitive"
+    );
+    assert!(!out.stdout.contains("a0000000-0000-0000-0000-000000000003"));
+    assert!(e.api.writes().is_empty(), "a dry run sends no write");
+    let audit = e.audit();
+    let dry: Vec<_> = audit
+        .iter()
+        .filter(|a| a["actionId"] == "Token.PatRevokeDryRun")
+        .collect();
+    assert_eq!(dry.len(), 3);
+    assert_eq!(dry[0]["data"]["targetUser"], "alice@fabrikam.com");
+    assert_eq!(dry[0]["data"]["outcome"], "dry_run");
+    assert_eq!(dry[0]["area"], "Token");
+}
+
+#[test]
+fn ado_revoke_yes_revokes_exactly_the_selected_authorization_ids() {
+    let e = setup();
+    two_users(&e.api);
+    let out = e.ado(
+        "revoke",
+        &[
+            "--user",
+            "alice@fabrikam.com",
+            "--name",
+            "ci-*",
+            "--created-after",
+            "2024-05-01",
+            "--yes",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        e.api.revoked_ids(),
+        [
+            "a0000000-0000-0000-0000-000000000001",
+            "a0000000-0000-0000-0000-000000000004"
+        ]
+    );
+    let w = &e.api.writes()[0];
+    assert_eq!(w.query["api-version"], TOKENADMIN_V);
+    assert_eq!(w.headers["content-type"], "application/json");
+    assert_eq!(w.headers["authorization"], crate::mock_api::basic(&e.admin));
+    let ev: Vec<_> = e
+        .audit()
+        .into_iter()
+        .filter(|a| a["actionId"] == "Token.PatRevokeEvent")
+        .collect();
+    assert_eq!(ev.len(), 2);
+    assert!(ev.iter().all(|a| a["data"]["outcome"] == "revoked"));
+    assert!(out.stdout.contains("2 revoked, 0 failed"), "{}", out.stdout);
+
+    // Running again finds nothing left to revoke.
+    let again = e.ado(
+        "revoke",
+        &[
+            "--user",
+            "alice@fabrikam.com",
+            "--name",
+            "ci-*",
+            "--created-after",
+            "2024-05-01",
+            "--yes",
+        ],
+    );
+    assert_eq!(again.code, 0);
+    assert_eq!(e.api.writes().len(), 1, "no second revocation request");
+}
+
+#[test]
+fn ado_revoke_partial_failure_records_every_outcome_exits_2_and_a_rerun_revokes_only_the_rest() {
+    let e = setup();
+    two_users(&e.api);
+    // The first revocation batch (alice's) fails once with 500; bob's succeeds.
+    e.api
+        .fault(fault("POST", "/_apis/tokenadmin/revocations", 500, 1));
+    let args = [
+        "--user",
+        "alice@fabrikam.com",
+        "--user",
+        "bob@fabrikam.com",
+        "--name",
+        "ci-*",
+        "--yes",
+    ];
+    let out = e.ado("revoke", &args);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        e.api.writes().len(),
+        2,
+        "one request per user batch; writes are not retried"
+    );
+    assert!(out.stderr.contains("FAILED"), "{}", out.stderr);
+    assert!(out.stdout.contains("1 revoked, 3 failed"), "{}", out.stdout);
+    let ev: Vec<_> = e
+        .audit()
+        .into_iter()
+        .filter(|a| a["actionId"] == "Token.PatRevokeEvent")
+        .collect();
+    assert_eq!(ev.len(), 4);
+    assert_eq!(
+        ev.iter()
+            .filter(|a| a["data"]["outcome"] == "failed")
+            .count(),
+        3
+    );
+    assert!(ev[0]["data"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("HTTP 500"));
+
+    let again = e.ado("revoke", &args);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let last = e.api.writes().pop().unwrap();
+    let ids: Vec<String> = last
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["authorizationId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3, "only alice's three are left");
+    assert!(ids.iter().all(|i| i.starts_with('a')));
+    assert_eq!(e.api.writes().len(), 3, "bob's token is not sent again");
+}
+
+#[test]
+fn ado_revoke_rule_dry_run_warns_and_yes_posts_the_documented_body() {
+    let e = setup();
+    let out = e.ado(
+        "revoke-rule",
+        &[
+            "--created-before",
+            "2024-07-18T00:51:26Z",
+            "--scopes",
+            "vso.code vso.packaging",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("JWT"), "{}", out.stderr);
+    assert!(e.api.writes().is_empty());
+    assert_eq!(e.audit()[0]["actionId"], "Token.RevocationRuleDryRun");
+
+    let out = e.ado(
+        "revoke-rule",
+        &[
+            "--created-before",
+            "2024-07-18T00:51:26Z",
+            "--scopes",
+            "vso.code vso.packaging",
+            "--yes",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let w = e.api.writes();
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].path, "/_apis/tokenadmin/revocationrules");
+    assert_eq!(
+        w[0].json(),
+        serde_json::json!({"scopes": "vso.code vso.packaging", "createdBefore": "2024-07-18T00:51:26Z"})
+    );
+    let a = e.audit();
+    assert_eq!(a[1]["actionId"], "Token.RevocationRuleCreated");
+    assert_eq!(a[1]["data"]["outcome"], "revoked");
+}
+
+#[test]
+fn ado_401_and_403_name_the_missing_scope_and_a_missing_user_says_so() {
+    let e = setup();
+    two_users(&e.api);
+    let wrong = fake("azure_devops.pat_legacy", 4242);
+    let out = e.run_env(
+        &[
+            "ado",
+            "pats",
+            "--org",
+            ORG,
+            "--api-base",
+            &e.api.base,
+            "--user",
+            "alice@fabrikam.com",
+        ],
+        &[("AZURE_DEVOPS_EXT_PAT", &wrong)],
+    );
+    e.assert_no_secret(&out, &[&wrong]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("HTTP 401"), "{}", out.stderr);
+    assert!(out.stderr.contains("vso.identity"), "{}", out.stderr);
+
+    e.api
+        .fault(fault("GET", "/personalaccesstokens/aad.YWxpY2U", 403, 1));
+    let out = e.ado("pats", &["--user", "alice@fabrikam.com"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("HTTP 403"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("vso.tokenadministration"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Project Collection Administrators"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("InvalidAccess") || out.stderr.contains("injected failure"),
+        "{}",
+        out.stderr
+    );
+
+    let out = e.ado(
+        "pats",
+        &[
+            "--user",
+            "nobody@fabrikam.com",
+            "--user",
+            "bob@fabrikam.com",
+        ],
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("user nobody@fabrikam.com not found in organization fabrikam"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("ci-bob"), "the other users go on");
+
+    e.api
+        .fault(fault("GET", "/personalaccesstokens/aad.Ym9i", 404, 1));
+    let out = e.ado("pats", &["--user", "bob@fabrikam.com"]);
+    assert!(
+        out.stderr
+            .contains("user bob@fabrikam.com (subject descriptor aad.Ym9i) not found"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_entra_access_token_is_sent_as_bearer() {
+    let e = setup();
+    two_users(&e.api);
+    let bearer = fake("github.oauth_token", 31);
+    e.api.state.lock().unwrap().admin_header = format!("Bearer {bearer}");
+    let out = run_patrol_env(
+        e.dir.path(),
+        &[
+            "ado",
+            "pats",
+            "--org",
+            ORG,
+            "--api-base",
+            &e.api.base,
+            "--user",
+            "bob@fabrikam.com",
+        ],
+        None,
+        &[("AZURE_DEVOPS_ACCESS_TOKEN", &bearer)],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("ci-bob"));
+    assert!(!out.stdout.contains(&bearer) && !out.stderr.contains(&bearer));
+}
+
+#[test]
+fn no_admin_credential_is_an_error_before_anything_is_sent() {
+    let e = setup();
+    let out = run_patrol_env(
+        e.dir.path(),
+        &[
+            "ado",
+            "pats",
+            "--org",
+            ORG,
+            "--api-base",
+            &e.api.base,
+            "--all-users",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("AZURE_DEVOPS_EXT_PAT"),
+        "{}",
+        out.stderr
+    );
+    assert!(e.api.log().is_empty());
+}
+
+#[test]
+fn reads_retry_429_honouring_retry_after_and_500_but_writes_do_not() {
+    let e = setup();
+    two_users(&e.api);
+    let mut f = fault("GET", "/personalaccesstokens/aad.Ym9i", 429, 1);
+    f.retry_after = Some(1);
+    e.api.fault(f);
+    e.api.fault(fault("GET", "/_apis/identities", 500, 1));
+    let out = e.ado("pats", &["--user", "bob@fabrikam.com"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let log = e.api.log();
+    assert_eq!(
+        log.iter().filter(|r| r.path == "/_apis/identities").count(),
+        2
+    );
+    assert_eq!(
+        log.iter().filter(|r| r.path.contains("aad.Ym9i")).count(),
+        2
+    );
+
+    e.api
+        .fault(fault("POST", "/_apis/tokenadmin/revocations", 429, 5));
+    let out = e.ado("revoke", &["--user", "bob@fabrikam.com", "--yes"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("HTTP 429") && out.stderr.contains("rate limited"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(e.api.writes().len(), 1, "a write is sent once");
+}
+
+#[test]
+fn a_timed_out_revocation_is_reported_as_maybe_done_and_not_resent() {
+    let e = setup();
+    two_users(&e.api);
+    let mut f = fault("POST", "/_apis/tokenadmin/revocations", 204, 1);
+    f.delay = Some(std::time::Duration::from_millis(1500));
+    e.api.fault(f);
+    let audit = e.audit.to_str().unwrap().to_string();
+    let out = e.run_env(
+        &[
+            "ado",
+            "revoke",
+            "--org",
+            ORG,
+            "--api-base",
+            &e.api.base,
+            "--audit-log",
+            &audit,
+            "--user",
+            "bob@fabrikam.com",
+            "--yes",
+        ],
+        &[("PATROL_HTTP_TIMEOUT_MS", "300")],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("timed out after 300 ms"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("may still have happened"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(e.api.writes().len(), 1);
+}
+
+#[test]
+fn scan_revoke_checks_the_admin_credential_and_overrides_before_scanning() {
+    let e = setup();
+    let tok = fake("azure_devops.pat", 21);
+    e.dir.write("x.txt", format!("token={tok}\n"));
+    let out = run_patrol_env(
+        e.dir.path(),
+        &[
+            "scan",
+            "x.txt",
+            "--revoke",
+            "--ado-org",
+            ORG,
+            "--api-base",
+            &e.api.base,
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("AZURE_DEVOPS_EXT_PAT"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "nothing scanned: {}", out.stdout);
+    assert!(e.api.log().is_empty());
+
+    let out = e.run(&[
+        "scan",
+        "x.txt",
+        "--verify",
+        "--github-api",
+        "http://ghe.example.com/api/v3",
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("--github-api") && out.stderr.contains("loopback"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(&tok));
+}
+
+#[test]
+fn redirects_are_never_followed_so_credentials_stay_on_their_host() {
+    let e = setup();
+    two_users(&e.api);
+    let elsewhere = MockApi::start("unused");
+    let mut f = fault("GET", "/personalaccesstokens/aad.Ym9i", 302, 1);
+    f.location = Some(format!(
+        "{}/_apis/tokenadmin/personalaccesstokens/aad.Ym9i",
+        elsewhere.base
+    ));
+    e.api.fault(f);
+    let out = e.ado("pats", &["--user", "bob@fabrikam.com"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("HTTP 302") && out.stderr.contains("sign-in"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        elsewhere.log().is_empty(),
+        "nothing reached the redirect target"
+    );
+}
+
+#[test]
+fn plain_http_to_a_non_loopback_host_is_refused_before_sending() {
+    let e = setup();
+    let out = e.run(&[
+        "ado",
+        "pats",
+        "--org",
+        ORG,
+        "--api-base",
+        "http://example.com",
+        "--all-users",
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("loopback"), "{}", out.stderr);
+}
+
+// ------------------------------------------------------------ the leaked-token flow
+
+/// C3ID definition 1, written again here as an independent check of patrol's.
+fn c3id_one(t: &str) -> String {
+    let inner: String = Sha256::digest(t.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let h = Sha256::digest(format!("CrossMicrosoftCorrelatingId:{inner}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(&h[..15])
+}
+
+/// C3ID definition 2.
+fn c3id_two(t: &str) -> String {
+    let mut v = b"C3ID".to_vec();
+    v.extend_from_slice(&Sha256::digest(t.as_bytes()));
+    format!(
+        "C3ID{}",
+        base64::engine::general_purpose::STANDARD.encode(&Sha256::digest(&v)[..12])
+    )
+}
+
+/// A leaked ADO PAT in the tree, owned by alice, whose PAT list holds it under `c3id`.
+fn leaked_setup(seed: u64, c3id: impl Fn(&str) -> String) -> (Env, String) {
+    let e = setup();
+    let leaked = fake("azure_devops.pat", seed);
+    let mut other = pat(
+        "c0000000-0000-0000-0000-000000000001",
+        "laptop",
+        "2024-01-01T00:00:00",
+        "2099-01-01T00:00:00",
+    );
+    other["crossCompanyCorrelatingId"] = c3id("some other token").into();
+    let mut hit = pat(
+        "c0000000-0000-0000-0000-000000000002",
+        "pipeline",
+        "2024-02-01T00:00:00",
+        "2099-01-01T00:00:00",
+    );
+    hit["crossCompanyCorrelatingId"] = c3id(&leaked).into();
+    let third = pat(
+        "c0000000-0000-0000-0000-000000000003",
+        "old",
+        "2024-03-01T00:00:00",
+        "2099-01-01T00:00:00",
+    );
+    e.api
+        .add_user("alice@fabrikam.com", "aad.YWxpY2U", vec![other, hit, third]);
+    e.api
+        .state
+        .lock()
+        .unwrap()
+        .live_ado
+        .insert(leaked.clone(), "alice@fabrikam.com".into());
+    e.dir
+        .write("app/settings.env", format!("ADO_PAT={leaked}\n"));
+    (e, leaked)
+}
+
+fn scan_revoke(e: &Env, leaked: &str, yes: bool) -> Output {
+    let audit = e.audit.to_str().unwrap().to_string();
+    let mut args = vec![
+        "scan",
+        "app",
+        "--history",
+        "none",
+        "--format",
+        "json",
+        "--verify",
+        "--revoke",
+        "--ado-org",
+        ORG,
+        "--api-base",
+        &e.api.base,
+        "--audit-log",
+        &audit,
+    ];
+    if yes {
+        args.push("--yes");
+    }
+    let out = e.run(&args);
+    e.assert_no_secret(&out, &[leaked]);
+    out
+}
+
+#[test]
+fn leaked_ado_pat_is_matched_by_c3id_definition_one_and_revoked_only_with_yes() {
+    let (e, leaked) = leaked_setup(11, c3id_one);
+    let out = scan_revoke(&e, &leaked, false);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(e.api.writes().is_empty(), "dry run");
+    assert!(
+        out.stderr.contains("c0000000-0000-0000-0000-000000000002"),
+        "{}",
+        out.stderr
+    );
+    let findings: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    let v = &findings[0]["verification"];
+    assert_eq!(v["status"], "live");
+    assert_eq!(v["owner"], "alice@fabrikam.com");
+    assert!(v["checked_at"].as_str().unwrap().ends_with('Z'));
+    let log = e.api.log();
+    let profile = log
+        .iter()
+        .find(|r| r.path == "/_apis/profile/profiles/me")
+        .unwrap();
+    assert_eq!(
+        profile.headers["authorization"],
+        crate::mock_api::basic(&leaked)
+    );
+    assert!(log.iter().any(|r| r.path == "/_apis/connectionData"));
+    // The leaked token is never used for the admin calls, and the admin PAT never for the
+    // leaked token's checks.
+    for r in log
+        .iter()
+        .filter(|r| r.path.starts_with("/_apis/tokenadmin"))
+    {
+        assert_eq!(r.headers["authorization"], crate::mock_api::basic(&e.admin));
+    }
+
+    let out = scan_revoke(&e, &leaked, true);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        e.api.revoked_ids(),
+        ["c0000000-0000-0000-0000-000000000002"]
+    );
+    let audit = e.audit();
+    let actions: Vec<&str> = audit
+        .iter()
+        .map(|a| a["actionId"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"Patrol.SecretVerified"));
+    assert!(actions.contains(&"Token.PatRevokeDryRun"));
+    let ev = audit
+        .iter()
+        .find(|a| a["actionId"] == "Token.PatRevokeEvent")
+        .unwrap();
+    assert_eq!(
+        ev["data"]["authorizationId"],
+        "c0000000-0000-0000-0000-000000000002"
+    );
+    assert_eq!(ev["data"]["targetUser"], "alice@fabrikam.com");
+    assert_eq!(ev["data"]["outcome"], "revoked");
+    assert_eq!(ev["data"]["fingerprint"], findings[0]["fingerprint"]);
+}
+
+#[test]
+fn leaked_ado_pat_is_matched_by_c3id_definition_two() {
+    let (e, leaked) = leaked_setup(12, c3id_two);
+    let out = scan_revoke(&e, &leaked, true);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        e.api.revoked_ids(),
+        ["c0000000-0000-0000-0000-000000000002"]
+    );
+}
+
+#[test]
+fn leaked_ado_pat_without_a_c3id_match_shows_candidates_and_revokes_nothing() {
+    let (e, leaked) = leaked_setup(13, |_| "C3IDAAAAAAAAAAAAAAAA".to_string());
+    let out = scan_revoke(&e, &leaked, true);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("nothing revoked"), "{}", out.stderr);
+    for id in [
+        "c0000000-0000-0000-0000-000000000001",
+        "c0000000-0000-0000-0000-000000000002",
+        "c0000000-0000-0000-0000-000000000003",
+    ] {
+        assert!(
+            out.stderr.contains(id),
+            "candidate {id} listed:\n{}",
+            out.stderr
+        );
+    }
+    assert!(e.api.writes().is_empty());
+    let ev = e
+        .audit()
+        .into_iter()
+        .find(|a| a["actionId"] == "Token.PatRevokeEvent")
+        .unwrap();
+    assert_eq!(ev["data"]["outcome"], "skipped");
+}
+
+#[test]
+fn verify_reports_revoked_tokens_and_touches_no_admin_api() {
+    let e = setup();
+    let dead = fake("azure_devops.pat_legacy", 77);
+    e.dir.write("x.txt", format!("token={dead}\n"));
+    let audit = e.audit.to_str().unwrap().to_string();
+    let out = e.run(&[
+        "scan",
+        "x.txt",
+        "--format",
+        "jsonl",
+        "--verify",
+        "--api-base",
+        &e.api.base,
+        "--audit-log",
+        &audit,
+    ]);
+    e.assert_no_secret(&out, &[&dead]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let f = &jsonl(&out.stdout)[0];
+    assert_eq!(f["verification"]["status"], "revoked_or_invalid");
+    assert!(f["verification"]["owner"].is_null());
+    assert!(e
+        .api
+        .log()
+        .iter()
+        .all(|r| r.path == "/_apis/profile/profiles/me"));
+    // The scan's own entries (Patrol.ScanStarted...) share the trail; find the verification.
+    let a = e.audit();
+    let verified: Vec<_> = a
+        .iter()
+        .filter(|x| x["actionId"] == "Patrol.SecretVerified")
+        .collect();
+    assert_eq!(verified.len(), 1, "{a:?}");
+    assert_eq!(verified[0]["data"]["outcome"], "revoked_or_invalid");
+    assert!(a.iter().any(|x| x["actionId"] == "Patrol.ScanCompleted"));
+
+    let human = e.run(&["scan", "x.txt", "--verify", "--api-base", &e.api.base]);
+    assert!(
+        human
+            .stdout
+            .contains("  verified     revoked_or_invalid (profile API: HTTP 401)"),
+        "{}",
+        human.stdout
+    );
+
+    // Without --verify there is no verification field at all.
+    let out = e.run(&["scan", "x.txt", "--format", "jsonl"]);
+    assert!(jsonl(&out.stdout)[0].get("verification").is_none());
+}
+
+#[test]
+fn verify_timeouts_are_errors_and_exit_2() {
+    let e = setup();
+    let tok = fake("azure_devops.pat_legacy", 78);
+    e.dir.write("x.txt", format!("token={tok}\n"));
+    let mut f = fault("GET", "/_apis/profile/profiles/me", 200, 3);
+    f.delay = Some(std::time::Duration::from_millis(800));
+    e.api.fault(f);
+    let out = e.run_env(
+        &[
+            "scan",
+            "x.txt",
+            "--format",
+            "jsonl",
+            "--verify",
+            "--api-base",
+            &e.api.base,
+        ],
+        &[("PATROL_HTTP_TIMEOUT_MS", "200")],
+    );
+    e.assert_no_secret(&out, &[&tok]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let v = &jsonl(&out.stdout)[0]["verification"];
+    assert_eq!(v["status"], "error");
+    assert!(v["detail"].as_str().unwrap().contains("timed out"), "{v}");
+}
+
+#[test]
+fn github_and_gitlab_tokens_are_verified_and_revoked_by_their_own_apis() {
+    let e = setup();
+    let gh = fake("github.pat_classic", 5);
+    let gl = fake("gitlab.pat", 6);
+    let dead = fake("github.pat_fine_grained", 7);
+    {
+        let mut st = e.api.state.lock().unwrap();
+        st.live_github.insert(gh.clone(), "octocat".into());
+        st.live_gitlab.insert(gl.clone(), 99);
+    }
+    e.dir
+        .write("ci.yml", format!("gh: {gh}\ngl: {gl}\ndead: {dead}\n"));
+    let gh_api = format!("{}/gh", e.api.base);
+    let gl_url = format!("{}/gl", e.api.base);
+    let audit = e.audit.to_str().unwrap().to_string();
+    let args = |yes: bool| {
+        let mut v = vec![
+            "scan",
+            "ci.yml",
+            "--format",
+            "jsonl",
+            "--revoke",
+            "--github-api",
+            gh_api.as_str(),
+            "--gitlab-url",
+            gl_url.as_str(),
+            "--audit-log",
+            audit.as_str(),
+        ];
+        if yes {
+            v.push("--yes");
+        }
+        v
+    };
+    let out = e.run(&args(false));
+    e.assert_no_secret(&out, &[&gh, &gl, &dead]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(e.api.writes().is_empty());
+    let statuses: Vec<Value> = jsonl(&out.stdout)
+        .iter()
+        .map(|f| f["verification"]["status"].clone())
+        .collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| *s == "revoked_or_invalid")
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    let owners: Vec<Value> = jsonl(&out.stdout)
+        .iter()
+        .map(|f| f["verification"]["owner"].clone())
+        .collect();
+    assert!(owners.contains(&"octocat".into()), "{owners:?}");
+    assert!(owners.contains(&"user id 99".into()), "{owners:?}");
+
+    let out = e.run(&args(true));
+    e.assert_no_secret(&out, &[&gh, &gl, &dead]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let w = e.api.writes();
+    assert_eq!(w.len(), 2, "the dead token is not sent for revocation");
+    let gh_w = w
+        .iter()
+        .find(|r| r.path == "/gh/credentials/revoke")
+        .unwrap();
+    assert_eq!(gh_w.json()["credentials"], serde_json::json!([gh]));
+    assert!(
+        !gh_w.headers.contains_key("authorization"),
+        "unauthenticated"
+    );
+    let gl_w = w.iter().find(|r| r.method == "DELETE").unwrap();
+    assert_eq!(gl_w.path, "/gl/api/v4/personal_access_tokens/self");
+    assert_eq!(gl_w.headers["private-token"], gl);
+    let ev: Vec<_> = e
+        .audit()
+        .into_iter()
+        .filter(|a| a["actionId"] == "Token.PatRevokeEvent")
+        .collect();
+    assert_eq!(ev.len(), 2);
+    assert!(ev.iter().all(|a| a["data"]["outcome"] == "revoked"));
+}
+
+fn github_finding(seed: u64) -> Finding {
+    let secret = Secret::new(fake("github.pat_classic", seed));
+    Finding {
+        rule: "github.pat_classic".into(),
+        name: "GitHub".into(),
+        provider: "github".into(),
+        fingerprint: Fingerprint::of("github.pat_classic", &secret),
+        secret,
+        checksum: ChecksumStatus::Valid,
+        locations: vec![],
+        locations_omitted: 0,
+        verification: None,
+    }
+}
+
+#[test]
+fn github_revocation_sends_batches_of_at_most_1000_tokens() {
+    let api = MockApi::start("unused");
+    let findings: Vec<Finding> = (0..2001).map(github_finding).collect();
+    let refs: Vec<&Finding> = findings.iter().collect();
+    let http = HttpClient::new(HttpPolicy::default()).unwrap();
+    let ends = Endpoints {
+        github_api: Some(format!("{}/gh", api.base)),
+        ..Default::default()
+    };
+    let ctx = patrol::audit::AuditContext::new("t".into(), "t".into(), "Directory", "x".into());
+    let auditor = Auditor::new(None, ctx);
+    let dry = revoke::execute_github(&http, &ends, &refs, false, &auditor);
+    assert!(dry.iter().all(|o| *o == revoke::Outcome::DryRun));
+    assert!(api.writes().is_empty());
+    let out = revoke::execute_github(&http, &ends, &refs, true, &auditor);
+    assert!(out.iter().all(|o| *o == revoke::Outcome::Revoked));
+    let sizes: Vec<usize> = api
+        .writes()
+        .iter()
+        .map(|r| r.json()["credentials"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [1000, 1000, 1]);
+    assert_eq!(api.state.lock().unwrap().github_revoked.len(), 2001);
+}
