@@ -96,7 +96,7 @@ fn nothing_found_exits_0_and_secrets_are_redacted_by_default() {
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     let tok = fake("github.pat_classic", 3);
     t.write("leak.env", format!("GITHUB_TOKEN={tok}\n"));
-    for fmt in ["human", "json", "jsonl"] {
+    for fmt in ["human", "json", "jsonl", "sarif", "csv"] {
         let o = run_patrol(
             t.path(),
             &["scan", ".", "--history", "none", "--format", fmt],
