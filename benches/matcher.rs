@@ -18,8 +18,14 @@ fn filler(r: &mut Rng) -> String {
     ];
     let mut line = String::new();
     match r.below(5) {
-        0 => line.push_str(&format!("    sha = \"{}\"", r.string(b"0123456789abcdef", 40))),
-        1 => line.push_str(&format!("  \"integrity\": \"sha512-{}\",", r.string(patrol::rules::sample::ALNUM, 86))),
+        0 => line.push_str(&format!(
+            "    sha = \"{}\"",
+            r.string(b"0123456789abcdef", 40)
+        )),
+        1 => line.push_str(&format!(
+            "  \"integrity\": \"sha512-{}\",",
+            r.string(patrol::rules::sample::ALNUM, 86)
+        )),
         _ => {
             for _ in 0..(4 + r.below(10)) {
                 line.push_str(WORDS[r.below(WORDS.len())]);
@@ -34,8 +40,12 @@ fn filler(r: &mut Rng) -> String {
 fn corpus(tokens_per_mib: usize, seed: u64) -> Vec<u8> {
     let mut r = Rng::new(seed);
     let ids: Vec<&str> = [
-        "azure_devops.pat_legacy", "azure_devops.pat", "github.pat_classic", "npm.token",
-        "gitlab.pat_routable", "slack.user_token",
+        "azure_devops.pat_legacy",
+        "azure_devops.pat",
+        "github.pat_classic",
+        "npm.token",
+        "gitlab.pat_routable",
+        "slack.user_token",
     ]
     .to_vec();
     let mut out = String::with_capacity(SIZE + 4096);
@@ -76,7 +86,12 @@ fn bench(c: &mut Criterion) {
         let mut out = Vec::new();
         b.iter(|| {
             out.clear();
-            patrol::matcher::run::find_runs(&buf, 52, patrol::rules::RunCharset::Base32Lower, &mut out);
+            patrol::matcher::run::find_runs(
+                &buf,
+                52,
+                patrol::rules::RunCharset::Base32Lower,
+                &mut out,
+            );
             out.len()
         })
     });

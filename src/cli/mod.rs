@@ -2,6 +2,8 @@
 //! clap; each subcommand turns its flags into library options and runs.
 
 pub mod exit;
+mod history;
+mod hook;
 mod rules;
 mod scan;
 
@@ -23,6 +25,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// List the rules, or check a custom rule file.
     Rules(rules::RulesArgs),
+    /// Install git hooks (pre-commit).
+    Hook(hook::HookArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -42,6 +46,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan(a) => scan::run(a),
         Command::Rules(a) => rules::run(a),
+        Command::Hook(a) => hook::run(a),
     }
 }
 

@@ -70,13 +70,35 @@ pub struct ScanArgs {
     /// Never show the progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Scan only this ref's history (and the working tree).
+    #[arg(long, value_name = "REF")]
+    branch: Option<String>,
+    /// Scan only blobs introduced by commits reachable from HEAD (or --branch) and not from REV.
+    #[arg(long, value_name = "REV", conflicts_with = "range")]
+    since_commit: Option<String>,
+    /// Scan only blobs introduced by commits reachable from B and not from A.
+    #[arg(long, value_name = "A..B")]
+    range: Option<String>,
+    /// Scan only what is staged (index vs HEAD): the pre-commit check.
+    #[arg(long, conflicts_with_all = ["branch", "since_commit", "range", "history"])]
+    staged: bool,
 }
 
 pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     let format = Format::parse(&a.format).expect("clap checked the value");
     let rules = super::rules::load(&a.rules)?;
     let matcher = Matcher::new(rules);
-    let opts = scan_options(&a);
+    let mut opts = scan_options(&a);
+    let git = super::history::plan(
+        &a.paths,
+        &super::history::GitFlags {
+            history: a.history,
+            branch: a.branch.clone(),
+            since_commit: a.since_commit.clone(),
+            range: a.range.clone(),
+            staged: a.staged,
+        },
+    )?;
     let mut out = open_output(&a)?;
 
     let diags = Diagnostics::new(|d| eprintln!("patrol: {}", for_terminal(&d.to_string())));
@@ -85,7 +107,20 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     install_ctrl_c(cancel.clone());
     let show_progress = !a.no_progress && io::stderr().is_terminal();
     let outcome = with_progress(show_progress, &counters, || {
-        scan::scan_files(&matcher, &opts, &diags, &counters, &cancel)
+        if git.files_only() {
+            scan::scan_files(&matcher, &opts, &diags, &counters, &cancel)
+        } else {
+            opts.fs.paths = git.file_paths.clone();
+            scan::history::scan_git(
+                &matcher,
+                &opts,
+                &git.targets,
+                git.walk_files,
+                &diags,
+                &counters,
+                &cancel,
+            )
+        }
     });
 
     write_report(
