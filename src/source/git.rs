@@ -86,7 +86,11 @@ fn git_err(oid: impl ToString, e: git2::Error) -> SourceError {
     }
 }
 
+/// Opens a repository for reading. Turns off libgit2's re-hashing of every object read
+/// (process-wide): hashing with the collision-detecting SHA-1 cost about a third of a history
+/// scan, and `git cat-file` does not do it either; zlib still catches damaged data.
 fn open(path: &Path) -> Result<Repository, SourceError> {
+    git2::opts::strict_hash_verification(false);
     Repository::open(path).map_err(|e| git_err(path.display(), e))
 }
 
@@ -220,7 +224,6 @@ pub fn plan_history(
     diags: &Diagnostics,
     cancel: &AtomicBool,
 ) -> Result<HistoryPlan, SourceError> {
-    git2::opts::strict_hash_verification(false);
     let repo = open(path)?;
     let subject = path.display().to_string();
     if repo.is_shallow() {
@@ -466,12 +469,7 @@ pub struct BlobReader {
 
 impl BlobReader {
     /// Opens the repository at `path`.
-    ///
-    /// Turns off libgit2's re-hashing of every object read (process-wide): hashing with the
-    /// collision-detecting SHA-1 cost about a third of a history scan, and `git cat-file`
-    /// does not do it either. A damaged object is still caught by zlib's checksum.
     pub fn open(path: &Path) -> Result<Self, SourceError> {
-        git2::opts::strict_hash_verification(false);
         Ok(Self { repo: open(path)? })
     }
 

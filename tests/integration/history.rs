@@ -386,3 +386,47 @@ fn hook_install_writes_pre_commit_and_refuses_a_foreign_hook_without_force() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(std::fs::read_to_string(&hook).unwrap().contains("--staged"));
 }
+
+#[test]
+fn a_ref_to_a_blob_and_a_submodule_are_noted_and_the_rest_is_scanned() {
+    let g = GitRepoBuilder::new();
+    let t = tok(17);
+    g.commit_files("a", &[("a.txt", &format!("{t}\n"))]);
+    let blob = g.repo.blob(b"just bytes\n").unwrap();
+    g.repo
+        .reference("refs/tags/blobtag", blob, false, "test")
+        .unwrap();
+    // A gitlink entry (a submodule) in the tree.
+    let head = g.repo.head().unwrap().peel_to_tree().unwrap();
+    let mut tb = g.repo.treebuilder(Some(&head)).unwrap();
+    let other = g.repo.head().unwrap().target().unwrap();
+    tb.insert("sub", other, 0o160000).unwrap();
+    let tree = g.repo.find_tree(tb.write().unwrap()).unwrap();
+    let parent = g.repo.find_commit(other).unwrap();
+    let sig = git2::Signature::now("Bob", "bob@example.com").unwrap();
+    g.repo
+        .commit(Some("HEAD"), &sig, &sig, "add submodule", &tree, &[&parent])
+        .unwrap();
+    let (code, f, err) = scan(g.path(), &[".", "--history", "all"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(secrets(&f), vec![t]);
+    assert!(err.contains("refs/tags/blobtag"), "{err}");
+    assert!(err.contains("sub: submodule"), "{err}");
+}
+
+#[test]
+fn history_flags_outside_a_repository_are_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("a.txt"), "a\n").unwrap();
+    for args in [
+        &["scan", ".", "--history", "all"][..],
+        &["scan", "--staged"][..],
+        &["scan", ".", "--since-commit", "HEAD~1"][..],
+    ] {
+        let o = run_patrol(d.path(), args);
+        assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
+        assert!(o.stderr.contains("git repository"), "{}", o.stderr);
+    }
+    // Without flags a plain directory is a plain file scan.
+    assert_eq!(run_patrol(d.path(), &["scan", "."]).code, 0);
+}
