@@ -121,6 +121,19 @@ pub fn scan_planned(
                 break;
             }
             let b = &blobs[i];
+            if let Some(max) = opts.fs.max_file_size {
+                match reader.size(b.oid) {
+                    Ok(size) if size > max => {
+                        counters.skipped.fetch_add(1, Ordering::Relaxed);
+                        diags.note(
+                            format!("git object {}", b.oid),
+                            format!("{size} bytes, over --max-file-size: skipped"),
+                        );
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
             let res = reader.with_blob(b.oid, |bytes| {
                 if opts.fs.skip_binary && is_binary(bytes) {
                     counters.binary.fetch_add(1, Ordering::Relaxed);
@@ -152,5 +165,68 @@ fn reason_of(e: &crate::error::SourceError) -> String {
             format!("cannot read blob: {reason}")
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+    use git2::{Repository, Signature, Time};
+
+    fn commit(repo: &Repository, files: &[(&str, &str)], n: i64) {
+        let mut idx = repo.index().unwrap();
+        for (p, c) in files {
+            let full = repo.workdir().unwrap().join(p);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(&full, c).unwrap();
+            idx.add_path(std::path::Path::new(p)).unwrap();
+        }
+        idx.write().unwrap();
+        let tree = repo.find_tree(idx.write_tree().unwrap()).unwrap();
+        let sig = Signature::new("A", "a@example.com", &Time::new(1_700_000_000 + n, 0)).unwrap();
+        let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        repo.commit(Some("HEAD"), &sig, &sig, "m", &tree, &parents)
+            .unwrap();
+    }
+
+    /// Three commits, five paths, but three unique blobs: each is read once, and the hits of
+    /// one blob reach the collector once per origin.
+    #[test]
+    fn each_unique_blob_is_scanned_once_with_all_its_origins() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = Repository::init(d.path()).unwrap();
+        let tok = crate::rules::sample::sample("github.pat_classic", 1).unwrap();
+        let secret = format!("t = {tok}\n");
+        commit(&repo, &[("a.txt", &secret), ("b.txt", "plain\n")], 1);
+        commit(&repo, &[("c/a.txt", &secret), ("d.txt", "plain\n")], 2);
+        commit(&repo, &[("e.txt", "other\n")], 3);
+        let matcher = Matcher::new(RuleSet::builtin().unwrap());
+        let counters = Counters::default();
+        let diags = Diagnostics::default();
+        let out = scan_git(
+            &matcher,
+            &ScanOptions::default(),
+            &[GitTarget {
+                repo: d.path().to_path_buf(),
+                what: GitWhat::History(Selection::AllRefs),
+            }],
+            false,
+            &diags,
+            &counters,
+            &AtomicBool::new(false),
+        );
+        // 3 unique blobs + 3 commit messages.
+        assert_eq!(counters.blobs.load(Ordering::Relaxed), 6);
+        assert_eq!(counters.hits.load(Ordering::Relaxed), 2);
+        assert_eq!(out.findings.len(), 1);
+        let paths: Vec<&str> = out.findings[0]
+            .locations
+            .iter()
+            .map(|l| l.path.as_str())
+            .collect();
+        assert_eq!(paths, vec!["a.txt", "c/a.txt"]);
+        assert!(out.summary.complete, "{:?}", diags.entries());
     }
 }

@@ -473,6 +473,13 @@ impl BlobReader {
         Ok(Self { repo: open(path)? })
     }
 
+    /// The size of blob `oid` in bytes, without reading it whole.
+    pub fn size(&self, oid: Oid) -> Result<u64, SourceError> {
+        let odb = self.repo.odb().map_err(|e| git_err(oid, e))?;
+        let (size, _) = odb.read_header(oid).map_err(|e| git_err(oid, e))?;
+        Ok(size as u64)
+    }
+
     /// Calls `f` with the contents of blob `oid`. A missing or corrupt object is an error
     /// naming the object id.
     pub fn with_blob<R>(&self, oid: Oid, f: impl FnOnce(&[u8]) -> R) -> Result<R, SourceError> {

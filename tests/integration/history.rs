@@ -430,3 +430,39 @@ fn history_flags_outside_a_repository_are_an_error() {
     // Without flags a plain directory is a plain file scan.
     assert_eq!(run_patrol(d.path(), &["scan", "."]).code, 0);
 }
+
+#[test]
+fn binary_blobs_in_history_are_scanned_unless_skip_binary() {
+    let g = GitRepoBuilder::new();
+    let t = tok(18);
+    let mut bin = b"\x7fELF\x00\x00\x01".to_vec();
+    bin.extend_from_slice(t.as_bytes());
+    bin.extend_from_slice(&[0u8; 64]);
+    g.stage("out/app.bin", &bin);
+    g.commit("build output");
+    g.remove("out/app.bin");
+    g.commit("rm");
+    let (code, f, err) = scan(g.path(), &["."]);
+    assert_eq!((code, secrets(&f)), (1, vec![t]), "{err}");
+    let (code, f, _) = scan(g.path(), &[".", "--skip-binary"]);
+    assert_eq!((code, f.len()), (0, 0));
+    // --max-file-size applies to blobs too, with a note.
+    let (code, f, err) = scan(g.path(), &[".", "--max-file-size", "10"]);
+    assert_eq!((code, f.len()), (0, 0), "{err}");
+    assert!(err.contains("over --max-file-size"), "{err}");
+}
+
+#[test]
+fn a_linked_worktree_is_scanned_with_the_shared_history() {
+    let g = GitRepoBuilder::new();
+    let t = tok(19);
+    let c = g.commit_files("a", &[("a.txt", &format!("{t}\n"))]);
+    g.remove("a.txt");
+    g.commit("rm");
+    let wt_parent = tempfile::tempdir().unwrap();
+    let wt_path = wt_parent.path().join("wt");
+    g.repo.worktree("wt", &wt_path, None).unwrap();
+    let (code, f, err) = scan(&wt_path, &["."]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(locs(&f, &t), vec![(Some(c.to_string()), "a.txt".into())]);
+}
