@@ -81,7 +81,8 @@ pub fn plan(paths: &[PathBuf], f: &GitFlags) -> anyhow::Result<Plan> {
         };
         match kind {
             Some(k) => {
-                if k == RepoKind::WorkTree {
+                // `REPO/.git` names the repository, not files to walk.
+                if k == RepoKind::WorkTree && p.file_name() != Some(".git".as_ref()) {
                     file_paths.push(p.clone());
                 }
                 targets.push(GitTarget {

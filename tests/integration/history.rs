@@ -466,3 +466,13 @@ fn a_linked_worktree_is_scanned_with_the_shared_history() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(locs(&f, &t), vec![(Some(c.to_string()), "a.txt".into())]);
 }
+
+#[test]
+fn scanning_the_dot_git_directory_reads_history_not_object_files() {
+    let g = GitRepoBuilder::new();
+    let t = tok(20);
+    let c = g.commit_files("a", &[("a.txt", &format!("{t}\n"))]);
+    let (code, f, err) = scan(g.path(), &[".git"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(locs(&f, &t), vec![(Some(c.to_string()), "a.txt".into())]);
+}
