@@ -232,37 +232,37 @@ pub fn plan_history(
             "shallow clone: history is truncated; scanning the commits that exist",
         );
     }
-    let mut walk = repo.revwalk().map_err(|e| git_err(&subject, e))?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
-        .map_err(|e| git_err(&subject, e))?;
     let mut plan = HistoryPlan::default();
+    let mut tips = Vec::new();
+    let mut hidden = Vec::new();
     let ranged = match selection {
         Selection::AllRefs => {
-            push_all_refs(&repo, &mut walk, &mut plan, diags)?;
+            tips = all_ref_tips(&repo, &mut plan, diags)?;
             false
         }
         Selection::Revs { include, exclude } => {
             for r in include {
-                let c = resolve_commit(&repo, r)?;
-                walk.push(c).map_err(|e| git_err(r, e))?;
+                tips.push(resolve_commit(&repo, r)?);
             }
             for r in exclude {
-                let c = resolve_commit(&repo, r)?;
-                walk.hide(c).map_err(|e| git_err(r, e))?;
+                hidden.push(resolve_commit(&repo, r)?);
             }
             !exclude.is_empty()
         }
     };
-    let mut commits = Vec::new();
-    for r in walk {
-        match r {
-            Ok(oid) => commits.push(oid),
-            Err(e) => {
+    let commits = match revwalk_order(&repo, &tips, &hidden) {
+        Ok(c) => c,
+        // libgit2 gives up on the whole walk at the first unreadable commit: walk by hand,
+        // naming each unreadable commit and keeping everything else.
+        Err(e) => {
+            let before = diags.entries().len();
+            let c = robust_order(&repo, &tips, &hidden, diags);
+            if diags.entries().len() == before {
                 diags.error(format!("git history of {subject}"), e.message());
-                break;
             }
+            c
         }
-    }
+    };
     if commits.is_empty() && plan.messages.is_empty() {
         diags.note(subject.clone(), "no commits to scan");
     }
@@ -326,17 +326,17 @@ fn resolve_commit(repo: &Repository, rev: &str) -> Result<Oid, SourceError> {
         .map_err(|e| git_err(rev, e))
 }
 
-/// Pushes every ref (and a detached HEAD) onto `walk`; annotated tags add their message.
-fn push_all_refs(
+/// Every ref's commit (and a detached HEAD's); annotated tags add their message.
+fn all_ref_tips(
     repo: &Repository,
-    walk: &mut git2::Revwalk<'_>,
     plan: &mut HistoryPlan,
     diags: &Diagnostics,
-) -> Result<(), SourceError> {
+) -> Result<Vec<Oid>, SourceError> {
     let refs = repo
         .references()
         .map_err(|e| git_err(repo.path().display(), e))?;
     let mut tags_seen = HashSet::new();
+    let mut tips = Vec::new();
     for r in refs {
         let r = match r {
             Ok(r) => r,
@@ -355,11 +355,7 @@ fn push_all_refs(
             }
         }
         match r.peel(ObjectType::Commit) {
-            Ok(obj) => {
-                if let Err(e) = walk.push(obj.id()) {
-                    diags.error(format!("git object {}", obj.id()), e.message());
-                }
-            }
+            Ok(obj) => tips.push(obj.id()),
             Err(e)
                 if e.code() == git2::ErrorCode::NotFound && e.class() == git2::ErrorClass::Odb =>
             {
@@ -373,10 +369,65 @@ fn push_all_refs(
     }
     if let Ok(true) = repo.head_detached() {
         if let Ok(c) = repo.head().and_then(|h| h.peel_to_commit()) {
-            let _ = walk.push(c.id());
+            tips.push(c.id());
         }
     }
-    Ok(())
+    Ok(tips)
+}
+
+/// libgit2's walk: reachable from `tips`, not from `hidden`, parents before children.
+fn revwalk_order(repo: &Repository, tips: &[Oid], hidden: &[Oid]) -> Result<Vec<Oid>, git2::Error> {
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+    for t in tips {
+        walk.push(*t)?;
+    }
+    for h in hidden {
+        walk.hide(*h)?;
+    }
+    walk.collect()
+}
+
+/// The same order by hand (depth-first, parents emitted first), for a history with
+/// unreadable commits: each is one error line (not in a shallow clone, where missing parents
+/// are expected), and the walk goes on around it.
+fn robust_order(repo: &Repository, tips: &[Oid], hidden: &[Oid], diags: &Diagnostics) -> Vec<Oid> {
+    let shallow = repo.is_shallow();
+    let mut excluded: HashSet<Oid> = HashSet::new();
+    let mut stack: Vec<Oid> = hidden.to_vec();
+    while let Some(oid) = stack.pop() {
+        if excluded.insert(oid) {
+            if let Ok(c) = repo.find_commit(oid) {
+                stack.extend(c.parent_ids());
+            }
+        }
+    }
+    let mut done: HashSet<Oid> = HashSet::new();
+    let mut order = Vec::new();
+    let mut stack: Vec<(Oid, bool)> = tips.iter().rev().map(|t| (*t, false)).collect();
+    while let Some((oid, expanded)) = stack.pop() {
+        if expanded {
+            order.push(oid);
+            continue;
+        }
+        if excluded.contains(&oid) || !done.insert(oid) {
+            continue;
+        }
+        match repo.find_commit(oid) {
+            Ok(c) => {
+                stack.push((oid, true));
+                let parents: Vec<Oid> = c.parent_ids().collect();
+                for p in parents.into_iter().rev() {
+                    if !done.contains(&p) && !excluded.contains(&p) {
+                        stack.push((p, false));
+                    }
+                }
+            }
+            Err(e) if !shallow => diags.error(format!("git object {oid}"), e.message()),
+            Err(_) => {}
+        }
+    }
+    order
 }
 
 fn tag_message(tag: &git2::Tag<'_>) -> Vec<u8> {

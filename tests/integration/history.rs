@@ -476,3 +476,27 @@ fn scanning_the_dot_git_directory_reads_history_not_object_files() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(locs(&f, &t), vec![(Some(c.to_string()), "a.txt".into())]);
 }
+
+#[test]
+fn a_missing_commit_is_named_once_and_the_rest_of_history_is_scanned() {
+    let g = GitRepoBuilder::new();
+    let t3 = tok(22);
+    g.commit_files("one", &[("one.txt", "1\n")]);
+    let lost = g.commit_files("two", &[("two.txt", "2\n")]);
+    let c3 = g.commit_files("three", &[("three.txt", &format!("{t3}\n"))]);
+    g.remove("three.txt");
+    g.commit("four");
+    std::fs::remove_file(g.loose_object(lost)).unwrap();
+    let (code, f, err) = scan(g.path(), &["."]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        locs(&f, &t3),
+        vec![(Some(c3.to_string()), "three.txt".into())]
+    );
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains(&lost.to_string()))
+        .collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("error: git object"), "{err}");
+}
