@@ -140,3 +140,51 @@ fn selection(f: &GitFlags) -> anyhow::Result<Selection> {
         None => Selection::AllRefs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(range: Option<&str>, since: Option<&str>, branch: Option<&str>) -> GitFlags {
+        GitFlags {
+            range: range.map(str::to_string),
+            since_commit: since.map(str::to_string),
+            branch: branch.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    fn revs(include: &[&str], exclude: &[&str]) -> Selection {
+        Selection::Revs {
+            include: include.iter().map(|s| s.to_string()).collect(),
+            exclude: exclude.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn ranges_and_since_commit_become_include_and_exclude_lists() {
+        assert_eq!(
+            selection(&flags(Some("main..topic"), None, None)).unwrap(),
+            revs(&["topic"], &["main"])
+        );
+        assert_eq!(
+            selection(&flags(Some("v1.."), None, Some("dev"))).unwrap(),
+            revs(&["dev"], &["v1"])
+        );
+        assert_eq!(
+            selection(&flags(None, Some("origin/main"), None)).unwrap(),
+            revs(&["HEAD"], &["origin/main"])
+        );
+        assert_eq!(
+            selection(&flags(None, None, Some("side"))).unwrap(),
+            revs(&["side"], &[])
+        );
+        assert_eq!(
+            selection(&flags(None, None, None)).unwrap(),
+            Selection::AllRefs
+        );
+        for bad in ["a...b", "..b", "ab"] {
+            assert!(selection(&flags(Some(bad), None, None)).is_err(), "{bad}");
+        }
+    }
+}
