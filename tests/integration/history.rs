@@ -500,3 +500,47 @@ fn a_missing_commit_is_named_once_and_the_rest_of_history_is_scanned() {
     assert_eq!(lines.len(), 1, "{err}");
     assert!(lines[0].contains("error: git object"), "{err}");
 }
+
+#[test]
+fn the_stash_and_remote_tracking_refs_are_scanned() {
+    let g = GitRepoBuilder::new();
+    let base = g.commit_files("init", &[("a.txt", "a\n")]);
+    // A commit only a remote-tracking ref points to.
+    let t_remote = tok(23);
+    g.branch("tmp", base);
+    g.checkout("tmp");
+    let remote = g.commit_files("remote work", &[("r.txt", &format!("{t_remote}\n"))]);
+    g.checkout("main");
+    g.repo
+        .reference("refs/remotes/origin/feature", remote, true, "test")
+        .unwrap();
+    g.repo
+        .find_branch("tmp", git2::BranchType::Local)
+        .unwrap()
+        .delete()
+        .unwrap();
+    // A stashed change to a tracked file.
+    let t_stash = tok(24);
+    std::fs::write(g.path().join("a.txt"), format!("{t_stash}\n")).unwrap();
+    let mut repo = git2::Repository::open(g.path()).unwrap();
+    let sig = git2::Signature::now("Stasher", "s@example.com").unwrap();
+    repo.stash_save(&sig, "wip", None).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(g.path().join("a.txt")).unwrap(),
+        "a\n"
+    );
+    let (code, f, err) = scan(g.path(), &["."]);
+    assert_eq!(code, 1, "{err}");
+    let mut want = vec![t_remote.clone(), t_stash.clone()];
+    want.sort();
+    assert_eq!(secrets(&f), want);
+    assert_eq!(
+        locs(&f, &t_remote),
+        vec![(Some(remote.to_string()), "r.txt".into())]
+    );
+    let stash_locs = locs(&f, &t_stash);
+    assert!(
+        stash_locs.iter().all(|(c, p)| c.is_some() && p == "a.txt"),
+        "{stash_locs:?}"
+    );
+}
