@@ -3,7 +3,7 @@
 //! Steps of [`scan_git`], each a function below:
 //! 1. [`Collector::spawn`]: one findings map for everything, so a secret in the working tree
 //!    and in history is ONE finding with both kinds of location;
-//! 2. [`walk_files_into`](super::walk_files_into): the working tree (when asked);
+//! 2. [`walk_files_into`]: the working tree (when asked);
 //! 3. per repository, [`plan_history`] (or [`staged_blobs`]): each unique blob once, with
 //!    every (commit, path) that introduced it;
 //! 4. [`scan_planned`]: worker threads, each with its own repository handle and
