@@ -6,6 +6,8 @@ mod ado;
 mod audit;
 mod baseline;
 pub mod exit;
+mod history;
+mod hook;
 mod rules;
 mod scan;
 mod triage;
@@ -34,6 +36,8 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Azure DevOps organisation administration: list and revoke users' PATs.
     Ado(ado::AdoArgs),
+    /// Install git hooks (pre-commit).
+    Hook(hook::HookArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -56,6 +60,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Baseline(a) => baseline::run(a),
         Command::Audit(a) => audit::run(a),
         Command::Ado(a) => ado::run(a),
+        Command::Hook(a) => hook::run(a),
     }
 }
 

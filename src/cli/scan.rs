@@ -88,6 +88,18 @@ pub struct ScanArgs {
     audit_log: Option<PathBuf>,
     #[command(flatten)]
     act: super::act::ActArgs,
+    /// Scan only this ref's history (and the working tree).
+    #[arg(long, value_name = "REF")]
+    branch: Option<String>,
+    /// Scan only blobs introduced by commits reachable from HEAD (or --branch) and not from REV.
+    #[arg(long, value_name = "REV", conflicts_with = "range")]
+    since_commit: Option<String>,
+    /// Scan only blobs introduced by commits reachable from B and not from A.
+    #[arg(long, value_name = "A..B")]
+    range: Option<String>,
+    /// Scan only what is staged (index vs HEAD): the pre-commit check.
+    #[arg(long, conflicts_with_all = ["branch", "since_commit", "range", "history"])]
+    staged: bool,
 }
 
 /// What a scan needs, prepared and validated before anything is read.
@@ -95,6 +107,7 @@ pub struct Plan {
     matcher: Matcher,
     opts: ScanOptions,
     accepted: BTreeSet<Fingerprint>,
+    git: super::history::Plan,
 }
 
 /// Reads patrol.toml, the rules and the baseline: any error stops the run before scanning.
@@ -104,10 +117,24 @@ pub fn plan(a: &ScanArgs) -> anyhow::Result<Plan> {
     let mut opts = scan_options(a);
     opts.fs.exclude = config.exclude.clone();
     let accepted = triage::accepted(&config, a.baseline.as_deref())?;
+    let git = super::history::plan(
+        &a.paths,
+        &super::history::GitFlags {
+            history: a.history,
+            branch: a.branch.clone(),
+            since_commit: a.since_commit.clone(),
+            range: a.range.clone(),
+            staged: a.staged,
+        },
+    )?;
+    if !git.files_only() {
+        opts.fs.paths = git.file_paths.clone();
+    }
     Ok(Plan {
         matcher,
         opts,
         accepted,
+        git,
     })
 }
 
@@ -119,7 +146,19 @@ pub fn execute(a: &ScanArgs, p: &Plan) -> ScanOutcome {
     install_ctrl_c(cancel.clone());
     let show_progress = !a.no_progress && io::stderr().is_terminal();
     let mut outcome = with_progress(show_progress, &counters, || {
-        scan::scan_files(&p.matcher, &p.opts, &diags, &counters, &cancel)
+        if p.git.files_only() {
+            scan::scan_files(&p.matcher, &p.opts, &diags, &counters, &cancel)
+        } else {
+            scan::history::scan_git(
+                &p.matcher,
+                &p.opts,
+                &p.git.targets,
+                p.git.walk_files,
+                &diags,
+                &counters,
+                &cancel,
+            )
+        }
     });
     baseline::suppress(&mut outcome.findings, &mut outcome.summary, &p.accepted);
     outcome

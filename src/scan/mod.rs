@@ -22,6 +22,8 @@ use crate::matcher::{Candidate, Matcher, Scratch};
 use crate::source::fs::{self as fs_source, FileEntry, OVERLAP_BYTES};
 use crate::source::{FsOptions, Origin};
 
+pub mod history;
+
 /// Bytes read and matched at a time; larger files are streamed in overlapping chunks.
 pub const CHUNK_BYTES: usize = 8 * 1024 * 1024;
 /// Default cap on locations kept per finding (`--max-locations`).
@@ -477,6 +479,22 @@ pub fn scan_files(
 ) -> ScanOutcome {
     let started = Instant::now();
     let collector = Collector::spawn(opts.max_locations);
+    walk_files_into(matcher, opts, diags, counters, cancel, &collector);
+    let findings = collector.finish(matcher);
+    let summary = summarize(&findings, counters, diags, cancel, started);
+    ScanOutcome { findings, summary }
+}
+
+/// Scans the files and directories in `opts.fs.paths` (and stdin for `-`), sending hits to
+/// `collector` (shared with the history scan, so one secret in both is one finding).
+pub fn walk_files_into(
+    matcher: &Matcher,
+    opts: &ScanOptions,
+    diags: &Diagnostics,
+    counters: &Counters,
+    cancel: &AtomicBool,
+    collector: &Collector,
+) {
     if opts.fs.paths.iter().any(|p| p.as_os_str() == "-") {
         let mut s = BlobScanner::new(matcher, collector.sender(), counters, opts);
         if let Err(e) = s.scan_reader(CancellableStdin::new(cancel), &[Origin::Stdin], false) {
@@ -491,9 +509,6 @@ pub fn scan_files(
         Box::new(move |e: FileEntry| scan_one_file(&mut s, &e, diags, cancel))
     });
     drop(tx);
-    let findings = collector.finish(matcher);
-    let summary = summarize(&findings, counters, diags, cancel, started);
-    ScanOutcome { findings, summary }
 }
 
 /// Standard input read on its own thread, so that Ctrl-C ends a scan waiting for input: once

@@ -5,6 +5,7 @@
 //! matches or reports.
 
 pub mod fs;
+pub mod git;
 
 use std::path::PathBuf;
 

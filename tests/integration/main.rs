@@ -9,10 +9,14 @@
 //!   baselines (incl. a real `git merge`), the audit log
 //! - `act`: `scan --verify/--revoke` and `patrol ado ...` against `mock_api`, a loopback
 //!   server speaking the documented Azure DevOps, GitHub and GitLab endpoints
+//! - `history`: git history, `--staged`, `--since-commit`, `--range`, `patrol hook install`
+//!   (repositories built with `git_repo::GitRepoBuilder`)
 //!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
 mod act;
+mod git_repo;
+mod history;
 mod hostile;
 mod layering;
 mod mock_api;
