@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Scan files, directories, stdin (`-`) or git repositories for secrets.
-    Scan(scan::ScanArgs),
+    Scan(Box<scan::ScanArgs>),
     /// List the rules, or check a custom rule file.
     Rules(rules::RulesArgs),
     /// Record current findings as accepted (`baseline create`), for `scan --baseline`.
@@ -55,7 +55,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         }
     };
     match cli.command {
-        Command::Scan(a) => scan::run(a),
+        Command::Scan(a) => scan::run(*a),
         Command::Rules(a) => rules::run(a),
         Command::Baseline(a) => baseline::run(a),
         Command::Audit(a) => audit::run(a),
