@@ -94,12 +94,12 @@ pub fn open_audit(path: Option<&Path>) -> anyhow::Result<Option<AuditLog>> {
         .transpose()
 }
 
-/// The audit context of this run.
+/// The audit context of this run; the actor is found as for scan events (git `user.email` /
+/// `user.name`, else the OS user), so one trail names one person however patrol was run.
 pub fn audit_context(scope_type: &str, scope: String) -> AuditContext {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    AuditContext::new(user.clone(), user, scope_type, scope)
+    let cwd = std::env::current_dir().ok();
+    let (upn, name) = super::triage::actor(cwd.as_deref());
+    AuditContext::new(upn, name, scope_type, scope)
 }
 
 /// The acting stage, prepared before the scan so that a bad override, an unwritable audit log
