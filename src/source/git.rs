@@ -356,9 +356,10 @@ fn all_ref_tips(
         }
         match r.peel(ObjectType::Commit) {
             Ok(obj) => tips.push(obj.id()),
-            Err(e)
-                if e.code() == git2::ErrorCode::NotFound && e.class() == git2::ErrorClass::Odb =>
-            {
+            // Only a target that reads and is simply not a commit (a tree, a blob) is a note;
+            // anything unreadable (missing object, broken pack index, a symbolic-ref cycle)
+            // loses history and makes the scan incomplete.
+            Err(e) if is_missing(&e) || !target_is_readable(repo, &r) => {
                 diags.error(format!("ref {name}"), e.message());
             }
             Err(_) => diags.note(
@@ -373,6 +374,18 @@ fn all_ref_tips(
         }
     }
     Ok(tips)
+}
+
+fn is_missing(e: &git2::Error) -> bool {
+    e.code() == git2::ErrorCode::NotFound && e.class() == git2::ErrorClass::Odb
+}
+
+/// Whether the object a ref ends at can be read at all.
+fn target_is_readable(repo: &Repository, r: &git2::Reference<'_>) -> bool {
+    r.resolve()
+        .ok()
+        .and_then(|r| r.target())
+        .is_some_and(|oid| repo.find_object(oid, None).is_ok())
 }
 
 /// libgit2's walk: reachable from `tips`, not from `hidden`, parents before children.

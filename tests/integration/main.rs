@@ -3,7 +3,8 @@
 //! One test binary; each module covers one area:
 //! - `scan_files`: the file scanner end to end (walk, chunking, output, exit codes)
 //! - `layering`: the module dependency table of STYLE.md, enforced
-//! - `hostile`: hostile files and trees, signals (the fault-injection suite)
+//! - `hostile`, `hostile_git`: hostile files, trees and git repositories, signals (the
+//!   fault-injection suite)
 //! - `rules_cli`: `patrol rules list|check`
 //! - `triage`: output formats (snapshots in `snapshots/`, SARIF schema), patrol.toml,
 //!   baselines (incl. a real `git merge`), the audit log
@@ -18,6 +19,7 @@ mod act;
 mod git_repo;
 mod history;
 mod hostile;
+mod hostile_git;
 mod layering;
 mod mock_api;
 mod rules_cli;

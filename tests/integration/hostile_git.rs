@@ -1,0 +1,260 @@
+//! Hostile git repositories (the git half of the fault-injection suite), built with the git
+//! CLI in temp dirs: corrupt loose objects, a truncated pack index, a symbolic-ref cycle, a
+//! gigantic commit message, deep history and many refs. The contract is the one for files:
+//! the scan completes, a problem is a stderr line naming the object or ref, exit 2 when
+//! something could not be read, and every finding from the rest is still reported.
+//! (Missing objects and commits, shallow-style gaps, refs to blobs and submodules are in
+//! `history.rs`.)
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::util::{fake, jsonl, run_patrol, TestDir};
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    git_stdin(dir, args, None)
+}
+
+fn git_stdin(dir: &Path, args: &[&str], input: Option<&[u8]>) -> String {
+    let mut child = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test Author")
+        .env("GIT_COMMITTER_EMAIL", "author@example.invalid")
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("git");
+    if let Some(i) = input {
+        child.stdin.take().unwrap().write_all(i).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A repository whose first commit adds `old.txt` holding `old` (deleted by the second commit)
+/// and whose second commit adds `new.txt` holding `new`; returns the blob id of old.txt.
+fn two_commit_repo(t: &TestDir, old: &str, new: &str) -> String {
+    git(t.path(), &["init", "-q", "-b", "main"]);
+    t.write("old.txt", format!("{old}\n"));
+    git(t.path(), &["add", "old.txt"]);
+    git(t.path(), &["commit", "-q", "-m", "add old"]);
+    let blob = git(t.path(), &["rev-parse", "HEAD:old.txt"]);
+    git(t.path(), &["rm", "-q", "old.txt"]);
+    t.write("new.txt", format!("{new}\n"));
+    git(t.path(), &["add", "new.txt"]);
+    git(t.path(), &["commit", "-q", "-m", "add new"]);
+    blob
+}
+
+fn scan(dir: &Path) -> (i32, Vec<String>, String) {
+    let o = run_patrol(dir, &["scan", ".", "--format", "jsonl", "--show-secrets"]);
+    let mut s: Vec<String> = jsonl(&o.stdout)
+        .iter()
+        .map(|v| v["secret"].as_str().unwrap().to_string())
+        .collect();
+    s.sort();
+    (o.code, s, o.stderr)
+}
+
+#[test]
+fn a_corrupt_loose_object_is_named_exit_2_and_the_rest_is_reported() {
+    let t = TestDir::new();
+    let (old, new) = (fake("npm.token", 1), fake("github.pat_classic", 2));
+    let blob = two_commit_repo(&t, &old, &new);
+    let obj = t
+        .path()
+        .join(".git/objects")
+        .join(&blob[..2])
+        .join(&blob[2..]);
+    let mut perm = std::fs::metadata(&obj).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perm.set_readonly(false);
+    std::fs::set_permissions(&obj, perm).unwrap();
+    std::fs::write(&obj, b"this is not zlib data at all").unwrap();
+    let (code, secrets, stderr) = scan(t.path());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.lines().any(|l| l.contains(&blob)),
+        "no line names {blob}: {stderr}"
+    );
+    assert_eq!(secrets, vec![new]);
+}
+
+#[test]
+fn a_truncated_pack_index_is_an_error_and_the_working_tree_is_still_scanned() {
+    let t = TestDir::new();
+    let (old, new) = (fake("npm.token", 3), fake("github.pat_classic", 4));
+    two_commit_repo(&t, &old, &new);
+    git(t.path(), &["gc", "-q"]);
+    let pack_dir = t.path().join(".git/objects/pack");
+    let idx = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .expect("a pack index after gc");
+    let len = std::fs::metadata(&idx).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&idx);
+    let f = match f {
+        Ok(f) => f,
+        Err(_) => {
+            let mut p = std::fs::metadata(&idx).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            p.set_readonly(false);
+            std::fs::set_permissions(&idx, p).unwrap();
+            std::fs::OpenOptions::new().write(true).open(&idx).unwrap()
+        }
+    };
+    f.set_len(len / 3).unwrap();
+    let (code, secrets, stderr) = scan(t.path());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("patrol: error:"), "{stderr}");
+    // new.txt is in the working tree: found as a file whatever happened to the pack.
+    assert!(secrets.contains(&new), "{secrets:?}\n{stderr}");
+}
+
+#[test]
+fn a_symbolic_ref_cycle_completes_and_names_the_ref() {
+    let t = TestDir::new();
+    let (old, new) = (fake("npm.token", 5), fake("github.pat_classic", 6));
+    two_commit_repo(&t, &old, &new);
+    std::fs::write(
+        t.path().join(".git/refs/heads/loop-a"),
+        "ref: refs/heads/loop-b\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.path().join(".git/refs/heads/loop-b"),
+        "ref: refs/heads/loop-a\n",
+    )
+    .unwrap();
+    let (code, secrets, stderr) = scan(t.path());
+    assert!(code == 1 || code == 2, "{stderr}");
+    assert!(
+        stderr.contains("loop-a") || stderr.contains("loop-b"),
+        "{stderr}"
+    );
+    let mut want = vec![old, new];
+    want.sort();
+    assert_eq!(secrets, want);
+}
+
+#[test]
+fn a_gigantic_commit_message_is_scanned() {
+    let t = TestDir::new();
+    git(t.path(), &["init", "-q", "-b", "main"]);
+    t.write("a.txt", "a\n");
+    git(t.path(), &["add", "a.txt"]);
+    let tok = fake("azure_devops.pat_legacy", 7);
+    let mut msg = String::from("subject\n\n");
+    msg.push_str(&"filler line of a huge message\n".repeat(300_000));
+    msg.push_str(&format!("pat {tok}\n"));
+    msg.push_str(&"more filler\n".repeat(100_000));
+    git_stdin(t.path(), &["commit", "-q", "-F", "-"], Some(msg.as_bytes()));
+    let o = run_patrol(
+        t.path(),
+        &["scan", ".", "--format", "jsonl", "--show-secrets"],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let v = jsonl(&o.stdout);
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["secret"], tok.as_str());
+    assert_eq!(v[0]["locations"][0]["path"], "<commit message>");
+    assert_eq!(v[0]["locations"][0]["line"], 300_003);
+}
+
+#[test]
+fn deep_history_attributes_the_first_commit() {
+    let t = TestDir::new();
+    git(t.path(), &["init", "-q", "-b", "main"]);
+    let tok = fake("gitlab.pat_routable", 8);
+    let n = 20_000;
+    let mut fi = Vec::new();
+    for i in 1..=n {
+        let content = if i == 1 {
+            format!("token {tok}\n")
+        } else {
+            format!("revision {i}\n")
+        };
+        write!(
+            fi,
+            "commit refs/heads/main\nmark :{i}\ncommitter T <t@example.invalid> {} +0000\ndata 3\nc{}\n",
+            1_700_000_000 + i,
+            i % 10
+        )
+        .unwrap();
+        if i > 1 {
+            writeln!(fi, "from :{}", i - 1).unwrap();
+        }
+        write!(
+            fi,
+            "M 100644 inline f.txt\ndata {}\n{content}\n",
+            content.len()
+        )
+        .unwrap();
+    }
+    git_stdin(t.path(), &["fast-import", "--quiet"], Some(&fi));
+    let first = git(t.path(), &["rev-list", "--max-parents=0", "main"]);
+    let o = run_patrol(
+        t.path(),
+        &[
+            "scan",
+            ".",
+            "--history",
+            "all",
+            "--format",
+            "jsonl",
+            "--show-secrets",
+        ],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let v = jsonl(&o.stdout);
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["secret"], tok.as_str());
+    assert_eq!(v[0]["locations"][0]["commit"], first.as_str());
+}
+
+#[test]
+fn many_refs_are_all_followed() {
+    let t = TestDir::new();
+    let (old, new) = (fake("npm.token", 9), fake("github.pat_classic", 10));
+    two_commit_repo(&t, &old, &new);
+    let head = git(t.path(), &["rev-parse", "HEAD"]);
+    // 20,000 tags on HEAD, and one more tag on a commit only it reaches.
+    let mut cmds = String::new();
+    for i in 0..20_000 {
+        cmds.push_str(&format!("create refs/tags/t{i} {head}\n"));
+    }
+    git_stdin(t.path(), &["update-ref", "--stdin"], Some(cmds.as_bytes()));
+    git(t.path(), &["checkout", "-q", "--orphan", "lonely"]);
+    git(t.path(), &["rm", "-q", "-r", "--cached", "."]);
+    let only = fake("azure_devops.pat", 11);
+    std::fs::remove_file(t.path().join("new.txt")).unwrap();
+    t.write("lonely.txt", format!("{only}\n"));
+    git(t.path(), &["add", "lonely.txt"]);
+    git(t.path(), &["commit", "-q", "-m", "lonely"]);
+    git(t.path(), &["tag", "only-here"]);
+    git(t.path(), &["checkout", "-q", "main"]);
+    git(t.path(), &["branch", "-D", "-q", "lonely"]);
+    std::fs::remove_file(t.path().join("lonely.txt")).ok();
+    let (code, secrets, stderr) = scan(t.path());
+    assert_eq!(code, 1, "{stderr}");
+    let mut want = vec![old, new, only];
+    want.sort();
+    assert_eq!(secrets, want);
+}
