@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds the large hostile inputs that are too big for the test suite and reports wall time,
+# peak RSS and exit code of `patrol scan` on each. Not part of CI (takes several minutes).
+#   scripts/hostile-bench.sh [WORKDIR]     (default /tmp/patrol-hostile)
+# Cases: 1,000,000 small files; a repository with ~1,000,000 unique blobs; 100,000 commits;
+# 1,000,000 refs; a 2 GiB file; a 100 MB single line. Each holds one fake token to find.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+w=${1:-/tmp/patrol-hostile}
+bin=${PATROL:-$here/target/release/patrol}
+[ -x "$bin" ] || (cd "$here" && cargo build --release)
+mkdir -p "$w"
+export GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.invalid GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@example.invalid
+tok=$(python3 - <<'PY'
+import random, string, zlib
+B62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+r = random.Random(99)
+body = "".join(r.choice(string.ascii_letters + string.digits) for _ in range(30))
+n = zlib.crc32(body.encode()); s = ""
+while n: n, d = divmod(n, 62); s = B62[d] + s
+print("ghp_" + body + s.rjust(6, "0"))
+PY
+)
+measure() { # name, args...
+  local name=$1; shift
+  local t0 out
+  out=$( { /usr/bin/time -f "%e %M" "$bin" scan "$@" --format jsonl --show-secrets --no-progress > "$w/$name.jsonl" 2> "$w/$name.err"; } 2>&1 || true)
+  local code; code=$(grep -c . "$w/$name.jsonl" || true)
+  printf '%-16s %8s s  peak RSS %7s KiB  findings %s  found-token %s  stderr-lines %s\n' \
+    "$name" "$(tail -1 "$w/$name.err" | awk '{print $1}')" "$(tail -1 "$w/$name.err" | awk '{print $2}')" \
+    "$code" "$(grep -c "$tok" "$w/$name.jsonl" || true)" "$(($(wc -l < "$w/$name.err") - 1))"
+}
+run_time() { /usr/bin/time -f "%e %M" "$@"; }
+
+if [ ! -d "$w/files1m" ]; then
+  python3 - "$w/files1m" "$tok" <<'PY'
+import os, sys
+root, tok = sys.argv[1], sys.argv[2]
+for d in range(1000):
+    p = os.path.join(root, f"d{d:03}"); os.makedirs(p)
+    for f in range(1000):
+        with open(os.path.join(p, f"f{f:03}.txt"), "w") as fh:
+            fh.write(f"file {d}/{f}\n" if (d, f) != (999, 999) else f"TOKEN={tok}\n")
+PY
+fi
+measure files1m "$w/files1m" --history none
+
+if [ ! -d "$w/blobs1m" ]; then
+  git init -q -b main "$w/blobs1m"
+  python3 - "$tok" <<'PY' | git -C "$w/blobs1m" fast-import --quiet
+import sys
+tok = sys.argv[1]; out = sys.stdout
+for c in range(1, 1001):
+    out.write(f"commit refs/heads/main\nmark :{c}\ncommitter T <t@example.invalid> {1700000000 + c} +0000\ndata 2\nc\n")
+    if c > 1: out.write(f"from :{c - 1}\n")
+    for f in range(1000):
+        body = f"blob {c}/{f}\n" if (c, f) != (1, 0) else f"TOKEN={tok}\n"
+        out.write(f"M 100644 inline d{c:04}/f{f:03}.txt\ndata {len(body)}\n{body}\n")
+PY
+fi
+measure blobs1m "$w/blobs1m" --history all
+
+if [ ! -d "$w/commits100k" ]; then
+  git init -q -b main "$w/commits100k"
+  python3 - "$tok" <<'PY' | git -C "$w/commits100k" fast-import --quiet
+import sys
+tok = sys.argv[1]; out = sys.stdout
+for c in range(1, 100001):
+    out.write(f"commit refs/heads/main\nmark :{c}\ncommitter T <t@example.invalid> {1700000000 + c} +0000\ndata 2\nc\n")
+    if c > 1: out.write(f"from :{c - 1}\n")
+    body = f"rev {c}\n" if c != 1 else f"TOKEN={tok}\n"
+    out.write(f"M 100644 inline f.txt\ndata {len(body)}\n{body}\n")
+PY
+fi
+measure commits100k "$w/commits100k" --history all
+
+if [ ! -d "$w/refs1m" ]; then
+  git init -q -b main "$w/refs1m"
+  echo "TOKEN=$tok" > "$w/refs1m/a.txt"
+  git -C "$w/refs1m" add a.txt && git -C "$w/refs1m" commit -q -m a
+  head=$(git -C "$w/refs1m" rev-parse HEAD)
+  python3 -c "import sys; [print(f'{sys.argv[1]} refs/tags/t{i}') for i in range(1000000)]" "$head" \
+    >> "$w/refs1m/.git/packed-refs"
+fi
+measure refs1m "$w/refs1m" --history all
