@@ -161,49 +161,41 @@ fn pats(a: PatsArgs) -> anyhow::Result<ExitCode> {
     if !a.all_users && upns.is_empty() {
         bail!("name the users: --user UPN, --users-file FILE or --all-users");
     }
-    let log = open_audit(a.common.audit_log.as_deref())?;
-    let http = http_client()?;
-    let admin = AdoAdmin::new(
-        &http,
-        &a.common.org,
-        a.common.api_base.as_deref(),
-        admin_credential()?,
-    )?;
-    let audit = Auditor::new(
-        log.as_ref(),
-        audit_context("Organization", a.common.org.clone()),
-    );
-    let mut code = ExitCode::Clean;
-    let users = if a.all_users {
-        admin.list_users()?
-    } else {
-        resolve(&admin, &upns, &mut code)
-    };
-    let sel = Selection {
-        expiring_within: a.expiring_within.map(|d| time::Duration::days(d.into())),
-        ..Default::default()
-    };
-    let mut plan = RevokePlan::default();
-    for u in &users {
-        match admin.list_pats(u) {
-            Ok(p) => plan.add_user(u, p, &sel),
-            Err(e) => {
-                eprintln!("patrol: {}", for_terminal(&e.to_string()));
-                code = ExitCode::Incomplete;
+    with_admin(&a.common, |admin, audit| {
+        let mut code = ExitCode::Clean;
+        let users = if a.all_users {
+            admin.list_users()?
+        } else {
+            resolve(admin, &upns, &mut code)
+        };
+        let sel = Selection {
+            expiring_within: a.expiring_within.map(|d| time::Duration::days(d.into())),
+            ..Default::default()
+        };
+        let mut plan = RevokePlan::default();
+        for u in &users {
+            match admin.list_pats(u) {
+                Ok(p) => plan.add_user(u, p, &sel),
+                Err(e) => {
+                    eprintln!("patrol: {}", for_terminal(&e.to_string()));
+                    code = ExitCode::Incomplete;
+                }
             }
         }
-    }
-    audit.record(
+        audit.record(
         "Token.PatInventory",
         "Access",
         format!("Listed {} PAT(s) of {} user(s) in {}.", plan.items.len(), users.len(), a.common.org),
         json!({ "organization": a.common.org, "users": users.len(), "pats": plan.items.len(), "outcome": "listed" }),
     );
-    let mut out = std::io::BufWriter::new(std::io::stdout());
-    let rows: Vec<(&AdoUser, &SessionToken)> =
-        plan.items.iter().map(|i| (&i.user, &i.token)).collect();
-    super::ignore_broken_pipe(write_pats(&mut out, a.format, &rows).and_then(|()| out.flush()))?;
-    Ok(code)
+        let mut out = std::io::BufWriter::new(std::io::stdout());
+        let rows: Vec<(&AdoUser, &SessionToken)> =
+            plan.items.iter().map(|i| (&i.user, &i.token)).collect();
+        super::ignore_broken_pipe(
+            write_pats(&mut out, a.format, &rows).and_then(|()| out.flush()),
+        )?;
+        Ok(code)
+    })
 }
 
 fn write_pats(
@@ -317,60 +309,72 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|g| Selection::name_glob(g).with_context(|| format!("--name {g:?}")))
         .transpose()?;
-    let log = open_audit(a.common.audit_log.as_deref())?;
+    with_admin(&a.common, |admin, audit| {
+        let mut code = ExitCode::Clean;
+        let sel = Selection {
+            created_after,
+            name,
+            only_valid: true,
+            ..Default::default()
+        };
+        let mut plan = RevokePlan::default();
+        for u in resolve(admin, &upns, &mut code) {
+            match admin.list_pats(&u) {
+                Ok(p) => plan.add_user(&u, p, &sel),
+                Err(e) => {
+                    eprintln!("patrol: {}", for_terminal(&e.to_string()));
+                    code = ExitCode::Incomplete;
+                }
+            }
+        }
+        let head = if a.yes {
+            "Revoking"
+        } else {
+            "Dry run (add --yes to revoke): would revoke"
+        };
+        println!("{head} {} PAT(s) in {}:", plan.items.len(), a.common.org);
+        for l in plan.render() {
+            println!("{}", for_terminal(&l));
+        }
+        let outcomes = revoke::execute_ado(admin, &plan, a.yes, audit);
+        let mut failed = 0;
+        for (item, o) in plan.items.iter().zip(&outcomes) {
+            print_result(
+                &format!("{} {}", item.user.upn, item.token.authorization_id),
+                o,
+            );
+            if o.is_failure() {
+                failed += 1;
+                code = ExitCode::Incomplete;
+            }
+        }
+        if a.yes {
+            println!("{} revoked, {failed} failed", plan.items.len() - failed);
+        }
+        finish(audit, code)
+    })
+}
+
+/// Opens, in this order, the audit log, the HTTP client and the admin session every `ado`
+/// subcommand needs (so a bad audit log or credential stops the run before any request), then
+/// runs `f` with them.
+fn with_admin<T>(
+    common: &Common,
+    f: impl FnOnce(&AdoAdmin<'_>, &Auditor<'_>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let log = open_audit(common.audit_log.as_deref())?;
     let http = http_client()?;
     let admin = AdoAdmin::new(
         &http,
-        &a.common.org,
-        a.common.api_base.as_deref(),
+        &common.org,
+        common.api_base.as_deref(),
         admin_credential()?,
     )?;
     let audit = Auditor::new(
         log.as_ref(),
-        audit_context("Organization", a.common.org.clone()),
+        audit_context("Organization", common.org.clone()),
     );
-    let mut code = ExitCode::Clean;
-    let sel = Selection {
-        created_after,
-        name,
-        only_valid: true,
-        ..Default::default()
-    };
-    let mut plan = RevokePlan::default();
-    for u in resolve(&admin, &upns, &mut code) {
-        match admin.list_pats(&u) {
-            Ok(p) => plan.add_user(&u, p, &sel),
-            Err(e) => {
-                eprintln!("patrol: {}", for_terminal(&e.to_string()));
-                code = ExitCode::Incomplete;
-            }
-        }
-    }
-    let head = if a.yes {
-        "Revoking"
-    } else {
-        "Dry run (add --yes to revoke): would revoke"
-    };
-    println!("{head} {} PAT(s) in {}:", plan.items.len(), a.common.org);
-    for l in plan.render() {
-        println!("{}", for_terminal(&l));
-    }
-    let outcomes = revoke::execute_ado(&admin, &plan, a.yes, &audit);
-    let mut failed = 0;
-    for (item, o) in plan.items.iter().zip(&outcomes) {
-        print_result(
-            &format!("{} {}", item.user.upn, item.token.authorization_id),
-            o,
-        );
-        if o.is_failure() {
-            failed += 1;
-            code = ExitCode::Incomplete;
-        }
-    }
-    if a.yes {
-        println!("{} revoked, {failed} failed", plan.items.len() - failed);
-    }
-    finish(&audit, code)
+    f(&admin, &audit)
 }
 
 fn print_result(label: &str, o: &Outcome) {
@@ -403,40 +407,30 @@ fn revoke_rule(a: RuleArgs) -> anyhow::Result<ExitCode> {
     if scopes.is_empty() {
         bail!("--scopes: name at least one scope (the service requires it)");
     }
-    let log = open_audit(a.common.audit_log.as_deref())?;
-    let http = http_client()?;
-    let admin = AdoAdmin::new(
-        &http,
-        &a.common.org,
-        a.common.api_base.as_deref(),
-        admin_credential()?,
-    )?;
-    let audit = Auditor::new(
-        log.as_ref(),
-        audit_context("Organization", a.common.org.clone()),
-    );
-    eprintln!("patrol: {RULE_WARNING}");
-    let head = if a.yes {
-        "Creating"
-    } else {
-        "Dry run (add --yes to create):"
-    };
-    println!(
+    with_admin(&a.common, |admin, audit| {
+        eprintln!("patrol: {RULE_WARNING}");
+        let head = if a.yes {
+            "Creating"
+        } else {
+            "Dry run (add --yes to create):"
+        };
+        println!(
         "{head} revocation rule in {}: tokens created before {before} with any of the scopes: {}",
         a.common.org,
         for_terminal(&scopes)
     );
-    let o = revoke::execute_rule(&admin, &before, &scopes, a.yes, &audit);
-    let code = match &o {
-        Outcome::Revoked => {
-            println!("revocation rule created");
-            ExitCode::Clean
-        }
-        Outcome::DryRun => ExitCode::Clean,
-        _ => {
-            print_outcome("revocation rule", &o);
-            ExitCode::Incomplete
-        }
-    };
-    finish(&audit, code)
+        let o = revoke::execute_rule(admin, &before, &scopes, a.yes, audit);
+        let code = match &o {
+            Outcome::Revoked => {
+                println!("revocation rule created");
+                ExitCode::Clean
+            }
+            Outcome::DryRun => ExitCode::Clean,
+            _ => {
+                print_outcome("revocation rule", &o);
+                ExitCode::Incomplete
+            }
+        };
+        finish(audit, code)
+    })
 }
