@@ -58,7 +58,7 @@ fn broken_and_looping_symlinks_are_not_followed_by_default() {
 }
 
 #[test]
-fn fifos_and_sockets_are_skipped_with_a_note_and_never_block() {
+fn fifos_sockets_and_devices_are_skipped_with_a_note_and_never_block() {
     let (t, tok) = tree_with_token();
     let fifo = t.path().join("pipe");
     let st = Command::new("mkfifo").arg(&fifo).status().unwrap();

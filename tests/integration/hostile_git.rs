@@ -258,3 +258,24 @@ fn many_refs_are_all_followed() {
     want.sort();
     assert_eq!(secrets, want);
 }
+
+#[test]
+fn a_partial_clone_scans_what_it_has_and_names_what_is_missing() {
+    let src = TestDir::new();
+    let (old, new) = (fake("npm.token", 12), fake("github.pat_classic", 13));
+    let old_blob = two_commit_repo(&src, &old, &new);
+    git(src.path(), &["config", "uploadpack.allowFilter", "true"]);
+    let dst = TestDir::new();
+    let url = format!("file://{}", src.path().display());
+    git(
+        dst.path(),
+        &["clone", "-q", "--filter=blob:none", &url, "clone"],
+    );
+    let clone = dst.path().join("clone");
+    let (code, secrets, stderr) = scan(&clone);
+    // The old blob was never fetched: the scan is incomplete and says which object is missing;
+    // the checked-out file is found.
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&old_blob), "{stderr}");
+    assert_eq!(secrets, vec![new]);
+}
