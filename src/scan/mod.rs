@@ -20,7 +20,7 @@ use crate::error::Diagnostics;
 use crate::finding::{ChecksumStatus, Finding, Fingerprint, Location, ScanSummary, Secret};
 use crate::matcher::{Candidate, Matcher, Scratch};
 use crate::source::fs::{self as fs_source, FileEntry, OVERLAP_BYTES};
-use crate::source::{FsOptions, Origin};
+use crate::source::{CommitMeta, FsOptions, Origin};
 
 pub mod history;
 
@@ -435,9 +435,11 @@ pub fn location_of(o: &Origin, line: u64, column: u64, encoding: Option<&'static
         Origin::GitBlob { commit, path } => (
             String::from_utf8_lossy(path).into_owned(),
             std::str::from_utf8(path).is_err().then(|| path.clone()),
-            Some(commit.clone()),
+            Some(CommitMeta::clone(commit)),
         ),
-        Origin::GitMessage { commit, what } => (format!("<{what}>"), None, Some(commit.clone())),
+        Origin::GitMessage { commit, what } => {
+            (format!("<{what}>"), None, Some(CommitMeta::clone(commit)))
+        }
     };
     Location {
         path,

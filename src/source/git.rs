@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use git2::{ObjectType, Oid, Repository, Sort};
 
@@ -91,6 +92,10 @@ fn git_err(oid: impl ToString, e: git2::Error) -> SourceError {
 /// scan, and `git cat-file` does not do it either; zlib still catches damaged data.
 fn open(path: &Path) -> Result<Repository, SourceError> {
     git2::opts::strict_hash_verification(false);
+    // Every blob is read once, so libgit2's object cache only holds memory (the delta-base
+    // cache that resolves successive versions is separate). Measured on the crates history
+    // corpus: 0.32 s / 49 MiB without it, 0.34-0.37 s / 62 MiB with it.
+    git2::opts::enable_caching(false);
     Repository::open(path).map_err(|e| git_err(path.display(), e))
 }
 
@@ -149,7 +154,7 @@ impl<'r> Walker<'r> {
         &mut self,
         tree: Oid,
         prefix: &mut Vec<u8>,
-        commit: Option<&CommitMeta>,
+        commit: Option<&Arc<CommitMeta>>,
         diags: &Diagnostics,
     ) {
         if !self
@@ -294,7 +299,7 @@ pub fn plan_history(
             }
         };
         plan.commits += 1;
-        let meta = commit_meta(&c);
+        let meta = Arc::new(commit_meta(&c));
         prefix.clear();
         w.walk(c.tree_id(), &mut prefix, Some(&meta), diags);
         plan.messages.push((
@@ -457,12 +462,12 @@ fn tag_origin(tag: &git2::Tag<'_>, ref_name: &str) -> Origin {
         None => Default::default(),
     };
     Origin::GitMessage {
-        commit: CommitMeta {
+        commit: Arc::new(CommitMeta {
             id: tag.id().to_string(),
             author_name: name,
             author_email: email,
             author_date: date,
-        },
+        }),
         what: ref_name.to_string(),
     }
 }

@@ -8,6 +8,7 @@ pub mod fs;
 pub mod git;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Where a scanned blob was found. One blob may have several origins (the same git blob at
 /// two paths or in two commits is read once and reported at each).
@@ -22,15 +23,16 @@ pub enum Origin {
     Stdin,
     /// A blob in git history, attributed to the commit that introduced it at `path`.
     GitBlob {
-        /// The commit that first has this blob at this path.
-        commit: CommitMeta,
+        /// The commit that first has this blob at this path (shared: one commit introduces
+        /// many blobs, and a history plan holds an origin for each).
+        commit: Arc<CommitMeta>,
         /// The path inside the repository, exact bytes (git paths need not be UTF-8).
         path: Vec<u8>,
     },
     /// A commit message (or annotated tag message, with `path` = `refs/tags/...`).
     GitMessage {
         /// The commit (for a tag: the tag object, with the tagger as author).
-        commit: CommitMeta,
+        commit: Arc<CommitMeta>,
         /// What the message belongs to: `commit message` or the tag's ref name.
         what: String,
     },
