@@ -41,6 +41,9 @@ pub struct Plan {
     pub walk_files: bool,
     /// Repositories to read.
     pub targets: Vec<GitTarget>,
+    /// Repositories that could not be opened (subject, reason): reported as errors by the
+    /// scan (exit 2) while their working trees are still walked as files.
+    pub errors: Vec<(String, String)>,
 }
 
 impl Plan {
@@ -57,9 +60,12 @@ pub fn plan(paths: &[PathBuf], f: &GitFlags) -> anyhow::Result<Plan> {
         bail!("--history none cannot be combined with --branch, --since-commit or --range");
     }
     if f.staged {
-        let Some(repo) = paths.first().filter(|p| probe(p).is_some()) else {
+        let Some(repo) = paths.first() else {
             bail!("--staged needs a git repository (run it at the repository's top level)");
         };
+        if probe(repo)?.is_none() {
+            bail!("--staged needs a git repository (run it at the repository's top level)");
+        }
         return Ok(Plan {
             file_paths: Vec::new(),
             walk_files: false,
@@ -67,17 +73,27 @@ pub fn plan(paths: &[PathBuf], f: &GitFlags) -> anyhow::Result<Plan> {
                 repo: repo.clone(),
                 what: GitWhat::Staged,
             }],
+            errors: Vec::new(),
         });
     }
     let selection = selection(f)?;
     let explicit = ranged || f.branch.is_some() || f.history == Some(History::All);
     let mut file_paths = Vec::new();
     let mut targets = Vec::new();
+    let mut errors = Vec::new();
     for p in paths {
         let kind = if f.history == Some(History::None) || p.as_os_str() == "-" {
             None
         } else {
-            probe(p)
+            match probe(p) {
+                Ok(k) => k,
+                Err(e) if explicit => return Err(e.into()),
+                Err(e) => {
+                    // Its history cannot be read: say so (exit 2) and still walk its files.
+                    errors.push((p.display().to_string(), format!("{e}; history not scanned")));
+                    None
+                }
+            }
         };
         match kind {
             Some(k) => {
@@ -106,6 +122,7 @@ pub fn plan(paths: &[PathBuf], f: &GitFlags) -> anyhow::Result<Plan> {
         walk_files: !ranged && !file_paths.is_empty(),
         file_paths,
         targets,
+        errors,
     })
 }
 

@@ -141,6 +141,9 @@ pub fn plan(a: &ScanArgs) -> anyhow::Result<Plan> {
 /// Scans, then drops accepted findings (allow-list, baseline) before any sink sees them.
 pub fn execute(a: &ScanArgs, p: &Plan) -> ScanOutcome {
     let diags = Diagnostics::new(|d| eprintln!("patrol: {}", for_terminal(&d.to_string())));
+    for (subject, reason) in &p.git.errors {
+        diags.error(subject.clone(), reason);
+    }
     let counters = Counters::default();
     let cancel = Arc::new(AtomicBool::new(false));
     install_ctrl_c(cancel.clone());

@@ -46,18 +46,29 @@ pub enum RepoKind {
 
 /// Whether `path` itself is a git repository (its working tree, its `.git`, or a bare
 /// repository). Parent directories are not searched.
-pub fn probe(path: &Path) -> Option<RepoKind> {
-    let repo = Repository::open_ext(
+///
+/// `Ok(None)`: not a repository. `Err`: it is one (it has a `.git`, or looks like a git
+/// directory) but cannot be opened (a broken config, a repository owned by another user...):
+/// the caller must report that, not quietly scan it as plain files.
+pub fn probe(path: &Path) -> Result<Option<RepoKind>, SourceError> {
+    match Repository::open_ext(
         path,
         git2::RepositoryOpenFlags::NO_SEARCH,
         std::iter::empty::<&std::ffi::OsStr>(),
-    )
-    .ok()?;
-    Some(if repo.is_bare() {
-        RepoKind::Bare
-    } else {
-        RepoKind::WorkTree
-    })
+    ) {
+        Ok(repo) => Ok(Some(if repo.is_bare() {
+            RepoKind::Bare
+        } else {
+            RepoKind::WorkTree
+        })),
+        Err(e) if e.code() == git2::ErrorCode::NotFound && !looks_like_repo(path) => Ok(None),
+        Err(e) => Err(git_err(format!("repository {}", path.display()), e)),
+    }
+}
+
+/// A `.git` entry, or the `HEAD` + `objects` of a git directory.
+fn looks_like_repo(path: &Path) -> bool {
+    path.join(".git").exists() || (path.join("HEAD").is_file() && path.join("objects").is_dir())
 }
 
 /// One unique blob and every place it entered history.
@@ -114,9 +125,11 @@ pub fn commit_meta(c: &git2::Commit<'_>) -> CommitMeta {
 pub fn rfc3339(t: git2::Time) -> String {
     let off = time::UtcOffset::from_whole_seconds(t.offset_minutes() * 60)
         .unwrap_or(time::UtcOffset::UTC);
+    // A hostile commit can carry any timestamp and offset: never panic on one that the
+    // calendar cannot hold (fall back to UTC, then to the raw seconds).
     time::OffsetDateTime::from_unix_timestamp(t.seconds())
-        .map(|d| d.to_offset(off))
         .ok()
+        .map(|d| d.checked_to_offset(off).unwrap_or(d))
         .and_then(|d| {
             d.format(&time::format_description::well_known::Rfc3339)
                 .ok()
@@ -555,5 +568,26 @@ impl BlobReader {
         let odb = self.repo.odb().map_err(|e| git_err(oid, e))?;
         let obj = odb.read(oid).map_err(|e| git_err(oid, e))?;
         Ok(f(obj.data()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Regression test for review item 3: a commit dated at the calendar's edge with a +14:00
+    /// offset crashed the whole scan.
+    #[test]
+    fn rfc3339_never_panics_on_hostile_dates() {
+        assert_eq!(
+            super::rfc3339(git2::Time::new(1_700_000_000, 120)),
+            "2023-11-15T00:13:20+02:00"
+        );
+        for (secs, off) in [
+            (253_402_300_799, 14 * 60),
+            (-62_135_596_800, -14 * 60),
+            (i64::MAX, 0),
+            (i64::MIN, 0),
+        ] {
+            assert!(!super::rfc3339(git2::Time::new(secs, off)).is_empty());
+        }
     }
 }

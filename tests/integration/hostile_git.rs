@@ -279,3 +279,62 @@ fn a_partial_clone_scans_what_it_has_and_names_what_is_missing() {
     assert!(stderr.contains(&old_blob), "{stderr}");
     assert_eq!(secrets, vec![new]);
 }
+
+/// Regression test for review item 2: a repository libgit2 cannot open (here a broken
+/// .git/config) was scanned as plain files and reported complete, losing its history.
+#[test]
+fn a_repository_that_cannot_be_opened_is_an_error_and_its_files_are_still_scanned() {
+    let t = TestDir::new();
+    let (old, new) = (fake("npm.token", 14), fake("github.pat_classic", 15));
+    two_commit_repo(&t, &old, &new);
+    let cfg = t.path().join(".git/config");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("[core\n");
+    std::fs::write(&cfg, text).unwrap();
+    let (code, secrets, stderr) = scan(t.path());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("patrol: error:") && l.contains("history not scanned")),
+        "{stderr}"
+    );
+    // new.txt is in the working tree; old.txt lived only in the unreadable history.
+    assert_eq!(secrets, vec![new]);
+}
+
+/// Regression test for review item 3: one commit dated at the calendar's edge with a +14:00
+/// offset panicked and lost every finding.
+#[test]
+fn a_hostile_commit_date_does_not_stop_the_scan() {
+    let t = TestDir::new();
+    git(t.path(), &["init", "-q", "-b", "main"]);
+    let tok = fake("azure_devops.pat_legacy", 16);
+    let body = format!("pat {tok}\n");
+    let fi = format!(
+        "commit refs/heads/main\nauthor Odd <odd@example.invalid> 253402300799 +1400\n\
+         committer Odd <odd@example.invalid> 253402300799 +1400\ndata 2\nc\n\
+         M 100644 inline f.txt\ndata {}\n{body}\n",
+        body.len()
+    );
+    git_stdin(t.path(), &["fast-import", "--quiet"], Some(fi.as_bytes()));
+    let o = run_patrol(
+        t.path(),
+        &[
+            "scan",
+            ".",
+            "--history",
+            "all",
+            "--format",
+            "jsonl",
+            "--show-secrets",
+        ],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let v = jsonl(&o.stdout);
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["secret"], tok.as_str());
+    assert!(v[0]["locations"][0]["author_date"]
+        .as_str()
+        .is_some_and(|d| !d.is_empty()));
+}
