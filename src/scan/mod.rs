@@ -106,7 +106,9 @@ pub struct Collector {
 #[derive(Debug, Default)]
 struct Builder {
     checksum: bool,
-    locations: std::collections::BTreeSet<Location>,
+    /// Keyed as the report sorts them (files before history), so the cap keeps the first
+    /// locations in report order whatever order the threads delivered them in.
+    locations: std::collections::BTreeSet<(bool, Location)>,
     omitted: u64,
 }
 
@@ -119,12 +121,9 @@ impl Collector {
             for hit in rx {
                 let b = map.entry((hit.rule, hit.secret)).or_default();
                 b.checksum |= hit.checksum;
-                if b.locations.contains(&hit.location) {
-                    continue;
-                }
-                if b.locations.len() < max_locations.max(1) {
-                    b.locations.insert(hit.location);
-                } else {
+                let key = (hit.location.commit.is_some(), hit.location);
+                if b.locations.insert(key) && b.locations.len() > max_locations.max(1) {
+                    b.locations.pop_last();
                     b.omitted += 1;
                 }
             }
@@ -147,8 +146,7 @@ impl Collector {
             .map(|((rule, secret), b)| {
                 let r = &matcher.rules().rules()[rule];
                 let secret = Secret::new(secret);
-                let mut locations: Vec<Location> = b.locations.into_iter().collect();
-                locations.sort_by(|a, b| (a.commit.is_some(), a).cmp(&(b.commit.is_some(), b)));
+                let locations: Vec<Location> = b.locations.into_iter().map(|(_, l)| l).collect();
                 Finding {
                     rule: r.id().to_string(),
                     name: r.spec.name.clone(),

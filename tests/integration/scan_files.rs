@@ -285,3 +285,42 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+/// Regression test for review item 13: with --max-locations the kept locations depended on
+/// which thread delivered first.
+#[test]
+fn max_locations_keeps_the_first_locations_in_report_order_whatever_the_threads_do() {
+    let t = TestDir::new();
+    let tok = fake("npm.token", 13);
+    for i in 0..400 {
+        t.write(&format!("d{:02}/f{i:03}.txt", i % 40), format!("{tok}\n"));
+    }
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let o = run_patrol(
+            t.path(),
+            &[
+                "scan",
+                ".",
+                "--max-locations",
+                "3",
+                "--threads",
+                "8",
+                "--format",
+                "jsonl",
+            ],
+        );
+        let v = jsonl(&o.stdout);
+        assert_eq!(v.len(), 1, "{}", o.stderr);
+        assert_eq!(v[0]["locations_omitted"], 397);
+        let paths: Vec<String> = v[0]["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["path"].as_str().unwrap().to_string())
+            .collect();
+        seen.push(paths);
+    }
+    assert!(seen.iter().all(|p| p == &seen[0]), "{seen:?}");
+    assert_eq!(seen[0], ["d00/f000.txt", "d00/f040.txt", "d00/f080.txt"]);
+}
