@@ -97,8 +97,7 @@ pub fn open_audit(path: Option<&Path>) -> anyhow::Result<Option<AuditLog>> {
 /// The audit context of this run; the actor is found as for scan events (git `user.email` /
 /// `user.name`, else the OS user), so one trail names one person however patrol was run.
 pub fn audit_context(scope_type: &str, scope: String) -> AuditContext {
-    let cwd = std::env::current_dir().ok();
-    let (upn, name) = super::triage::actor(cwd.as_deref());
+    let (upn, name) = super::triage::actor();
     AuditContext::new(upn, name, scope_type, scope)
 }
 

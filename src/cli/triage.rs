@@ -54,13 +54,11 @@ pub fn accepted(config: &Config, baseline: Option<&Path>) -> anyhow::Result<BTre
     Ok(set)
 }
 
-/// The user running patrol: git `user.email` / `user.name` as git would read them for the
-/// repository holding `path` (its local config, then global and system), else the OS user.
-pub fn actor(path: Option<&Path>) -> (String, String) {
-    let repo_config = path
-        .and_then(|p| git2::Repository::discover(p).ok())
-        .and_then(|r| r.config().ok());
-    let git = repo_config.or_else(|| git2::Config::open_default().ok());
+/// The user running patrol: git `user.email` / `user.name` from the user's global and system
+/// git configuration, else the OS user. Never from the scanned repository's own config: a
+/// repository under scan must not be able to name who audited it.
+pub fn actor() -> (String, String) {
+    let git = git2::Config::open_default().ok();
     let get = |k: &str| git.as_ref().and_then(|c| c.get_string(k).ok());
     let os = os_user();
     let upn = get("user.email")
@@ -103,8 +101,7 @@ impl ScanAudit {
     /// not scan without its trail.
     pub fn start(path: &Path, targets: &[PathBuf]) -> anyhow::Result<Self> {
         let log = AuditLog::open(path).context("--audit-log")?;
-        let first = targets.iter().find(|p| p.as_os_str() != "-");
-        let (upn, name) = actor(first.map(PathBuf::as_path));
+        let (upn, name) = actor();
         let ctx = AuditContext::new(upn, name, "Repository", scope_of(targets));
         let activity_id = uuid::Uuid::new_v4().to_string();
         let shown: Vec<String> = targets.iter().map(|p| p.display().to_string()).collect();

@@ -338,3 +338,36 @@ fn a_hostile_commit_date_does_not_stop_the_scan() {
         .as_str()
         .is_some_and(|d| !d.is_empty()));
 }
+
+/// Regression test for review item 9: the audit actor came from the scanned repository's own
+/// git config, so a repository could name who audited it.
+#[test]
+fn a_scanned_repository_cannot_forge_the_audit_actor() {
+    let t = TestDir::new();
+    let (old, new) = (fake("npm.token", 17), fake("github.pat_classic", 18));
+    two_commit_repo(&t, &old, &new);
+    git(t.path(), &["config", "user.email", "forged@evil.example"]);
+    git(t.path(), &["config", "user.name", "Forged"]);
+    // HOME is the temp dir (run_patrol sets it): the user's own global config.
+    t.write(
+        ".gitconfig",
+        "[user]\n\temail = auditor@example.com\n\tname = Auditor\n",
+    );
+    let log = t.path().join("audit.jsonl");
+    let o = run_patrol(
+        t.path(),
+        &[
+            "scan",
+            ".",
+            "--audit-log",
+            log.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("forged@evil.example"), "{text}");
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["actorUPN"], "auditor@example.com");
+}
