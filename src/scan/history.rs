@@ -22,6 +22,7 @@ use super::{
 use crate::error::Diagnostics;
 use crate::matcher::Matcher;
 use crate::source::git::{plan_history, staged_blobs, BlobReader, PlannedBlob, Selection};
+use crate::source::Origin;
 
 /// What to read from one repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +59,7 @@ pub fn scan_git(
     if walk_files {
         walk_files_into(matcher, opts, diags, counters, cancel, &collector);
     }
+    let excluded = exclude_set(&opts.fs.exclude, diags);
     for t in targets {
         if cancel.load(Ordering::Relaxed) {
             break;
@@ -72,7 +74,7 @@ pub fn scan_git(
             }),
             GitWhat::Staged => staged_blobs(&t.repo, diags),
         };
-        match planned {
+        match planned.map(|b| without_excluded(b, &excluded)) {
             Ok(blobs) => scan_planned(
                 matcher, opts, &t.repo, &blobs, &collector, diags, counters, cancel,
             ),
@@ -85,6 +87,54 @@ pub fn scan_git(
     let findings = collector.finish(matcher);
     let summary = summarize(&findings, counters, diags, cancel, started);
     ScanOutcome { findings, summary }
+}
+
+/// The `exclude` globs of patrol.toml, matched against paths inside the repository, as the
+/// file walker matches them against paths under the scanned root.
+fn exclude_set(globs: &[String], diags: &Diagnostics) -> Option<globset::GlobSet> {
+    if globs.is_empty() {
+        return None;
+    }
+    let mut b = globset::GlobSetBuilder::new();
+    for g in globs {
+        match globset::Glob::new(g) {
+            Ok(g) => {
+                b.add(g);
+            }
+            Err(e) => diags.error("exclude globs", e),
+        }
+    }
+    b.build().map_err(|e| diags.error("exclude globs", e)).ok()
+}
+
+/// Drops the origins whose path an exclude glob matches, and the blobs left with none: an
+/// excluded path is excluded from history and from `--staged` too, not only from the walk.
+fn without_excluded(
+    mut blobs: Vec<PlannedBlob>,
+    set: &Option<globset::GlobSet>,
+) -> Vec<PlannedBlob> {
+    let Some(set) = set else { return blobs };
+    let excluded = |o: &Origin| match o {
+        Origin::GitBlob { path, .. } => set.is_match(path_of(path)),
+        Origin::File { path } => set.is_match(path),
+        _ => false,
+    };
+    for b in &mut blobs {
+        b.origins.retain(|o| !excluded(o));
+    }
+    blobs.retain(|b| !b.origins.is_empty());
+    blobs
+}
+
+#[cfg(unix)]
+fn path_of(b: &[u8]) -> &std::path::Path {
+    use std::os::unix::ffi::OsStrExt;
+    std::path::Path::new(std::ffi::OsStr::from_bytes(b))
+}
+
+#[cfg(not(unix))]
+fn path_of(b: &[u8]) -> std::path::PathBuf {
+    std::path::PathBuf::from(String::from_utf8_lossy(b).into_owned())
 }
 
 /// Reads and scans each planned blob once, with all its origins, on up to `opts.fs.threads`

@@ -371,3 +371,32 @@ fn a_scanned_repository_cannot_forge_the_audit_actor() {
     let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(first["actorUPN"], "auditor@example.com");
 }
+
+/// Regression test for review item 8: patrol.toml `exclude` globs applied to the file walk
+/// only; excluded paths were still reported from history and blocked `--staged`.
+#[test]
+fn exclude_globs_apply_to_history_and_staged_too() {
+    let t = TestDir::new();
+    git(t.path(), &["init", "-q", "-b", "main"]);
+    t.write("patrol.toml", "exclude = [\"vendor/**\"]\n");
+    let vendored = fake("npm.token", 19);
+    let ours = fake("github.pat_classic", 20);
+    t.write("vendor/lib.txt", format!("{vendored}\n"));
+    t.write("src/app.txt", format!("{ours}\n"));
+    git(t.path(), &["add", "-A"]);
+    git(t.path(), &["commit", "-q", "-m", "one"]);
+    git(t.path(), &["rm", "-q", "vendor/lib.txt", "src/app.txt"]);
+    git(t.path(), &["commit", "-q", "-m", "two"]);
+    let (code, secrets, stderr) = scan(t.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(secrets, vec![ours], "history of vendor/ must be excluded");
+    let staged_vendored = fake("npm.token", 21);
+    t.write("vendor/new.txt", format!("{staged_vendored}\n"));
+    git(t.path(), &["add", "vendor/new.txt"]);
+    let o = run_patrol(t.path(), &["scan", "--staged", "--format", "jsonl"]);
+    assert_eq!(
+        o.code, 0,
+        "an excluded staged file must not block the commit: {}{}",
+        o.stdout, o.stderr
+    );
+}
