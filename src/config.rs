@@ -191,7 +191,22 @@ impl Config {
             if f.get_ref().trim().is_empty() {
                 return Err(bad(f.span(), "key `rule_files`: empty path".into()));
             }
-            rule_files.push(base.join(f.get_ref()));
+            // A scanned repository's patrol.toml must not make patrol read files outside it.
+            let rel = Path::new(f.get_ref());
+            if rel.is_absolute()
+                || rel.components().any(|c| {
+                    !matches!(
+                        c,
+                        std::path::Component::Normal(_) | std::path::Component::CurDir
+                    )
+                })
+            {
+                return Err(bad(
+                    f.span(),
+                    "key `rule_files`: a path relative to patrol.toml, inside its directory (no `..`, not absolute)".into(),
+                ));
+            }
+            rule_files.push(base.join(rel));
         }
         let mut allow = Vec::new();
         let mut seen = BTreeSet::new();

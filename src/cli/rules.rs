@@ -1,7 +1,7 @@
 //! `patrol rules list` and `patrol rules check FILE`.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -42,20 +42,26 @@ pub fn run(a: RulesArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The built-in rules plus every `--rules` file. A custom file's examples are checked
-/// through the matcher before it is used: a rule that does not find its own examples would
-/// silently miss leaks.
+/// The built-in rules plus every `--rules` file.
 pub fn load(extra: &[PathBuf]) -> anyhow::Result<RuleSet> {
     let mut set = RuleSet::builtin().context("built-in rules")?;
     for f in extra {
-        let mut alone = RuleSet::default();
-        alone.add_file(f).context("loading --rules")?;
-        if let Some(e) = check_examples(&alone).into_iter().next() {
-            return Err(anyhow::Error::new(e).context("loading --rules"));
-        }
-        set.add_file(f).context("loading --rules")?;
+        add_checked(&mut set, f).context("loading --rules")?;
     }
     Ok(set)
+}
+
+/// Adds a custom rule file after running its examples through the matcher on their own: a
+/// rule that does not find its own examples would silently miss leaks. Used for `--rules`
+/// and for patrol.toml's `rule_files`.
+pub fn add_checked(set: &mut RuleSet, f: &Path) -> anyhow::Result<()> {
+    let mut alone = RuleSet::default();
+    alone.add_file(f)?;
+    if let Some(e) = check_examples(&alone).into_iter().next() {
+        return Err(e.into());
+    }
+    set.add_file(f)?;
+    Ok(())
 }
 
 fn list(extra: &[PathBuf], format: &str) -> anyhow::Result<ExitCode> {

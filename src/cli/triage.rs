@@ -33,11 +33,11 @@ pub fn load_config(paths: &[PathBuf], explicit: Option<&Path>) -> anyhow::Result
 pub fn load_rules(cli_rules: &[PathBuf], config: &Config) -> anyhow::Result<RuleSet> {
     let mut set = RuleSet::builtin().context("built-in rules")?;
     for f in &config.rule_files {
-        set.add_file(f)
+        super::rules::add_checked(&mut set, f)
             .context("loading rule_files from the configuration")?;
     }
     for f in cli_rules {
-        set.add_file(f).context("loading --rules")?;
+        super::rules::add_checked(&mut set, f).context("loading --rules")?;
     }
     config.check_rule_ids(|id| set.get(id).is_some())?;
     set.disable(&config.disabled_ids())

@@ -25,6 +25,8 @@ use crate::error::RuleError;
 
 /// Upper bound on a compiled rule regex, so a pathological custom rule cannot exhaust memory.
 pub const MAX_REGEX_BYTES: usize = 2 * 1024 * 1024;
+/// Largest custom rule file read.
+pub const MAX_RULE_FILE_BYTES: u64 = 1024 * 1024;
 /// Largest window (bytes each side of a keyword hit) a rule may ask for.
 pub const MAX_WINDOW_BYTES: usize = 4096;
 /// Default window, bytes each side of a keyword hit.
@@ -142,13 +144,21 @@ impl RuleSet {
         Ok(set)
     }
 
-    /// Adds the rules of a custom rule file.
+    /// Adds the rules of a custom rule file (a regular file of at most [`MAX_RULE_FILE_BYTES`]).
     pub fn add_file(&mut self, path: &Path) -> Result<(), RuleError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| RuleError::Io {
+        let io = |source| RuleError::Io {
             file: file.clone(),
             source,
-        })?;
+        };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if !meta.is_file() || meta.len() > MAX_RULE_FILE_BYTES {
+            return Err(RuleError::Parse {
+                file: file.clone(),
+                reason: format!("not a regular file of at most {MAX_RULE_FILE_BYTES} bytes"),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(io)?;
         self.add_text(&file, &text, None)
     }
 
@@ -160,9 +170,17 @@ impl RuleSet {
         text: &str,
         stem: Option<&str>,
     ) -> Result<(), RuleError> {
+        // The message and position only: toml's own display quotes the offending line, and
+        // a file named as a rule file by mistake (an .env) must not have its lines printed.
         let parsed: RuleFile = toml::from_str(text).map_err(|e| RuleError::Parse {
             file: file.to_string(),
-            reason: e.to_string().trim().replace('\n', " "),
+            reason: match e.span() {
+                Some(sp) => {
+                    let line = text[..sp.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}: {}", e.message().trim().replace('\n', " "))
+                }
+                None => e.message().trim().replace('\n', " "),
+            },
         })?;
         let mut seen: HashSet<String> = self.rules.iter().map(|r| r.spec.id.clone()).collect();
         for spec in parsed.rule {

@@ -338,3 +338,51 @@ fn make_deep(root: &std::path::Path, levels: usize) {
         libc::close(fd);
     }
 }
+
+/// Regression test for review item 7: a scanned tree's patrol.toml could make patrol read any
+/// file through `rule_files`, and a TOML error printed the offending line (a secret, from an
+/// .env named as a rule file).
+#[test]
+fn rule_files_stay_inside_the_config_directory_and_errors_never_echo_lines() {
+    let t = TestDir::new();
+    for bad in ["/etc/passwd", "../outside.toml", "sub/../../x.toml"] {
+        t.write("patrol.toml", format!("rule_files = [{bad:?}]\n"));
+        let o = run_patrol(t.path(), &["scan", ".", "--history", "none"]);
+        assert_eq!(o.code, 2, "{bad}: {}", o.stderr);
+        assert!(o.stderr.contains("rule_files"), "{bad}: {}", o.stderr);
+    }
+    let tok = fake("azure_devops.pat_legacy", 22);
+    t.write("prod.env", format!("AZURE_DEVOPS_EXT_PAT={tok}\n"));
+    t.write("patrol.toml", "rule_files = [\"prod.env\"]\n");
+    let o = run_patrol(t.path(), &["scan", ".", "--history", "none"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("prod.env"), "{}", o.stderr);
+    assert!(
+        !o.stderr.contains(&tok[8..40]),
+        "a line of the file reached stderr: {}",
+        o.stderr
+    );
+    assert!(!o.stdout.contains(&tok[8..40]));
+}
+
+/// A custom rule whose examples do not match is refused by `scan --rules`, not only by
+/// `rules check` (the triage merge had bypassed the check).
+#[test]
+fn scan_refuses_a_custom_rule_that_misses_its_own_examples() {
+    let t = TestDir::new();
+    t.write(
+        "r.toml",
+        "[[rule]]\nid = \"acme.key\"\nname = \"Acme\"\nprovider = \"acme\"\nkeywords = [\"acme_\"]\n\
+         pattern = '''\\b(?P<token>acme_[0-9a-f]{32})\\b'''\nexamples = [\"acme_0123\"]\n",
+    );
+    let o = run_patrol(
+        t.path(),
+        &["scan", ".", "--history", "none", "--rules", "r.toml"],
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("rule acme.key: example 0 does not match"),
+        "{}",
+        o.stderr
+    );
+}
