@@ -20,6 +20,7 @@ use crate::error::Diagnostics;
 use crate::finding::{ChecksumStatus, Finding, Fingerprint, Location, ScanSummary, Secret};
 use crate::matcher::{Candidate, Matcher, Scratch};
 use crate::source::fs::{self as fs_source, FileEntry, OVERLAP_BYTES};
+use crate::source::utf16::Utf16Reader;
 use crate::source::{CommitMeta, FsOptions, Origin};
 
 pub mod history;
@@ -244,16 +245,16 @@ impl<'a> BlobScanner<'a> {
             }
         }
         if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
-            let mut all = Vec::new();
-            r.read_to_end(&mut all)?;
-            self.counters.blobs.fetch_add(1, Ordering::Relaxed);
-            self.counters
-                .bytes
-                .fetch_add(all.len() as u64, Ordering::Relaxed);
-            let text = decode_utf16(&all).unwrap_or(all);
-            self.scan_chunk_bounded(&text, true, true, LineState::default(), origins);
-            return Ok(ReadOutcome::Scanned(text.len() as u64));
+            // UTF-16 with a byte-order mark: decoded as a stream, so memory stays bounded.
+            let little_endian = head[0] == 0xFF;
+            io::BufRead::consume(&mut r, 2);
+            return self.stream(Utf16Reader::new(r, little_endian), origins);
         }
+        self.stream(r, origins)
+    }
+
+    /// Scans `r` in overlapping chunks (see [`BlobScanner::scan_reader`]).
+    fn stream(&mut self, r: impl Read, origins: &[Origin]) -> io::Result<ReadOutcome> {
         let mut buf = std::mem::take(&mut self.buf);
         let mut state = LineState::default();
         let res =

@@ -6,6 +6,7 @@
 
 pub mod fs;
 pub mod git;
+pub mod utf16;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,0 +1,163 @@
+//! UTF-16 text (with a byte-order mark) read as a stream of UTF-8, so a UTF-16 file of any
+//! size goes through the same bounded, chunked scan as any other file.
+
+use std::io::{self, Read};
+
+/// Raw bytes read from the inner reader at a time.
+const RAW_BYTES: usize = 64 * 1024;
+
+/// Reads UTF-16 (little- or big-endian, the mark already consumed) and yields UTF-8.
+/// Unpaired surrogates and a trailing odd byte become U+FFFD, as `char::decode_utf16` does.
+pub struct Utf16Reader<R> {
+    inner: R,
+    little_endian: bool,
+    raw: Vec<u8>,
+    high: Option<u16>,
+    out: Vec<u8>,
+    pos: usize,
+    eof: bool,
+}
+
+impl<R: Read> Utf16Reader<R> {
+    /// A reader over `inner`, whose byte-order mark has been read already.
+    pub fn new(inner: R, little_endian: bool) -> Self {
+        Self {
+            inner,
+            little_endian,
+            raw: Vec::with_capacity(RAW_BYTES + 1),
+            high: None,
+            out: Vec::with_capacity(RAW_BYTES * 2),
+            pos: 0,
+            eof: false,
+        }
+    }
+
+    fn push(&mut self, c: char) {
+        let mut b = [0u8; 4];
+        self.out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+    }
+
+    fn unit(&mut self, u: u16) {
+        if let Some(h) = self.high.take() {
+            if (0xDC00..0xE000).contains(&u) {
+                let c = 0x10000 + ((u32::from(h) - 0xD800) << 10) + (u32::from(u) - 0xDC00);
+                self.push(char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER));
+                return;
+            }
+            self.push(char::REPLACEMENT_CHARACTER);
+        }
+        match u {
+            0xD800..=0xDBFF => self.high = Some(u),
+            0xDC00..=0xDFFF => self.push(char::REPLACEMENT_CHARACTER),
+            _ => self.push(char::from_u32(u32::from(u)).unwrap_or(char::REPLACEMENT_CHARACTER)),
+        }
+    }
+
+    /// Decodes the next raw block into `out`.
+    fn fill(&mut self) -> io::Result<()> {
+        self.out.clear();
+        self.pos = 0;
+        let start = self.raw.len();
+        self.raw.resize(start + RAW_BYTES, 0);
+        let n = loop {
+            match self.inner.read(&mut self.raw[start..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.raw.truncate(start);
+                    return Err(e);
+                }
+            }
+        };
+        self.raw.truncate(start + n);
+        if n == 0 {
+            self.eof = true;
+            if self.high.take().is_some() || !self.raw.is_empty() {
+                self.raw.clear();
+                self.push(char::REPLACEMENT_CHARACTER);
+            }
+            return Ok(());
+        }
+        let whole = self.raw.len() / 2 * 2;
+        let raw = std::mem::take(&mut self.raw);
+        for p in raw[..whole].chunks_exact(2) {
+            let u = if self.little_endian {
+                u16::from_le_bytes([p[0], p[1]])
+            } else {
+                u16::from_be_bytes([p[0], p[1]])
+            };
+            self.unit(u);
+        }
+        self.raw = raw;
+        self.raw.drain(..whole);
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Utf16Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.out.len() {
+            if self.eof {
+                return Ok(0);
+            }
+            self.fill()?;
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds the inner bytes one at a time, so every unit and surrogate pair straddles reads.
+    struct Trickle<'a>(&'a [u8]);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() || buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = self.0[0];
+            self.0 = &self.0[1..];
+            Ok(1)
+        }
+    }
+
+    fn decode(bytes: &[u8], le: bool, trickle: bool) -> String {
+        let mut out = Vec::new();
+        if trickle {
+            Utf16Reader::new(Trickle(bytes), le)
+                .read_to_end(&mut out)
+                .unwrap();
+        } else {
+            Utf16Reader::new(bytes, le).read_to_end(&mut out).unwrap();
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn decodes_both_byte_orders_and_surrogate_pairs_across_reads() {
+        let text = "token=abc\r\n日本 𝄞 end";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for trickle in [false, true] {
+            assert_eq!(decode(&le, true, trickle), text);
+            assert_eq!(decode(&be, false, trickle), text);
+        }
+    }
+
+    #[test]
+    fn broken_input_becomes_replacement_characters_like_std() {
+        let units = [0x61u16, 0xD800, 0x62, 0xDC00, 0x63];
+        let mut le: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+        le.push(0x41);
+        let want: String = char::decode_utf16(units)
+            .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .chain(std::iter::once(char::REPLACEMENT_CHARACTER))
+            .collect();
+        assert_eq!(decode(&le, true, true), want);
+    }
+}
