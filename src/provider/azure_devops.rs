@@ -302,31 +302,62 @@ impl<'a> AdoAdmin<'a> {
                     .is_some_and(|d| !d.is_empty())
             })
             .collect();
-        let same = |i: &&&Value| {
-            ["Account", "Mail"].iter().any(|k| {
-                i["properties"][*k]["$value"]
-                    .as_str()
-                    .is_some_and(|v| v.eq_ignore_ascii_case(upn))
-            })
+        let props = |i: &Value| -> Vec<String> {
+            ["Account", "Mail", "UPN", "PrincipalName"]
+                .iter()
+                .filter_map(|k| i["properties"][*k]["$value"].as_str())
+                .map(str::to_string)
+                .collect()
         };
+        // Only an identity that carries the UPN itself is the user: the search is fuzzy, and
+        // taking the first hit would act on someone else.
         let pick = with_desc
             .iter()
-            .find(same)
-            .or_else(|| with_desc.first())
-            .ok_or_else(|| ProviderError::UserNotFound {
+            .find(|i| props(i).iter().any(|v| v.eq_ignore_ascii_case(upn)));
+        let Some(pick) = pick else {
+            let seen: Vec<String> = with_desc
+                .iter()
+                .take(5)
+                .map(|i| {
+                    props(i)
+                        .into_iter()
+                        .next()
+                        .or_else(|| i["providerDisplayName"].as_str().map(str::to_string))
+                        .unwrap_or_else(|| "?".into())
+                })
+                .collect();
+            let returned =
+                if with_desc.is_empty() {
+                    "the identity search returned no user".to_string()
+                } else {
+                    format!(
+                    "the identity search returned {} other identit{} ({}{}), none with that UPN",
+                    with_desc.len(),
+                    if with_desc.len() == 1 { "y" } else { "ies" },
+                    seen.join(", "),
+                    if with_desc.len() > seen.len() { ", ..." } else { "" }
+                )
+                };
+            return Err(ProviderError::UserNotFound {
                 user: upn.to_string(),
                 org: self.org.clone(),
-            })?;
+                returned,
+            });
+        };
+        let own_upn = props(pick)
+            .into_iter()
+            .find(|v| v.eq_ignore_ascii_case(upn))
+            .unwrap_or_else(|| upn.to_string());
         Ok(AdoUser {
             descriptor: pick["subjectDescriptor"]
                 .as_str()
                 .unwrap_or_default()
                 .into(),
-            upn: upn.to_string(),
             display_name: pick["providerDisplayName"]
                 .as_str()
-                .unwrap_or(upn)
+                .unwrap_or(&own_upn)
                 .to_string(),
+            upn: own_upn,
         })
     }
 

@@ -61,12 +61,14 @@ pub enum ProviderError {
         reason: String,
     },
     /// A user named on the command line does not exist in the organisation.
-    #[error("user {user} not found in organization {org}")]
+    #[error("user {user} not found in organization {org}: {returned}")]
     UserNotFound {
         /// The UPN as given.
         user: String,
         /// The organisation.
         org: String,
+        /// What the look-up returned instead (names only, never a credential).
+        returned: String,
     },
     /// An admin credential is needed and none is set.
     #[error("no admin credential: set AZURE_DEVOPS_EXT_PAT (a PAT with the Token Administration scope, vso.tokenadministration) or AZURE_DEVOPS_ACCESS_TOKEN (an Entra bearer token)")]

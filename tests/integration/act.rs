@@ -1056,3 +1056,42 @@ fn github_revocation_sends_batches_of_at_most_1000_tokens() {
     assert_eq!(sizes, [1000, 1000, 1]);
     assert_eq!(api.state.lock().unwrap().github_revoked.len(), 2001);
 }
+
+/// Regression test for review item 1: a fuzzy identity search that returns other people must
+/// never make `ado revoke` act on them; the user actually resolved is what is printed/audited.
+#[test]
+fn ado_revoke_never_falls_back_to_an_identity_that_does_not_carry_the_upn() {
+    let e = setup();
+    two_users(&e.api);
+    e.api.state.lock().unwrap().fuzzy_identities = true;
+    let out = e.ado("revoke", &["--user", "carol@fabrikam.com", "--yes"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(e.api.writes().is_empty(), "nothing revoked");
+    assert!(
+        out.stderr
+            .contains("user carol@fabrikam.com not found in organization fabrikam"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("alice@fabrikam.com"), "{}", out.stderr);
+    assert!(!out.stdout.contains("carol"), "{}", out.stdout);
+
+    // A case-insensitive match is the user, named as the directory spells it.
+    let out = e.ado(
+        "revoke",
+        &["--user", "BOB@FABRIKAM.COM", "--name", "ci-bob", "--yes"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        e.api.revoked_ids(),
+        ["b0000000-0000-0000-0000-000000000001"]
+    );
+    assert!(out.stdout.contains("bob@fabrikam.com"), "{}", out.stdout);
+    assert!(!out.stdout.contains("BOB@"), "{}", out.stdout);
+    let ev = e
+        .audit()
+        .into_iter()
+        .find(|a| a["actionId"] == "Token.PatRevokeEvent")
+        .unwrap();
+    assert_eq!(ev["data"]["targetUser"], "bob@fabrikam.com");
+}
