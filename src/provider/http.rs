@@ -238,6 +238,9 @@ impl HttpClient {
         let client = reqwest::blocking::Client::builder()
             .use_rustls_tls()
             .redirect(reqwest::redirect::Policy::none())
+            // A credential goes only to the provider's host or the explicit override, never
+            // to a proxy named by HTTP_PROXY / HTTPS_PROXY / ALL_PROXY.
+            .no_proxy()
             .timeout(policy.timeout)
             .connect_timeout(policy.timeout)
             .user_agent(concat!("patrol/", env!("CARGO_PKG_VERSION")))

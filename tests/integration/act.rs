@@ -1095,3 +1095,45 @@ fn ado_revoke_never_falls_back_to_an_identity_that_does_not_carry_the_upn() {
         .unwrap();
     assert_eq!(ev["data"]["targetUser"], "bob@fabrikam.com");
 }
+
+/// Regression test for review item 2: proxy variables in the environment are ignored, so a
+/// credential never goes to a proxy (in clear over a plain-http loopback override).
+#[test]
+fn proxy_environment_variables_never_receive_a_request() {
+    let e = setup();
+    two_users(&e.api);
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let purl = format!("http://{}", proxy.local_addr().unwrap());
+    let out = e.run_env(
+        &[
+            "ado",
+            "pats",
+            "--org",
+            ORG,
+            "--api-base",
+            &e.api.base,
+            "--user",
+            "bob@fabrikam.com",
+        ],
+        &[
+            ("http_proxy", &purl),
+            ("HTTP_PROXY", &purl),
+            ("https_proxy", &purl),
+            ("HTTPS_PROXY", &purl),
+            ("ALL_PROXY", &purl),
+            ("all_proxy", &purl),
+            ("PATROL_HTTP_TIMEOUT_MS", "1500"),
+        ],
+    );
+    proxy.set_nonblocking(true).unwrap();
+    assert!(
+        proxy.accept().is_err(),
+        "the proxy got a connection:\n{}",
+        out.stderr
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("ci-bob"), "{}", out.stdout);
+    assert!(e.api.log().iter().any(|r| r
+        .path
+        .starts_with("/_apis/tokenadmin/personalaccesstokens/")));
+}
