@@ -185,8 +185,15 @@ impl Op {
     }
 }
 
-fn status_error(op: Op, what: String, r: &Response, not_found: Option<String>) -> ProviderError {
-    let msg = body_message(&r.body);
+fn status_error(
+    op: Op,
+    what: String,
+    r: &Response,
+    not_found: Option<String>,
+    sent: Option<&Secret>,
+) -> ProviderError {
+    let sent: Vec<&Secret> = sent.into_iter().collect();
+    let msg = body_message(&r.body, &sent);
     let said = if msg.is_empty() {
         String::new()
     } else {
@@ -291,7 +298,13 @@ impl<'a> AdoAdmin<'a> {
         )?;
         let (what, r) = self.get(u)?;
         if r.status != 200 {
-            return Err(status_error(Op::Identities, what, &r, None));
+            return Err(status_error(
+                Op::Identities,
+                what,
+                &r,
+                None,
+                self.auth.secret(),
+            ));
         }
         let list = value_list(decode(&what, &r)?);
         let with_desc: Vec<&Value> = list
@@ -372,7 +385,7 @@ impl<'a> AdoAdmin<'a> {
             }
             let (what, r) = self.get(url(&self.urls.vssps, &["_apis", "graph", "users"], &q)?)?;
             if r.status != 200 {
-                return Err(status_error(Op::Graph, what, &r, None));
+                return Err(status_error(Op::Graph, what, &r, None, self.auth.secret()));
             }
             let next = r
                 .header("x-ms-continuationtoken")
@@ -433,7 +446,13 @@ impl<'a> AdoAdmin<'a> {
                     "user {} (subject descriptor {}) not found in organization {}",
                     user.upn, user.descriptor, self.org
                 );
-                return Err(status_error(Op::TokenAdmin, what, &r, Some(nf)));
+                return Err(status_error(
+                    Op::TokenAdmin,
+                    what,
+                    &r,
+                    Some(nf),
+                    self.auth.secret(),
+                ));
             }
             let page: Page = decode(&what, &r)?;
             out.extend(page.value);
@@ -486,7 +505,13 @@ impl<'a> AdoAdmin<'a> {
         if ok.contains(&r.status) {
             Ok(())
         } else {
-            Err(status_error(Op::TokenAdmin, what, &r, None))
+            Err(status_error(
+                Op::TokenAdmin,
+                what,
+                &r,
+                None,
+                self.auth.secret(),
+            ))
         }
     }
 }

@@ -144,7 +144,8 @@ pub enum Auth {
 }
 
 impl Auth {
-    fn secret(&self) -> Option<&Secret> {
+    /// The credential, if any.
+    pub fn secret(&self) -> Option<&Secret> {
         match self {
             Auth::None => None,
             Auth::Basic(s) | Auth::Bearer(s) | Auth::Header(_, s) => Some(s),

@@ -1137,3 +1137,38 @@ fn proxy_environment_variables_never_receive_a_request() {
         .path
         .starts_with("/_apis/tokenadmin/personalaccesstokens/")));
 }
+
+/// Regression test for review item 3: a 422 echoing the tokens, cut at the message limit,
+/// leaves no part of a token in the outcome (stderr and the audit log carry this reason).
+#[test]
+fn github_revoke_errors_echoing_tokens_keep_no_part_of_them() {
+    let api = MockApi::start("unused");
+    let findings: Vec<Finding> = (0..3).map(|i| github_finding(500 + i)).collect();
+    let refs: Vec<&Finding> = findings.iter().collect();
+    let http = HttpClient::new(HttpPolicy::default()).unwrap();
+    let ends = Endpoints {
+        github_api: Some(format!("{}/gh", api.base)),
+        ..Default::default()
+    };
+    let ctx = patrol::audit::AuditContext::new("t".into(), "t".into(), "Directory", "x".into());
+    let auditor = Auditor::new(None, ctx);
+    for pad in [150, 160, 170, 176, 185, 190] {
+        let echoed: Vec<&str> = findings.iter().map(|f| f.secret.expose()).collect();
+        let mut f = fault("POST", "/gh/credentials/revoke", 422, 1);
+        f.body = serde_json::json!({
+            "message": format!("{} invalid: {}", "x".repeat(pad), echoed.join(", "))
+        })
+        .to_string();
+        api.fault(f);
+        let out = revoke::execute_github(&http, &ends, &refs, true, &auditor);
+        for o in &out {
+            let reason = o.reason().expect("failed with a reason");
+            for t in &echoed {
+                assert!(
+                    !reason.contains(&t[..8]),
+                    "pad {pad}: part of a token in {reason:?}"
+                );
+            }
+        }
+    }
+}
