@@ -1172,3 +1172,48 @@ fn github_revoke_errors_echoing_tokens_keep_no_part_of_them() {
         }
     }
 }
+
+/// Regression test for review item 4: one scan run, one correlationId, whether the entries
+/// come from the scan or from the verify/revoke stage; the scan's entries come first.
+#[test]
+fn scan_verify_writes_one_correlation_id_per_run() {
+    let e = setup();
+    let gh = fake("github.pat_classic", 41);
+    e.api
+        .state
+        .lock()
+        .unwrap()
+        .live_github
+        .insert(gh.clone(), "octocat".into());
+    e.dir.write("ci.yml", format!("gh: {gh}\n"));
+    let gh_api = format!("{}/gh", e.api.base);
+    let audit = e.audit.to_str().unwrap().to_string();
+    let out = e.run(&[
+        "scan",
+        "ci.yml",
+        "--format",
+        "json",
+        "--verify",
+        "--revoke",
+        "--github-api",
+        &gh_api,
+        "--audit-log",
+        &audit,
+    ]);
+    e.assert_no_secret(&out, &[&gh]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let entries = e.audit();
+    let ids: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .map(|a| a["correlationId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1, "{entries:#?}");
+    let pos = |action: &str| {
+        entries
+            .iter()
+            .position(|a| a["actionId"] == action)
+            .unwrap_or_else(|| panic!("no {action}"))
+    };
+    assert!(pos("Patrol.SecretDiscovered") < pos("Patrol.SecretVerified"));
+    assert!(pos("Patrol.SecretVerified") < pos("Token.PatRevokeDryRun"));
+}
