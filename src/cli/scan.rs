@@ -177,6 +177,12 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     // The scan's entries first, then the acting stage's, under one correlation id.
     let audited = audit.as_ref().map_or(Ok(()), |au| au.record(&outcome));
     let acted = match &act {
+        Some(_) if outcome.summary.interrupted => {
+            eprintln!(
+                "patrol: not verifying or revoking: the scan was interrupted (nothing revoked)"
+            );
+            ExitCode::Incomplete
+        }
         Some(_) if audited.is_err() => {
             eprintln!("patrol: not verifying or revoking: the audit log cannot be written");
             ExitCode::Incomplete
