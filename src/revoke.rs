@@ -614,6 +614,25 @@ fn o_verb(o: &Outcome) -> &'static str {
     }
 }
 
+/// Providers `--revoke` can revoke tokens of.
+pub const REVOKERS: [&str; 3] = ["azure_devops", "github", "gitlab"];
+
+/// Why `--revoke` leaves a finding alone although it may still work: not checked, status
+/// unknown or check failed, or live with no revoker for its provider. `None` for a live token
+/// patrol can revoke and for one already dead (nothing to do).
+pub fn not_revocable(f: &Finding) -> Option<String> {
+    let Some(v) = &f.verification else {
+        return Some("not checked".into());
+    };
+    match v.status {
+        VerificationStatus::Live if REVOKERS.contains(&f.provider.as_str()) => None,
+        VerificationStatus::Live => Some(format!("no revoker for {} tokens", f.provider)),
+        VerificationStatus::RevokedOrInvalid => None,
+        VerificationStatus::Unknown => Some(format!("status unknown: {}", v.detail)),
+        VerificationStatus::Error => Some(format!("check failed: {}", v.detail)),
+    }
+}
+
 /// Whether a verified finding is worth revoking (live).
 pub fn is_live(f: &Finding) -> bool {
     f.verification
@@ -749,6 +768,58 @@ mod tests {
         assert_eq!(ado_batches(&plan, 2), vec![0..2, 2..4, 4..5, 5..6]);
         assert_eq!(ado_batches(&plan, 100), vec![0..5, 5..6]);
         assert!(ado_batches(&RevokePlan::default(), 100).is_empty());
+    }
+
+    fn finding(rule: &str, provider: &str, status: Option<VerificationStatus>) -> Finding {
+        let secret = Secret::new("abcdefghijklmnopqrstuvwxyz0123456789");
+        Finding {
+            rule: rule.into(),
+            name: rule.into(),
+            provider: provider.into(),
+            fingerprint: Fingerprint::of(rule, &secret),
+            secret,
+            checksum: crate::finding::ChecksumStatus::None,
+            locations: vec![],
+            locations_omitted: 0,
+            verification: status.map(|s| crate::finding::Verification {
+                status: s,
+                owner: None,
+                checked_at: String::new(),
+                detail: format!("no verifier for {rule}"),
+            }),
+        }
+    }
+
+    /// Regression test for review item 6: what `--revoke` cannot revoke is named, not skipped.
+    #[test]
+    fn findings_that_may_still_work_but_cannot_be_revoked_say_why() {
+        use VerificationStatus::*;
+        let unknown = finding("aws.access_key", "aws", Some(Unknown));
+        assert_eq!(
+            not_revocable(&unknown).unwrap(),
+            "status unknown: no verifier for aws.access_key"
+        );
+        assert!(
+            not_revocable(&finding("github.pat_classic", "github", Some(Error)))
+                .unwrap()
+                .starts_with("check failed")
+        );
+        assert_eq!(
+            not_revocable(&finding("x.y", "x", Some(Live))).unwrap(),
+            "no revoker for x tokens"
+        );
+        assert_eq!(
+            not_revocable(&finding("x.y", "x", None)).unwrap(),
+            "not checked"
+        );
+        assert_eq!(
+            not_revocable(&finding("github.pat_classic", "github", Some(Live))),
+            None
+        );
+        assert_eq!(
+            not_revocable(&finding("gitlab.pat", "gitlab", Some(RevokedOrInvalid))),
+            None
+        );
     }
 
     #[test]

@@ -225,6 +225,13 @@ impl Act {
                 }
             }
         }
+        for f in findings {
+            if let Some(why) = revoke::not_revocable(f) {
+                let label = format!("{} {} ({why})", f.rule, f.secret.redacted());
+                eprintln!("patrol: not revoked: {}", for_terminal(&label));
+                code = ExitCode::Incomplete;
+            }
+        }
         let ado: Vec<(usize, &Finding)> = findings
             .iter()
             .enumerate()

@@ -1269,3 +1269,27 @@ fn an_interrupted_scan_revokes_nothing() {
     assert!(e.api.state.lock().unwrap().github_revoked.is_empty());
     assert!(!stderr.contains(&gh));
 }
+
+/// Regression test for review item 6: `--revoke` names each finding it cannot revoke and
+/// exits 2 instead of skipping it silently.
+#[test]
+fn revoke_names_findings_it_cannot_revoke_and_exits_2() {
+    let e = setup();
+    let npm = fake("npm.token", 44);
+    e.dir
+        .write("cfg/.npmrc", format!("//registry/:_authToken={npm}\n"));
+    let out = e.run(&["scan", "cfg", "--history", "none", "--revoke"]);
+    e.assert_no_secret(&out, &[&npm]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not revoked: npm.token npm_"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("no verifier for npm.token"),
+        "{}",
+        out.stderr
+    );
+    assert!(e.api.log().is_empty());
+}
