@@ -194,7 +194,7 @@ fn pats(a: PatsArgs) -> anyhow::Result<ExitCode> {
         super::ignore_broken_pipe(
             write_pats(&mut out, a.format, &rows).and_then(|()| out.flush()),
         )?;
-        Ok(code)
+        finish(audit, code)
     })
 }
 
@@ -336,6 +336,10 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
         for l in plan.render() {
             println!("{}", for_terminal(&l));
         }
+        if a.yes && !plan.items.is_empty() && !audit_plan(audit, &a.common.org, &plan) {
+            eprintln!("patrol: nothing revoked: the audit log cannot be written");
+            return finish(audit, ExitCode::Incomplete);
+        }
         let outcomes = revoke::execute_ado(admin, &plan, a.yes, audit);
         let mut failed = 0;
         for (item, o) in plan.items.iter().zip(&outcomes) {
@@ -353,6 +357,23 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
         }
         finish(audit, code)
     })
+}
+
+/// Records the plan (`Token.PatRevokePlanned`) before any write request, so an audit log
+/// that cannot be written stops the run before anything is revoked. False when it failed.
+fn audit_plan(audit: &Auditor<'_>, org: &str, plan: &RevokePlan) -> bool {
+    let ids: Vec<&str> = plan
+        .items
+        .iter()
+        .map(|i| i.token.authorization_id.as_str())
+        .collect();
+    audit.record(
+        "Token.PatRevokePlanned",
+        "Remove",
+        format!("Revoking {} PAT(s) in {org}.", ids.len()),
+        json!({ "provider": "azure_devops", "organization": org, "authorizationIds": ids, "outcome": "planned" }),
+    );
+    audit.errors().is_empty()
 }
 
 /// Opens, in this order, the audit log, the HTTP client and the admin session every `ado`

@@ -1293,3 +1293,41 @@ fn revoke_names_findings_it_cannot_revoke_and_exits_2() {
     );
     assert!(e.api.log().is_empty());
 }
+
+/// Regression test for review item 7: an audit log that cannot be written makes `ado pats`
+/// exit 2, and stops `ado revoke --yes` before any write request.
+#[test]
+fn an_unwritable_audit_log_is_exit_2_and_stops_revocation_before_any_write() {
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let e = setup();
+    two_users(&e.api);
+    let base = |sub: &'static str| {
+        vec![
+            "ado".to_string(),
+            sub.to_string(),
+            "--org".into(),
+            ORG.into(),
+            "--api-base".into(),
+            e.api.base.clone(),
+            "--audit-log".into(),
+            "/dev/full".into(),
+            "--user".into(),
+            "bob@fabrikam.com".into(),
+        ]
+    };
+    let args = base("pats");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = e.run(&args);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("/dev/full"), "{}", out.stderr);
+
+    let mut args = base("revoke");
+    args.push("--yes".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = e.run(&args);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(e.api.writes().is_empty(), "nothing sent without a trail");
+    assert!(out.stderr.contains("nothing revoked"), "{}", out.stderr);
+}
