@@ -158,7 +158,8 @@ impl Selection {
         }
         if let Some(within) = self.expiring_within {
             match t.valid_to.as_deref().and_then(parse_time) {
-                Some(to) if to >= now && to <= now + within => {}
+                // A window past the end of the calendar has no upper bound.
+                Some(to) if to >= now && now.checked_add(within).is_none_or(|end| to <= end) => {}
                 _ => return false,
             }
         }
@@ -186,12 +187,11 @@ pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
         .map(|d| d.midnight().assume_utc())
 }
 
-/// RFC 3339 (UTC, seconds) for request bodies.
-pub fn format_time(t: OffsetDateTime) -> String {
+/// RFC 3339 (UTC, seconds) for request bodies; `None` when the time is out of range in UTC
+/// (e.g. `9999-12-31T23:59:59-10:00`).
+pub fn format_time(t: OffsetDateTime) -> Option<String> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&fmt)
-        .unwrap_or_default()
+    t.checked_to_offset(time::UtcOffset::UTC)?.format(&fmt).ok()
 }
 
 // ---------------------------------------------------------------- Azure DevOps plans
@@ -671,7 +671,21 @@ mod tests {
         assert!(parse_time("2018-07-18T00:51:26.5557358-07:00").is_some());
         assert!(parse_time("2018-07-19T00:00:00.123").is_some());
         assert!(parse_time("yesterday").is_none());
-        assert_eq!(format_time(a), "2018-07-19T00:00:00Z");
+        assert_eq!(format_time(a).unwrap(), "2018-07-19T00:00:00Z");
+    }
+
+    /// Regression test for review item 8: command-line extremes are errors, not panics.
+    #[test]
+    fn times_and_windows_past_the_calendar_do_not_panic() {
+        let late = parse_time("9999-12-31T23:59:59-10:00").unwrap();
+        assert_eq!(format_time(late), None);
+        let sel = Selection {
+            expiring_within: Some(Duration::days(4_000_000_000)),
+            ..Default::default()
+        };
+        let now = OffsetDateTime::now_utc();
+        assert!(sel.is_selected(&tok("a", "x", "2024-01-01", "2099-01-01", true), now));
+        assert!(!sel.is_selected(&tok("b", "x", "2024-01-01", "2000-01-01", true), now));
     }
 
     #[test]

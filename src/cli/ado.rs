@@ -161,6 +161,17 @@ fn pats(a: PatsArgs) -> anyhow::Result<ExitCode> {
     if !a.all_users && upns.is_empty() {
         bail!("name the users: --user UPN, --users-file FILE or --all-users");
     }
+    let expiring_within = a
+        .expiring_within
+        .map(|d| time::Duration::days(d.into()))
+        .map(|w| match time::OffsetDateTime::now_utc().checked_add(w) {
+            Some(_) => Ok(w),
+            None => Err(anyhow::anyhow!(
+                "--expiring-within {}: too many days (the window ends after year 9999)",
+                a.expiring_within.unwrap_or_default()
+            )),
+        })
+        .transpose()?;
     with_admin(&a.common, |admin, audit| {
         let mut code = ExitCode::Clean;
         let users = if a.all_users {
@@ -169,7 +180,7 @@ fn pats(a: PatsArgs) -> anyhow::Result<ExitCode> {
             resolve(admin, &upns, &mut code)
         };
         let sel = Selection {
-            expiring_within: a.expiring_within.map(|d| time::Duration::days(d.into())),
+            expiring_within,
             ..Default::default()
         };
         let mut plan = RevokePlan::default();
@@ -423,7 +434,12 @@ fn revoke_rule(a: RuleArgs) -> anyhow::Result<ExitCode> {
             a.created_before
         )
     })?;
-    let before = revoke::format_time(before);
+    let before = revoke::format_time(before).with_context(|| {
+        format!(
+            "--created-before {:?}: out of range once converted to UTC",
+            a.created_before
+        )
+    })?;
     let scopes = a.scopes.split_whitespace().collect::<Vec<_>>().join(" ");
     if scopes.is_empty() {
         bail!("--scopes: name at least one scope (the service requires it)");

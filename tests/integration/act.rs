@@ -1331,3 +1331,31 @@ fn an_unwritable_audit_log_is_exit_2_and_stops_revocation_before_any_write() {
     assert!(e.api.writes().is_empty(), "nothing sent without a trail");
     assert!(out.stderr.contains("nothing revoked"), "{}", out.stderr);
 }
+
+/// Regression test for review item 8: out-of-range dates and windows are one clear error
+/// (exit 2) before any request, never a panic.
+#[test]
+fn out_of_range_times_on_the_command_line_are_clear_errors() {
+    let e = setup();
+    two_users(&e.api);
+    let out = e.ado(
+        "pats",
+        &[
+            "--user",
+            "bob@fabrikam.com",
+            "--expiring-within",
+            "4000000000",
+        ],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--expiring-within"), "{}", out.stderr);
+    assert!(!out.stderr.contains("internal error"), "{}", out.stderr);
+    let out = e.ado(
+        "revoke-rule",
+        &["--created-before", "9999-12-31T23:59:59-10:00", "--yes"],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--created-before"), "{}", out.stderr);
+    assert!(!out.stderr.contains("internal error"), "{}", out.stderr);
+    assert!(e.api.log().is_empty(), "nothing sent");
+}
