@@ -249,6 +249,7 @@ pub struct AdoAdmin<'a> {
     org: String,
     urls: AdoUrls,
     auth: Auth,
+    max_pages: usize,
 }
 
 impl<'a> AdoAdmin<'a> {
@@ -264,7 +265,26 @@ impl<'a> AdoAdmin<'a> {
             org: org.to_string(),
             urls: AdoUrls::new(Some(org), api_base)?,
             auth,
+            max_pages: MAX_PAGES,
         })
+    }
+
+    /// Lowers the page limit of [`AdoAdmin::list_users`] / [`AdoAdmin::list_pats`] (tests).
+    pub fn with_max_pages(mut self, n: usize) -> Self {
+        self.max_pages = n.max(1);
+        self
+    }
+
+    /// The error for a list that still had pages when the limit was reached: a partial list
+    /// must never pass for the whole one.
+    fn too_many_pages(&self, what: String) -> ProviderError {
+        ProviderError::Decode {
+            what,
+            reason: format!(
+                "still more pages after {} pages; stopping, the list is incomplete",
+                self.max_pages
+            ),
+        }
     }
 
     /// The organisation.
@@ -378,7 +398,8 @@ impl<'a> AdoAdmin<'a> {
     pub fn list_users(&self) -> Result<Vec<AdoUser>, ProviderError> {
         let mut out = Vec::new();
         let mut cont: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let mut last = String::new();
+        for _ in 0..self.max_pages {
             let mut q = vec![("api-version", GRAPH_API_VERSION)];
             if let Some(c) = &cont {
                 q.push(("continuationToken", c.as_str()));
@@ -387,6 +408,7 @@ impl<'a> AdoAdmin<'a> {
             if r.status != 200 {
                 return Err(status_error(Op::Graph, what, &r, None, self.auth.secret()));
             }
+            last.clone_from(&what);
             let next = r
                 .header("x-ms-continuationtoken")
                 .filter(|s| !s.is_empty())
@@ -406,7 +428,7 @@ impl<'a> AdoAdmin<'a> {
                 _ => return Ok(out),
             }
         }
-        Ok(out)
+        Err(self.too_many_pages(last))
     }
 
     /// Every PAT of `user`, following `continuationToken`.
@@ -422,7 +444,8 @@ impl<'a> AdoAdmin<'a> {
         let mut out = Vec::new();
         let mut cont: Option<String> = None;
         let page_size = PAT_PAGE_SIZE.to_string();
-        for _ in 0..MAX_PAGES {
+        let mut last = String::new();
+        for _ in 0..self.max_pages {
             let mut q = vec![
                 ("pageSize", page_size.as_str()),
                 ("api-version", TOKENADMIN_API_VERSION),
@@ -455,13 +478,14 @@ impl<'a> AdoAdmin<'a> {
                 ));
             }
             let page: Page = decode(&what, &r)?;
+            last.clone_from(&what);
             out.extend(page.value);
             match page.continuation_token.filter(|c| !c.is_empty()) {
                 Some(n) if cont.as_deref() != Some(n.as_str()) => cont = Some(n),
                 _ => return Ok(out),
             }
         }
-        Ok(out)
+        Err(self.too_many_pages(last))
     }
 
     /// `POST _apis/tokenadmin/revocations` with one batch of authorization ids. Sent once.

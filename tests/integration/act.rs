@@ -1359,3 +1359,42 @@ fn out_of_range_times_on_the_command_line_are_clear_errors() {
     assert!(!out.stderr.contains("internal error"), "{}", out.stderr);
     assert!(e.api.log().is_empty(), "nothing sent");
 }
+
+/// Regression test for review item 9: a list still going at the page limit is an error,
+/// never a partial list passed off as complete.
+#[test]
+fn lists_that_outrun_the_page_limit_are_errors_not_partial_lists() {
+    use patrol::provider::azure_devops::AdoAdmin;
+    use patrol::provider::http::Auth;
+    let e = setup();
+    two_users(&e.api);
+    e.api.add_user("carol@fabrikam.com", "aad.Y2Fyb2w", vec![]);
+    let http = HttpClient::new(HttpPolicy::default()).unwrap();
+    let admin = AdoAdmin::new(
+        &http,
+        ORG,
+        Some(&e.api.base),
+        Auth::Basic(Secret::new(e.admin.clone())),
+    )
+    .unwrap();
+    // Three pages of PATs (five, two a page) and two of users (three, two a page).
+    let alice = admin.resolve_user("alice@fabrikam.com").unwrap();
+    assert_eq!(admin.list_pats(&alice).unwrap().len(), 5);
+    assert_eq!(admin.list_users().unwrap().len(), 3);
+    let capped = AdoAdmin::new(
+        &http,
+        ORG,
+        Some(&e.api.base),
+        Auth::Basic(Secret::new(e.admin.clone())),
+    )
+    .unwrap()
+    .with_max_pages(2);
+    let err = capped.list_pats(&alice).unwrap_err().to_string();
+    assert!(err.contains("the list is incomplete"), "{err}");
+    assert!(!err.contains(&e.admin));
+    let bob = capped.resolve_user("bob@fabrikam.com").unwrap();
+    assert_eq!(capped.list_pats(&bob).unwrap().len(), 1);
+    let capped = capped.with_max_pages(1);
+    let err = capped.list_users().unwrap_err().to_string();
+    assert!(err.contains("the list is incomplete"), "{err}");
+}
