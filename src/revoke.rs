@@ -158,7 +158,8 @@ impl Selection {
         }
         if let Some(within) = self.expiring_within {
             match t.valid_to.as_deref().and_then(parse_time) {
-                Some(to) if to >= now && to <= now + within => {}
+                // A window past the end of the calendar has no upper bound.
+                Some(to) if to >= now && now.checked_add(within).is_none_or(|end| to <= end) => {}
                 _ => return false,
             }
         }
@@ -186,12 +187,11 @@ pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
         .map(|d| d.midnight().assume_utc())
 }
 
-/// RFC 3339 (UTC, seconds) for request bodies.
-pub fn format_time(t: OffsetDateTime) -> String {
+/// RFC 3339 (UTC, seconds) for request bodies; `None` when the time is out of range in UTC
+/// (e.g. `9999-12-31T23:59:59-10:00`).
+pub fn format_time(t: OffsetDateTime) -> Option<String> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&fmt)
-        .unwrap_or_default()
+    t.checked_to_offset(time::UtcOffset::UTC)?.format(&fmt).ok()
 }
 
 // ---------------------------------------------------------------- Azure DevOps plans
@@ -614,6 +614,25 @@ fn o_verb(o: &Outcome) -> &'static str {
     }
 }
 
+/// Providers `--revoke` can revoke tokens of.
+pub const REVOKERS: [&str; 3] = ["azure_devops", "github", "gitlab"];
+
+/// Why `--revoke` leaves a finding alone although it may still work: not checked, status
+/// unknown or check failed, or live with no revoker for its provider. `None` for a live token
+/// patrol can revoke and for one already dead (nothing to do).
+pub fn not_revocable(f: &Finding) -> Option<String> {
+    let Some(v) = &f.verification else {
+        return Some("not checked".into());
+    };
+    match v.status {
+        VerificationStatus::Live if REVOKERS.contains(&f.provider.as_str()) => None,
+        VerificationStatus::Live => Some(format!("no revoker for {} tokens", f.provider)),
+        VerificationStatus::RevokedOrInvalid => None,
+        VerificationStatus::Unknown => Some(format!("status unknown: {}", v.detail)),
+        VerificationStatus::Error => Some(format!("check failed: {}", v.detail)),
+    }
+}
+
 /// Whether a verified finding is worth revoking (live).
 pub fn is_live(f: &Finding) -> bool {
     f.verification
@@ -652,7 +671,21 @@ mod tests {
         assert!(parse_time("2018-07-18T00:51:26.5557358-07:00").is_some());
         assert!(parse_time("2018-07-19T00:00:00.123").is_some());
         assert!(parse_time("yesterday").is_none());
-        assert_eq!(format_time(a), "2018-07-19T00:00:00Z");
+        assert_eq!(format_time(a).unwrap(), "2018-07-19T00:00:00Z");
+    }
+
+    /// Regression test for review item 8: command-line extremes are errors, not panics.
+    #[test]
+    fn times_and_windows_past_the_calendar_do_not_panic() {
+        let late = parse_time("9999-12-31T23:59:59-10:00").unwrap();
+        assert_eq!(format_time(late), None);
+        let sel = Selection {
+            expiring_within: Some(Duration::days(4_000_000_000)),
+            ..Default::default()
+        };
+        let now = OffsetDateTime::now_utc();
+        assert!(sel.is_selected(&tok("a", "x", "2024-01-01", "2099-01-01", true), now));
+        assert!(!sel.is_selected(&tok("b", "x", "2024-01-01", "2000-01-01", true), now));
     }
 
     #[test]
@@ -749,6 +782,58 @@ mod tests {
         assert_eq!(ado_batches(&plan, 2), vec![0..2, 2..4, 4..5, 5..6]);
         assert_eq!(ado_batches(&plan, 100), vec![0..5, 5..6]);
         assert!(ado_batches(&RevokePlan::default(), 100).is_empty());
+    }
+
+    fn finding(rule: &str, provider: &str, status: Option<VerificationStatus>) -> Finding {
+        let secret = Secret::new("abcdefghijklmnopqrstuvwxyz0123456789");
+        Finding {
+            rule: rule.into(),
+            name: rule.into(),
+            provider: provider.into(),
+            fingerprint: Fingerprint::of(rule, &secret),
+            secret,
+            checksum: crate::finding::ChecksumStatus::None,
+            locations: vec![],
+            locations_omitted: 0,
+            verification: status.map(|s| crate::finding::Verification {
+                status: s,
+                owner: None,
+                checked_at: String::new(),
+                detail: format!("no verifier for {rule}"),
+            }),
+        }
+    }
+
+    /// Regression test for review item 6: what `--revoke` cannot revoke is named, not skipped.
+    #[test]
+    fn findings_that_may_still_work_but_cannot_be_revoked_say_why() {
+        use VerificationStatus::*;
+        let unknown = finding("aws.access_key", "aws", Some(Unknown));
+        assert_eq!(
+            not_revocable(&unknown).unwrap(),
+            "status unknown: no verifier for aws.access_key"
+        );
+        assert!(
+            not_revocable(&finding("github.pat_classic", "github", Some(Error)))
+                .unwrap()
+                .starts_with("check failed")
+        );
+        assert_eq!(
+            not_revocable(&finding("x.y", "x", Some(Live))).unwrap(),
+            "no revoker for x tokens"
+        );
+        assert_eq!(
+            not_revocable(&finding("x.y", "x", None)).unwrap(),
+            "not checked"
+        );
+        assert_eq!(
+            not_revocable(&finding("github.pat_classic", "github", Some(Live))),
+            None
+        );
+        assert_eq!(
+            not_revocable(&finding("gitlab.pat", "gitlab", Some(RevokedOrInvalid))),
+            None
+        );
     }
 
     #[test]

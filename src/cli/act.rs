@@ -144,12 +144,23 @@ pub fn prepare(a: &ActArgs, audit_log: Option<&PathBuf>) -> anyhow::Result<Optio
 
 impl Act {
     /// Verifies (and with `--revoke` revokes) this scan's findings. Returns the exit code of
-    /// the acting stage: 2 when anything could not be checked or revoked.
-    pub fn run(&self, findings: &mut [Finding]) -> anyhow::Result<ExitCode> {
+    /// the acting stage: 2 when anything could not be checked or revoked. `scan` is the scan's
+    /// audit context: its entries and these share one correlation id (one per run).
+    pub fn run(
+        &self,
+        findings: &mut [Finding],
+        scan: Option<&AuditContext>,
+    ) -> anyhow::Result<ExitCode> {
         let a = &self.args;
         let ends = a.endpoints();
         let scope = a.ado_org.clone().unwrap_or_else(|| "scan".into());
-        let audit = Auditor::new(self.log.as_ref(), audit_context("Organization", scope));
+        let mut ctx = audit_context("Organization", scope);
+        if let Some(s) = scan {
+            ctx.correlation_id = s.correlation_id.clone();
+            ctx.actor_upn = s.actor_upn.clone();
+            ctx.actor_display_name = s.actor_display_name.clone();
+        }
+        let audit = Auditor::new(self.log.as_ref(), ctx);
         let owners = revoke::verify_findings(
             &self.http,
             &ends,
@@ -211,6 +222,13 @@ impl Act {
                 if o.is_failure() {
                     code = ExitCode::Incomplete;
                 }
+            }
+        }
+        for f in findings {
+            if let Some(why) = revoke::not_revocable(f) {
+                let label = format!("{} {} ({why})", f.rule, f.secret.redacted());
+                eprintln!("patrol: not revoked: {}", for_terminal(&label));
+                code = ExitCode::Incomplete;
             }
         }
         let ado: Vec<(usize, &Finding)> = findings

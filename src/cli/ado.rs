@@ -161,6 +161,17 @@ fn pats(a: PatsArgs) -> anyhow::Result<ExitCode> {
     if !a.all_users && upns.is_empty() {
         bail!("name the users: --user UPN, --users-file FILE or --all-users");
     }
+    let expiring_within = a
+        .expiring_within
+        .map(|d| time::Duration::days(d.into()))
+        .map(|w| match time::OffsetDateTime::now_utc().checked_add(w) {
+            Some(_) => Ok(w),
+            None => Err(anyhow::anyhow!(
+                "--expiring-within {}: too many days (the window ends after year 9999)",
+                a.expiring_within.unwrap_or_default()
+            )),
+        })
+        .transpose()?;
     with_admin(&a.common, |admin, audit| {
         let mut code = ExitCode::Clean;
         let users = if a.all_users {
@@ -169,7 +180,7 @@ fn pats(a: PatsArgs) -> anyhow::Result<ExitCode> {
             resolve(admin, &upns, &mut code)
         };
         let sel = Selection {
-            expiring_within: a.expiring_within.map(|d| time::Duration::days(d.into())),
+            expiring_within,
             ..Default::default()
         };
         let mut plan = RevokePlan::default();
@@ -194,7 +205,7 @@ fn pats(a: PatsArgs) -> anyhow::Result<ExitCode> {
         super::ignore_broken_pipe(
             write_pats(&mut out, a.format, &rows).and_then(|()| out.flush()),
         )?;
-        Ok(code)
+        finish(audit, code)
     })
 }
 
@@ -336,6 +347,10 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
         for l in plan.render() {
             println!("{}", for_terminal(&l));
         }
+        if a.yes && !plan.items.is_empty() && !audit_plan(audit, &a.common.org, &plan) {
+            eprintln!("patrol: nothing revoked: the audit log cannot be written");
+            return finish(audit, ExitCode::Incomplete);
+        }
         let outcomes = revoke::execute_ado(admin, &plan, a.yes, audit);
         let mut failed = 0;
         for (item, o) in plan.items.iter().zip(&outcomes) {
@@ -353,6 +368,23 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
         }
         finish(audit, code)
     })
+}
+
+/// Records the plan (`Token.PatRevokePlanned`) before any write request, so an audit log
+/// that cannot be written stops the run before anything is revoked. False when it failed.
+fn audit_plan(audit: &Auditor<'_>, org: &str, plan: &RevokePlan) -> bool {
+    let ids: Vec<&str> = plan
+        .items
+        .iter()
+        .map(|i| i.token.authorization_id.as_str())
+        .collect();
+    audit.record(
+        "Token.PatRevokePlanned",
+        "Remove",
+        format!("Revoking {} PAT(s) in {org}.", ids.len()),
+        json!({ "provider": "azure_devops", "organization": org, "authorizationIds": ids, "outcome": "planned" }),
+    );
+    audit.errors().is_empty()
 }
 
 /// Opens, in this order, the audit log, the HTTP client and the admin session every `ado`
@@ -402,7 +434,12 @@ fn revoke_rule(a: RuleArgs) -> anyhow::Result<ExitCode> {
             a.created_before
         )
     })?;
-    let before = revoke::format_time(before);
+    let before = revoke::format_time(before).with_context(|| {
+        format!(
+            "--created-before {:?}: out of range once converted to UTC",
+            a.created_before
+        )
+    })?;
     let scopes = a.scopes.split_whitespace().collect::<Vec<_>>().join(" ");
     if scopes.is_empty() {
         bail!("--scopes: name at least one scope (the service requires it)");

@@ -177,11 +177,25 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     let act = super::act::prepare(&a.act, a.audit_log.as_ref())?;
     let mut out = open_output(&a)?;
     let mut outcome = execute(&a, &plan);
+    // The scan's entries first, then the acting stage's, under one correlation id.
+    let audited = audit.as_ref().map_or(Ok(()), |au| au.record(&outcome));
     let acted = match &act {
-        Some(act) => act.run(&mut outcome.findings)?,
+        Some(_) if outcome.summary.interrupted => {
+            eprintln!(
+                "patrol: not verifying or revoking: the scan was interrupted (nothing revoked)"
+            );
+            ExitCode::Incomplete
+        }
+        Some(_) if audited.is_err() => {
+            eprintln!("patrol: not verifying or revoking: the audit log cannot be written");
+            ExitCode::Incomplete
+        }
+        Some(act) => act.run(
+            &mut outcome.findings,
+            audit.as_ref().map(triage::ScanAudit::context),
+        )?,
         None => ExitCode::Clean,
     };
-    let audited = audit.as_ref().map_or(Ok(()), |au| au.record(&outcome));
 
     write_report(
         &outcome,

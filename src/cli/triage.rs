@@ -114,6 +114,11 @@ impl ScanAudit {
         })
     }
 
+    /// This run's context: the verify/revoke stage shares its correlation id.
+    pub fn context(&self) -> &AuditContext {
+        &self.ctx
+    }
+
     /// Appends one `Patrol.SecretDiscovered` per reported finding and `Patrol.ScanCompleted`.
     pub fn record(&self, o: &ScanOutcome) -> anyhow::Result<()> {
         let mut sink = AuditSink::new(&self.log, &self.ctx, &self.activity_id);

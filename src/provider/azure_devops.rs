@@ -185,8 +185,15 @@ impl Op {
     }
 }
 
-fn status_error(op: Op, what: String, r: &Response, not_found: Option<String>) -> ProviderError {
-    let msg = body_message(&r.body);
+fn status_error(
+    op: Op,
+    what: String,
+    r: &Response,
+    not_found: Option<String>,
+    sent: Option<&Secret>,
+) -> ProviderError {
+    let sent: Vec<&Secret> = sent.into_iter().collect();
+    let msg = body_message(&r.body, &sent);
     let said = if msg.is_empty() {
         String::new()
     } else {
@@ -242,6 +249,7 @@ pub struct AdoAdmin<'a> {
     org: String,
     urls: AdoUrls,
     auth: Auth,
+    max_pages: usize,
 }
 
 impl<'a> AdoAdmin<'a> {
@@ -257,7 +265,26 @@ impl<'a> AdoAdmin<'a> {
             org: org.to_string(),
             urls: AdoUrls::new(Some(org), api_base)?,
             auth,
+            max_pages: MAX_PAGES,
         })
+    }
+
+    /// Lowers the page limit of [`AdoAdmin::list_users`] / [`AdoAdmin::list_pats`] (tests).
+    pub fn with_max_pages(mut self, n: usize) -> Self {
+        self.max_pages = n.max(1);
+        self
+    }
+
+    /// The error for a list that still had pages when the limit was reached: a partial list
+    /// must never pass for the whole one.
+    fn too_many_pages(&self, what: String) -> ProviderError {
+        ProviderError::Decode {
+            what,
+            reason: format!(
+                "still more pages after {} pages; stopping, the list is incomplete",
+                self.max_pages
+            ),
+        }
     }
 
     /// The organisation.
@@ -291,7 +318,13 @@ impl<'a> AdoAdmin<'a> {
         )?;
         let (what, r) = self.get(u)?;
         if r.status != 200 {
-            return Err(status_error(Op::Identities, what, &r, None));
+            return Err(status_error(
+                Op::Identities,
+                what,
+                &r,
+                None,
+                self.auth.secret(),
+            ));
         }
         let list = value_list(decode(&what, &r)?);
         let with_desc: Vec<&Value> = list
@@ -302,31 +335,62 @@ impl<'a> AdoAdmin<'a> {
                     .is_some_and(|d| !d.is_empty())
             })
             .collect();
-        let same = |i: &&&Value| {
-            ["Account", "Mail"].iter().any(|k| {
-                i["properties"][*k]["$value"]
-                    .as_str()
-                    .is_some_and(|v| v.eq_ignore_ascii_case(upn))
-            })
+        let props = |i: &Value| -> Vec<String> {
+            ["Account", "Mail", "UPN", "PrincipalName"]
+                .iter()
+                .filter_map(|k| i["properties"][*k]["$value"].as_str())
+                .map(str::to_string)
+                .collect()
         };
+        // Only an identity that carries the UPN itself is the user: the search is fuzzy, and
+        // taking the first hit would act on someone else.
         let pick = with_desc
             .iter()
-            .find(same)
-            .or_else(|| with_desc.first())
-            .ok_or_else(|| ProviderError::UserNotFound {
+            .find(|i| props(i).iter().any(|v| v.eq_ignore_ascii_case(upn)));
+        let Some(pick) = pick else {
+            let seen: Vec<String> = with_desc
+                .iter()
+                .take(5)
+                .map(|i| {
+                    props(i)
+                        .into_iter()
+                        .next()
+                        .or_else(|| i["providerDisplayName"].as_str().map(str::to_string))
+                        .unwrap_or_else(|| "?".into())
+                })
+                .collect();
+            let returned =
+                if with_desc.is_empty() {
+                    "the identity search returned no user".to_string()
+                } else {
+                    format!(
+                    "the identity search returned {} other identit{} ({}{}), none with that UPN",
+                    with_desc.len(),
+                    if with_desc.len() == 1 { "y" } else { "ies" },
+                    seen.join(", "),
+                    if with_desc.len() > seen.len() { ", ..." } else { "" }
+                )
+                };
+            return Err(ProviderError::UserNotFound {
                 user: upn.to_string(),
                 org: self.org.clone(),
-            })?;
+                returned,
+            });
+        };
+        let own_upn = props(pick)
+            .into_iter()
+            .find(|v| v.eq_ignore_ascii_case(upn))
+            .unwrap_or_else(|| upn.to_string());
         Ok(AdoUser {
             descriptor: pick["subjectDescriptor"]
                 .as_str()
                 .unwrap_or_default()
                 .into(),
-            upn: upn.to_string(),
             display_name: pick["providerDisplayName"]
                 .as_str()
-                .unwrap_or(upn)
+                .unwrap_or(&own_upn)
                 .to_string(),
+            upn: own_upn,
         })
     }
 
@@ -334,15 +398,17 @@ impl<'a> AdoAdmin<'a> {
     pub fn list_users(&self) -> Result<Vec<AdoUser>, ProviderError> {
         let mut out = Vec::new();
         let mut cont: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let mut last = String::new();
+        for _ in 0..self.max_pages {
             let mut q = vec![("api-version", GRAPH_API_VERSION)];
             if let Some(c) = &cont {
                 q.push(("continuationToken", c.as_str()));
             }
             let (what, r) = self.get(url(&self.urls.vssps, &["_apis", "graph", "users"], &q)?)?;
             if r.status != 200 {
-                return Err(status_error(Op::Graph, what, &r, None));
+                return Err(status_error(Op::Graph, what, &r, None, self.auth.secret()));
             }
+            last.clone_from(&what);
             let next = r
                 .header("x-ms-continuationtoken")
                 .filter(|s| !s.is_empty())
@@ -362,7 +428,7 @@ impl<'a> AdoAdmin<'a> {
                 _ => return Ok(out),
             }
         }
-        Ok(out)
+        Err(self.too_many_pages(last))
     }
 
     /// Every PAT of `user`, following `continuationToken`.
@@ -378,7 +444,8 @@ impl<'a> AdoAdmin<'a> {
         let mut out = Vec::new();
         let mut cont: Option<String> = None;
         let page_size = PAT_PAGE_SIZE.to_string();
-        for _ in 0..MAX_PAGES {
+        let mut last = String::new();
+        for _ in 0..self.max_pages {
             let mut q = vec![
                 ("pageSize", page_size.as_str()),
                 ("api-version", TOKENADMIN_API_VERSION),
@@ -402,16 +469,23 @@ impl<'a> AdoAdmin<'a> {
                     "user {} (subject descriptor {}) not found in organization {}",
                     user.upn, user.descriptor, self.org
                 );
-                return Err(status_error(Op::TokenAdmin, what, &r, Some(nf)));
+                return Err(status_error(
+                    Op::TokenAdmin,
+                    what,
+                    &r,
+                    Some(nf),
+                    self.auth.secret(),
+                ));
             }
             let page: Page = decode(&what, &r)?;
+            last.clone_from(&what);
             out.extend(page.value);
             match page.continuation_token.filter(|c| !c.is_empty()) {
                 Some(n) if cont.as_deref() != Some(n.as_str()) => cont = Some(n),
                 _ => return Ok(out),
             }
         }
-        Ok(out)
+        Err(self.too_many_pages(last))
     }
 
     /// `POST _apis/tokenadmin/revocations` with one batch of authorization ids. Sent once.
@@ -455,7 +529,13 @@ impl<'a> AdoAdmin<'a> {
         if ok.contains(&r.status) {
             Ok(())
         } else {
-            Err(status_error(Op::TokenAdmin, what, &r, None))
+            Err(status_error(
+                Op::TokenAdmin,
+                what,
+                &r,
+                None,
+                self.auth.secret(),
+            ))
         }
     }
 }

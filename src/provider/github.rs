@@ -74,7 +74,7 @@ pub fn verify_token(
                 VerificationStatus::Error
             },
             None,
-            format!("GET /user: HTTP {s}: {}", body_message(&r.body)),
+            format!("GET /user: HTTP {s}: {}", body_message(&r.body, &[token])),
         ),
     })
 }
@@ -100,10 +100,8 @@ pub fn revoke_batch(
     if matches!(r.status, 200 | 202 | 204) {
         return Ok(());
     }
-    let mut msg = body_message(&r.body);
-    for s in tokens {
-        msg = msg.replace(s.expose(), &s.redacted());
-    }
+    let sent: Vec<&Secret> = tokens.iter().collect();
+    let msg = body_message(&r.body, &sent);
     let explain = match r.status {
         422 => format!("GitHub rejected the request as invalid: {msg}"),
         429 | 403 => format!(

@@ -75,7 +75,7 @@ pub fn verify_token(
             None,
             format!(
                 "personal_access_tokens/self: HTTP {s}: {}",
-                body_message(&r.body)
+                body_message(&r.body, &[token])
             ),
         ),
     })
@@ -104,7 +104,7 @@ pub fn revoke_self(
             explain: match s {
                 401 => "the token was rejected: already revoked or expired".into(),
                 403 => "the token may not revoke itself (needs the api or self_rotate scope on older GitLab versions)".into(),
-                _ => body_message(&r.body),
+                _ => body_message(&r.body, &[token]),
             },
         }),
     }

@@ -117,17 +117,22 @@ fn check_scheme(url: &Url) -> Result<(), String> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
-        "http" => Err("plain http is allowed only to a loopback address; use https".into()),
+        "http" => Err(
+            "plain http is allowed only to a literal loopback address (127.0.0.1, [::1]); use https"
+                .into(),
+        ),
         other => Err(format!("unsupported scheme {other}")),
     }
 }
 
+/// A literal loopback address (127.0.0.0/8, ::1). A name such as `localhost` is refused: what
+/// it resolves to is up to the resolver (hosts file, DNS), not to the URL.
 fn is_loopback(url: &Url) -> bool {
     let Some(h) = url.host_str() else {
         return false;
     };
     let bare = h.trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// How a request authenticates.
@@ -144,7 +149,8 @@ pub enum Auth {
 }
 
 impl Auth {
-    fn secret(&self) -> Option<&Secret> {
+    /// The credential, if any.
+    pub fn secret(&self) -> Option<&Secret> {
         match self {
             Auth::None => None,
             Auth::Basic(s) | Auth::Bearer(s) | Auth::Header(_, s) => Some(s),
@@ -238,6 +244,9 @@ impl HttpClient {
         let client = reqwest::blocking::Client::builder()
             .use_rustls_tls()
             .redirect(reqwest::redirect::Policy::none())
+            // A credential goes only to the provider's host or the explicit override, never
+            // to a proxy named by HTTP_PROXY / HTTPS_PROXY / ALL_PROXY.
+            .no_proxy()
             .timeout(policy.timeout)
             .connect_timeout(policy.timeout)
             .user_agent(concat!("patrol/", env!("CARGO_PKG_VERSION")))
@@ -471,7 +480,18 @@ mod tests {
         assert!(HostScope::from_override("--api-base", "https://ado.example.com/coll").is_ok());
         assert!(HostScope::from_override("--api-base", "http://127.0.0.1:8080").is_ok());
         assert!(HostScope::from_override("--api-base", "http://[::1]:8080").is_ok());
-        assert!(HostScope::from_override("--api-base", "http://localhost:1").is_ok());
+        assert!(HostScope::from_override("--api-base", "http://127.9.8.7:1").is_ok());
+        // Regression test for review item 10: a name is not an address; only literal
+        // loopback IPs may receive a credential over plain http.
+        for name in [
+            "http://localhost:1",
+            "http://LOCALHOST:1",
+            "http://localhost.:1",
+        ] {
+            let e = HostScope::from_override("--api-base", name).unwrap_err();
+            assert!(e.to_string().contains("loopback"), "{name}: {e}");
+        }
+        assert!(HostScope::from_override("--api-base", "http://[::ffff:127.0.0.1]:1").is_err());
         let e = HostScope::from_override("--api-base", "http://ado.example.com").unwrap_err();
         assert!(e.to_string().contains("loopback"), "{e}");
         assert!(HostScope::from_override("--api-base", "ftp://x").is_err());

@@ -61,12 +61,14 @@ pub enum ProviderError {
         reason: String,
     },
     /// A user named on the command line does not exist in the organisation.
-    #[error("user {user} not found in organization {org}")]
+    #[error("user {user} not found in organization {org}: {returned}")]
     UserNotFound {
         /// The UPN as given.
         user: String,
         /// The organisation.
         org: String,
+        /// What the look-up returned instead (names only, never a credential).
+        returned: String,
     },
     /// An admin credential is needed and none is set.
     #[error("no admin credential: set AZURE_DEVOPS_EXT_PAT (a PAT with the Token Administration scope, vso.tokenadministration) or AZURE_DEVOPS_ACCESS_TOKEN (an Entra bearer token)")]
@@ -216,20 +218,94 @@ pub fn now_rfc3339() -> String {
     now.format(&fmt).unwrap_or_default()
 }
 
-/// The provider's own message from an error body (`message` in JSON), short and on one line.
-pub fn body_message(body: &[u8]) -> String {
+/// Longest provider message kept, in characters.
+const MESSAGE_MAX: usize = 200;
+/// A token prefix this long left at the cut is redacted too.
+const PREFIX_MIN: usize = 8;
+
+/// The provider's own message from an error body (`message` in JSON), short and on one line,
+/// with every token `sent` in that request redacted. Redaction runs on the whole message before
+/// it is shortened, and a cut that leaves the start of a sent token (8 characters or more) is
+/// redacted as well, so no part of a token survives either way.
+pub fn body_message(body: &[u8], sent: &[&Secret]) -> String {
     let text = String::from_utf8_lossy(body);
-    let msg = serde_json::from_slice::<serde_json::Value>(body)
+    let mut msg = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|v| {
             v.get("message")
                 .and_then(|m| m.as_str().map(str::to_string))
         })
         .unwrap_or_else(|| text.trim().to_string());
-    let one_line: String = msg
+    for s in sent.iter().filter(|s| !s.expose().is_empty()) {
+        msg = msg.replace(s.expose(), &s.redacted());
+    }
+    let mut one_line: String = msg
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .take(200)
+        .take(MESSAGE_MAX)
         .collect();
+    if msg.chars().count() > MESSAGE_MAX {
+        for s in sent {
+            let t = s.expose();
+            let longest = (PREFIX_MIN..=t.len().min(one_line.len()))
+                .rev()
+                .filter(|&n| t.is_char_boundary(n))
+                .find(|&n| one_line.ends_with(&t[..n]));
+            if let Some(n) = longest {
+                one_line.truncate(one_line.len() - n);
+                one_line.push_str("<redacted>");
+            }
+        }
+    }
     one_line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(seed: u64) -> Secret {
+        Secret::new(crate::rules::sample::sample("github.pat_classic", seed).expect("sample"))
+    }
+
+    /// Regression test for review item 3: a token cut by the length limit must not survive.
+    #[test]
+    fn tokens_are_redacted_before_the_message_is_cut() {
+        let a = token(1);
+        let b = token(2);
+        for pad in 150..200 {
+            let msg = format!("{} {} {}", "x".repeat(pad), a.expose(), b.expose());
+            let body = serde_json::json!({ "message": msg }).to_string();
+            let out = body_message(body.as_bytes(), &[&a, &b]);
+            for t in [&a, &b] {
+                let head = &t.expose()[..PREFIX_MIN];
+                assert!(
+                    !out.contains(head),
+                    "pad {pad}: token prefix left in {out:?}"
+                );
+            }
+            assert!(out.chars().count() <= MESSAGE_MAX + "<redacted>".len());
+        }
+    }
+
+    #[test]
+    fn a_prefix_cut_by_the_limit_is_redacted_even_when_not_whole_in_the_body() {
+        let a = token(3);
+        let cut = &a.expose()[..20];
+        let body = format!("{}{}", "y".repeat(MESSAGE_MAX - 20), cut) + &"z".repeat(30);
+        let out = body_message(body.as_bytes(), &[&a]);
+        assert!(!out.contains(&a.expose()[..PREFIX_MIN]), "{out:?}");
+        assert!(out.ends_with("<redacted>"), "{out:?}");
+    }
+
+    #[test]
+    fn short_messages_keep_their_text_with_sent_tokens_redacted() {
+        let a = token(4);
+        let body = serde_json::json!({ "message": format!("bad: {}", a.expose()) }).to_string();
+        assert_eq!(
+            body_message(body.as_bytes(), &[&a]),
+            format!("bad: {}", a.redacted())
+        );
+        assert_eq!(body_message(b"  plain\ttext \n", &[]), "plain text");
+    }
 }

@@ -1056,3 +1056,345 @@ fn github_revocation_sends_batches_of_at_most_1000_tokens() {
     assert_eq!(sizes, [1000, 1000, 1]);
     assert_eq!(api.state.lock().unwrap().github_revoked.len(), 2001);
 }
+
+/// Regression test for review item 1: a fuzzy identity search that returns other people must
+/// never make `ado revoke` act on them; the user actually resolved is what is printed/audited.
+#[test]
+fn ado_revoke_never_falls_back_to_an_identity_that_does_not_carry_the_upn() {
+    let e = setup();
+    two_users(&e.api);
+    e.api.state.lock().unwrap().fuzzy_identities = true;
+    let out = e.ado("revoke", &["--user", "carol@fabrikam.com", "--yes"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(e.api.writes().is_empty(), "nothing revoked");
+    assert!(
+        out.stderr
+            .contains("user carol@fabrikam.com not found in organization fabrikam"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("alice@fabrikam.com"), "{}", out.stderr);
+    assert!(!out.stdout.contains("carol"), "{}", out.stdout);
+
+    // A case-insensitive match is the user, named as the directory spells it.
+    let out = e.ado(
+        "revoke",
+        &["--user", "BOB@FABRIKAM.COM", "--name", "ci-bob", "--yes"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        e.api.revoked_ids(),
+        ["b0000000-0000-0000-0000-000000000001"]
+    );
+    assert!(out.stdout.contains("bob@fabrikam.com"), "{}", out.stdout);
+    assert!(!out.stdout.contains("BOB@"), "{}", out.stdout);
+    let ev = e
+        .audit()
+        .into_iter()
+        .find(|a| a["actionId"] == "Token.PatRevokeEvent")
+        .unwrap();
+    assert_eq!(ev["data"]["targetUser"], "bob@fabrikam.com");
+}
+
+/// Regression test for review item 2: proxy variables in the environment are ignored, so a
+/// credential never goes to a proxy (in clear over a plain-http loopback override).
+#[test]
+fn proxy_environment_variables_never_receive_a_request() {
+    let e = setup();
+    two_users(&e.api);
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let purl = format!("http://{}", proxy.local_addr().unwrap());
+    let out = e.run_env(
+        &[
+            "ado",
+            "pats",
+            "--org",
+            ORG,
+            "--api-base",
+            &e.api.base,
+            "--user",
+            "bob@fabrikam.com",
+        ],
+        &[
+            ("http_proxy", &purl),
+            ("HTTP_PROXY", &purl),
+            ("https_proxy", &purl),
+            ("HTTPS_PROXY", &purl),
+            ("ALL_PROXY", &purl),
+            ("all_proxy", &purl),
+            ("PATROL_HTTP_TIMEOUT_MS", "1500"),
+        ],
+    );
+    proxy.set_nonblocking(true).unwrap();
+    assert!(
+        proxy.accept().is_err(),
+        "the proxy got a connection:\n{}",
+        out.stderr
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("ci-bob"), "{}", out.stdout);
+    assert!(e.api.log().iter().any(|r| r
+        .path
+        .starts_with("/_apis/tokenadmin/personalaccesstokens/")));
+}
+
+/// Regression test for review item 3: a 422 echoing the tokens, cut at the message limit,
+/// leaves no part of a token in the outcome (stderr and the audit log carry this reason).
+#[test]
+fn github_revoke_errors_echoing_tokens_keep_no_part_of_them() {
+    let api = MockApi::start("unused");
+    let findings: Vec<Finding> = (0..3).map(|i| github_finding(500 + i)).collect();
+    let refs: Vec<&Finding> = findings.iter().collect();
+    let http = HttpClient::new(HttpPolicy::default()).unwrap();
+    let ends = Endpoints {
+        github_api: Some(format!("{}/gh", api.base)),
+        ..Default::default()
+    };
+    let ctx = patrol::audit::AuditContext::new("t".into(), "t".into(), "Directory", "x".into());
+    let auditor = Auditor::new(None, ctx);
+    for pad in [150, 160, 170, 176, 185, 190] {
+        let echoed: Vec<&str> = findings.iter().map(|f| f.secret.expose()).collect();
+        let mut f = fault("POST", "/gh/credentials/revoke", 422, 1);
+        f.body = serde_json::json!({
+            "message": format!("{} invalid: {}", "x".repeat(pad), echoed.join(", "))
+        })
+        .to_string();
+        api.fault(f);
+        let out = revoke::execute_github(&http, &ends, &refs, true, &auditor);
+        for o in &out {
+            let reason = o.reason().expect("failed with a reason");
+            for t in &echoed {
+                assert!(
+                    !reason.contains(&t[..8]),
+                    "pad {pad}: part of a token in {reason:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Regression test for review item 4: one scan run, one correlationId, whether the entries
+/// come from the scan or from the verify/revoke stage; the scan's entries come first.
+#[test]
+fn scan_verify_writes_one_correlation_id_per_run() {
+    let e = setup();
+    let gh = fake("github.pat_classic", 41);
+    e.api
+        .state
+        .lock()
+        .unwrap()
+        .live_github
+        .insert(gh.clone(), "octocat".into());
+    e.dir.write("ci.yml", format!("gh: {gh}\n"));
+    let gh_api = format!("{}/gh", e.api.base);
+    let audit = e.audit.to_str().unwrap().to_string();
+    let out = e.run(&[
+        "scan",
+        "ci.yml",
+        "--format",
+        "json",
+        "--verify",
+        "--revoke",
+        "--github-api",
+        &gh_api,
+        "--audit-log",
+        &audit,
+    ]);
+    e.assert_no_secret(&out, &[&gh]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let entries = e.audit();
+    let ids: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .map(|a| a["correlationId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1, "{entries:#?}");
+    let pos = |action: &str| {
+        entries
+            .iter()
+            .position(|a| a["actionId"] == action)
+            .unwrap_or_else(|| panic!("no {action}"))
+    };
+    assert!(pos("Patrol.SecretDiscovered") < pos("Patrol.SecretVerified"));
+    assert!(pos("Patrol.SecretVerified") < pos("Token.PatRevokeDryRun"));
+}
+
+/// Regression test for review item 5: an interrupted scan never verifies or revokes.
+#[test]
+fn an_interrupted_scan_revokes_nothing() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let e = setup();
+    let gh = fake("github.pat_classic", 43);
+    e.api
+        .state
+        .lock()
+        .unwrap()
+        .live_github
+        .insert(gh.clone(), "octocat".into());
+    let gh_api = format!("{}/gh", e.api.base);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_patrol"))
+        .args([
+            "scan",
+            "-",
+            "--format",
+            "jsonl",
+            "--revoke",
+            "--yes",
+            "--github-api",
+            &gh_api,
+        ])
+        .current_dir(e.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", e.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("gh={gh}\n").as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    // Standard input stays open, so only Ctrl-C ends this scan.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: kill with a valid pid and signal number.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.contains("not verifying or revoking"), "{stderr}");
+    assert!(e.api.log().is_empty(), "no request after Ctrl-C");
+    assert!(e.api.state.lock().unwrap().github_revoked.is_empty());
+    assert!(!stderr.contains(&gh));
+}
+
+/// Regression test for review item 6: `--revoke` names each finding it cannot revoke and
+/// exits 2 instead of skipping it silently.
+#[test]
+fn revoke_names_findings_it_cannot_revoke_and_exits_2() {
+    let e = setup();
+    let npm = fake("npm.token", 44);
+    e.dir
+        .write("cfg/.npmrc", format!("//registry/:_authToken={npm}\n"));
+    let out = e.run(&["scan", "cfg", "--history", "none", "--revoke"]);
+    e.assert_no_secret(&out, &[&npm]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not revoked: npm.token npm_"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("no verifier for npm.token"),
+        "{}",
+        out.stderr
+    );
+    assert!(e.api.log().is_empty());
+}
+
+/// Regression test for review item 7: an audit log that cannot be written makes `ado pats`
+/// exit 2, and stops `ado revoke --yes` before any write request.
+#[test]
+fn an_unwritable_audit_log_is_exit_2_and_stops_revocation_before_any_write() {
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let e = setup();
+    two_users(&e.api);
+    let base = |sub: &'static str| {
+        vec![
+            "ado".to_string(),
+            sub.to_string(),
+            "--org".into(),
+            ORG.into(),
+            "--api-base".into(),
+            e.api.base.clone(),
+            "--audit-log".into(),
+            "/dev/full".into(),
+            "--user".into(),
+            "bob@fabrikam.com".into(),
+        ]
+    };
+    let args = base("pats");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = e.run(&args);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("/dev/full"), "{}", out.stderr);
+
+    let mut args = base("revoke");
+    args.push("--yes".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = e.run(&args);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(e.api.writes().is_empty(), "nothing sent without a trail");
+    assert!(out.stderr.contains("nothing revoked"), "{}", out.stderr);
+}
+
+/// Regression test for review item 8: out-of-range dates and windows are one clear error
+/// (exit 2) before any request, never a panic.
+#[test]
+fn out_of_range_times_on_the_command_line_are_clear_errors() {
+    let e = setup();
+    two_users(&e.api);
+    let out = e.ado(
+        "pats",
+        &[
+            "--user",
+            "bob@fabrikam.com",
+            "--expiring-within",
+            "4000000000",
+        ],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--expiring-within"), "{}", out.stderr);
+    assert!(!out.stderr.contains("internal error"), "{}", out.stderr);
+    let out = e.ado(
+        "revoke-rule",
+        &["--created-before", "9999-12-31T23:59:59-10:00", "--yes"],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--created-before"), "{}", out.stderr);
+    assert!(!out.stderr.contains("internal error"), "{}", out.stderr);
+    assert!(e.api.log().is_empty(), "nothing sent");
+}
+
+/// Regression test for review item 9: a list still going at the page limit is an error,
+/// never a partial list passed off as complete.
+#[test]
+fn lists_that_outrun_the_page_limit_are_errors_not_partial_lists() {
+    use patrol::provider::azure_devops::AdoAdmin;
+    use patrol::provider::http::Auth;
+    let e = setup();
+    two_users(&e.api);
+    e.api.add_user("carol@fabrikam.com", "aad.Y2Fyb2w", vec![]);
+    let http = HttpClient::new(HttpPolicy::default()).unwrap();
+    let admin = AdoAdmin::new(
+        &http,
+        ORG,
+        Some(&e.api.base),
+        Auth::Basic(Secret::new(e.admin.clone())),
+    )
+    .unwrap();
+    // Three pages of PATs (five, two a page) and two of users (three, two a page).
+    let alice = admin.resolve_user("alice@fabrikam.com").unwrap();
+    assert_eq!(admin.list_pats(&alice).unwrap().len(), 5);
+    assert_eq!(admin.list_users().unwrap().len(), 3);
+    let capped = AdoAdmin::new(
+        &http,
+        ORG,
+        Some(&e.api.base),
+        Auth::Basic(Secret::new(e.admin.clone())),
+    )
+    .unwrap()
+    .with_max_pages(2);
+    let err = capped.list_pats(&alice).unwrap_err().to_string();
+    assert!(err.contains("the list is incomplete"), "{err}");
+    assert!(!err.contains(&e.admin));
+    let bob = capped.resolve_user("bob@fabrikam.com").unwrap();
+    assert_eq!(capped.list_pats(&bob).unwrap().len(), 1);
+    let capped = capped.with_max_pages(1);
+    let err = capped.list_users().unwrap_err().to_string();
+    assert!(err.contains("the list is incomplete"), "{err}");
+}
