@@ -1221,8 +1221,6 @@ fn scan_verify_writes_one_correlation_id_per_run() {
 /// Regression test for review item 5: an interrupted scan never verifies or revokes.
 #[test]
 fn an_interrupted_scan_revokes_nothing() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let e = setup();
     let gh = fake("github.pat_classic", 43);
     e.api
@@ -1232,8 +1230,9 @@ fn an_interrupted_scan_revokes_nothing() {
         .live_github
         .insert(gh.clone(), "octocat".into());
     let gh_api = format!("{}/gh", e.api.base);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_patrol"))
-        .args([
+    let out = crate::util::run_patrol_interrupted(
+        e.dir.path(),
+        &[
             "scan",
             "-",
             "--format",
@@ -1242,27 +1241,11 @@ fn an_interrupted_scan_revokes_nothing() {
             "--yes",
             "--github-api",
             &gh_api,
-        ])
-        .current_dir(e.dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", e.dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(format!("gh={gh}\n").as_bytes()).unwrap();
-    stdin.flush().unwrap();
-    // Standard input stays open, so only Ctrl-C ends this scan.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    // SAFETY: kill with a valid pid and signal number.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    drop(stdin);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+        ],
+        format!("gh={gh}\n").as_bytes(),
+    );
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 2, "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(stderr.contains("not verifying or revoking"), "{stderr}");
     assert!(e.api.log().is_empty(), "no request after Ctrl-C");

@@ -3,9 +3,9 @@
 //! rest of the tree is still reported.
 
 use std::os::unix::fs::symlink;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::util::{fake, jsonl, run_patrol, TestDir};
+use crate::util::{fake, jsonl, run_patrol, run_patrol_interrupted, TestDir};
 
 /// A tree with one findable token, so each test can check "the rest is still reported".
 fn tree_with_token() -> (TestDir, String) {
@@ -286,34 +286,15 @@ fn many_small_files_with_one_thread() {
 fn ctrl_c_reports_what_was_found_so_far_and_exits_2() {
     let t = TestDir::new();
     let tok = fake("azure_devops.pat_legacy", 41);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_patrol"))
-        .args(["scan", "-", "--format", "jsonl", "--show-secrets"])
-        .current_dir(t.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    use std::io::Write;
-    stdin.write_all(format!("pat={tok}\n").as_bytes()).unwrap();
-    stdin.flush().unwrap();
-    // Standard input stays open: without Ctrl-C this scan would wait forever. Give patrol a
-    // moment to start and read the line, then interrupt it.
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    // SAFETY: kill with a valid pid and signal number.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    drop(stdin);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let o = run_patrol_interrupted(
+        t.path(),
+        &["scan", "-", "--format", "jsonl", "--show-secrets"],
+        format!("pat={tok}\n").as_bytes(),
     );
+    let stdout = o.stdout;
+    assert_eq!(o.code, 2, "{}", o.stderr);
     assert_eq!(secrets(&stdout), vec![tok]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    assert!(o.stderr.contains("interrupted"));
 }
 
 /// Creates `levels` nested directories under `root` with mkdirat/openat, so no single path

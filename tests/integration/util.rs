@@ -97,3 +97,35 @@ pub fn jsonl(s: &str) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect()
 }
+
+/// Runs `patrol ARGS` (cleared environment, as [`run_patrol`]) with `stdin` written to a
+/// standard input that stays open, so only Ctrl-C can end the scan; sends SIGINT after a
+/// moment and returns what it printed.
+pub fn run_patrol_interrupted(cwd: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_patrol"))
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", cwd)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run patrol");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin).unwrap();
+    input.flush().unwrap();
+    // Give patrol a moment to start, install its Ctrl-C handler and read the input.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: kill with a valid pid and signal number.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    drop(input);
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
