@@ -20,7 +20,7 @@ use crate::error::Diagnostics;
 use crate::finding::{ChecksumStatus, Finding, Fingerprint, Location, ScanSummary, Secret};
 use crate::matcher::{Candidate, Matcher, Scratch};
 use crate::source::fs::{self as fs_source, FileEntry, OVERLAP_BYTES};
-use crate::source::utf16::Utf16Reader;
+use crate::source::utf16::{self, Utf16Reader};
 use crate::source::{CommitMeta, FsOptions, Origin};
 
 pub mod history;
@@ -218,7 +218,7 @@ impl<'a> BlobScanner<'a> {
         if is_binary(bytes) {
             self.counters.binary.fetch_add(1, Ordering::Relaxed);
         }
-        let decoded = decode_utf16(bytes);
+        let decoded = utf16::decode(bytes);
         let bytes = decoded.as_deref().unwrap_or(bytes);
         self.scan_chunk_bounded(bytes, true, true, LineState::default(), origins);
     }
@@ -244,9 +244,8 @@ impl<'a> BlobScanner<'a> {
                 return Ok(ReadOutcome::SkippedBinary);
             }
         }
-        if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        if let Some(little_endian) = utf16::bom(&head) {
             // UTF-16 with a byte-order mark: decoded as a stream, so memory stays bounded.
-            let little_endian = head[0] == 0xFF;
             io::BufRead::consume(&mut r, 2);
             return self.stream(Utf16Reader::new(r, little_endian), origins);
         }
@@ -348,31 +347,10 @@ fn has_allow_marker(line: &[u8]) -> bool {
 
 /// A NUL byte in the first 8 KiB, as git and ripgrep judge it (UTF-16 text with a BOM is text).
 pub fn is_binary(head: &[u8]) -> bool {
-    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+    if utf16::bom(head).is_some() {
         return false;
     }
     memchr::memchr(0, &head[..head.len().min(8192)]).is_some()
-}
-
-/// UTF-16 text with a byte-order mark, as UTF-8; `None` for anything else.
-pub fn decode_utf16(b: &[u8]) -> Option<Vec<u8>> {
-    let le = b.starts_with(&[0xFF, 0xFE]);
-    if !le && !b.starts_with(&[0xFE, 0xFF]) {
-        return None;
-    }
-    let units = b[2..].chunks_exact(2).map(|p| {
-        if le {
-            u16::from_le_bytes([p[0], p[1]])
-        } else {
-            u16::from_be_bytes([p[0], p[1]])
-        }
-    });
-    Some(
-        char::decode_utf16(units)
-            .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-            .collect::<String>()
-            .into_bytes(),
-    )
 }
 
 fn chars(b: &[u8]) -> u64 {

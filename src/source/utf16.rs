@@ -3,6 +3,26 @@
 
 use std::io::{self, Read};
 
+/// The byte order a UTF-16 byte-order mark at the start of `head` announces: `Some(true)`
+/// for little-endian (`FF FE`), `Some(false)` for big-endian (`FE FF`), `None` without one.
+pub fn bom(head: &[u8]) -> Option<bool> {
+    match head {
+        [0xFF, 0xFE, ..] => Some(true),
+        [0xFE, 0xFF, ..] => Some(false),
+        _ => None,
+    }
+}
+
+/// UTF-16 text with a byte-order mark, held in memory, as UTF-8; `None` without a mark.
+pub fn decode(b: &[u8]) -> Option<Vec<u8>> {
+    let little_endian = bom(b)?;
+    let mut out = Vec::with_capacity(b.len());
+    Utf16Reader::new(&b[2..], little_endian)
+        .read_to_end(&mut out)
+        .expect("reading from memory cannot fail");
+    Some(out)
+}
+
 /// Raw bytes read from the inner reader at a time.
 const RAW_BYTES: usize = 64 * 1024;
 
@@ -147,6 +167,19 @@ mod tests {
             assert_eq!(decode(&le, true, trickle), text);
             assert_eq!(decode(&be, false, trickle), text);
         }
+    }
+
+    #[test]
+    fn decode_needs_a_mark_and_strips_it() {
+        assert_eq!(super::decode(b"plain"), None);
+        assert_eq!(
+            super::decode(&[0xFF, 0xFE, b'h', 0, b'i', 0]).unwrap(),
+            b"hi"
+        );
+        assert_eq!(
+            super::decode(&[0xFE, 0xFF, 0, b'h', 0, b'i']).unwrap(),
+            b"hi"
+        );
     }
 
     #[test]
