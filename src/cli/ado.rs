@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use patrol::provider::azure_devops::{AdoAdmin, AdoUser, SessionToken};
+use patrol::report::csv;
 use patrol::report::escape::for_terminal;
 use patrol::revoke::{self, Auditor, Outcome, RevokePlan, Selection};
 use serde_json::json;
@@ -249,7 +250,7 @@ fn write_pats(
                     t.valid_to.as_deref().unwrap_or(""),
                     t.authorization_id.as_str(),
                 ];
-                let cells: Vec<String> = f.iter().map(|c| csv_cell(c)).collect();
+                let cells: Vec<String> = f.iter().map(|c| csv::field(c)).collect();
                 writeln!(
                     out,
                     "{},{},{}",
@@ -285,20 +286,6 @@ fn write_pats(
             }
             writeln!(out, "{} PAT(s)", rows.len())
         }
-    }
-}
-
-/// RFC 4180 quoting, and a leading `'` for cells a spreadsheet would run as a formula.
-fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
     }
 }
 
