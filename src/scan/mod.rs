@@ -456,12 +456,7 @@ pub fn scan_files(
     counters: &Counters,
     cancel: &AtomicBool,
 ) -> ScanOutcome {
-    let started = Instant::now();
-    let collector = Collector::spawn(opts.max_locations);
-    walk_files_into(matcher, opts, diags, counters, cancel, &collector);
-    let findings = collector.finish(matcher);
-    let summary = summarize(&findings, counters, diags, cancel, started);
-    ScanOutcome { findings, summary }
+    history::scan_git(matcher, opts, &[], true, diags, counters, cancel)
 }
 
 /// Scans the files and directories in `opts.fs.paths` (and stdin for `-`), sending hits to
