@@ -23,14 +23,13 @@ PY
 )
 measure() { # name, args...
   local name=$1; shift
-  local t0 out
+  local out
   out=$( { /usr/bin/time -f "%e %M" "$bin" scan "$@" --format jsonl --show-secrets --no-progress > "$w/$name.jsonl" 2> "$w/$name.err"; } 2>&1 || true)
   local code; code=$(grep -c . "$w/$name.jsonl" || true)
   printf '%-16s %8s s  peak RSS %7s KiB  findings %s  found-token %s  stderr-lines %s\n' \
     "$name" "$(tail -1 "$w/$name.err" | awk '{print $1}')" "$(tail -1 "$w/$name.err" | awk '{print $2}')" \
     "$code" "$(grep -c "$tok" "$w/$name.jsonl" || true)" "$(($(wc -l < "$w/$name.err") - 1))"
 }
-run_time() { /usr/bin/time -f "%e %M" "$@"; }
 
 if [ ! -d "$w/files1m" ]; then
   python3 - "$w/files1m" "$tok" <<'PY'
@@ -45,33 +44,28 @@ PY
 fi
 measure files1m "$w/files1m" --history none
 
-if [ ! -d "$w/blobs1m" ]; then
-  git init -q -b main "$w/blobs1m"
-  python3 - "$tok" <<'PY' | git -C "$w/blobs1m" fast-import --quiet
+# history REPO COMMITS FILES PATH: a fast-import history of COMMITS commits, each adding FILES
+# blobs at PATH (a Python format string over c, the commit, and f, the file); the first blob
+# of the first commit holds the token.
+history() {
+  git init -q -b main "$1"
+  python3 - "$tok" "$2" "$3" "$4" <<'PY' | git -C "$1" fast-import --quiet
 import sys
-tok = sys.argv[1]; out = sys.stdout
-for c in range(1, 1001):
+tok, commits, files, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+out = sys.stdout
+for c in range(1, commits + 1):
     out.write(f"commit refs/heads/main\nmark :{c}\ncommitter T <t@example.invalid> {1700000000 + c} +0000\ndata 2\nc\n")
     if c > 1: out.write(f"from :{c - 1}\n")
-    for f in range(1000):
+    for f in range(files):
         body = f"blob {c}/{f}\n" if (c, f) != (1, 0) else f"TOKEN={tok}\n"
-        out.write(f"M 100644 inline d{c:04}/f{f:03}.txt\ndata {len(body)}\n{body}\n")
+        out.write(f"M 100644 inline {path.format(c=c, f=f)}\ndata {len(body)}\n{body}\n")
 PY
-fi
+}
+
+[ -d "$w/blobs1m" ] || history "$w/blobs1m" 1000 1000 'd{c:04}/f{f:03}.txt'
 measure blobs1m "$w/blobs1m" --history all
 
-if [ ! -d "$w/commits100k" ]; then
-  git init -q -b main "$w/commits100k"
-  python3 - "$tok" <<'PY' | git -C "$w/commits100k" fast-import --quiet
-import sys
-tok = sys.argv[1]; out = sys.stdout
-for c in range(1, 100001):
-    out.write(f"commit refs/heads/main\nmark :{c}\ncommitter T <t@example.invalid> {1700000000 + c} +0000\ndata 2\nc\n")
-    if c > 1: out.write(f"from :{c - 1}\n")
-    body = f"rev {c}\n" if c != 1 else f"TOKEN={tok}\n"
-    out.write(f"M 100644 inline f.txt\ndata {len(body)}\n{body}\n")
-PY
-fi
+[ -d "$w/commits100k" ] || history "$w/commits100k" 100000 1 'f.txt'
 measure commits100k "$w/commits100k" --history all
 
 if [ ! -d "$w/refs1m" ]; then
