@@ -62,14 +62,21 @@ fn two_commit_repo(t: &TestDir, old: &str, new: &str) -> String {
     blob
 }
 
-fn scan(dir: &Path) -> (i32, Vec<String>, String) {
+/// `patrol scan .` (history and working tree) in `dir`: exit code, findings, stderr.
+fn findings(dir: &Path) -> (i32, Vec<serde_json::Value>, String) {
     let o = run_patrol(dir, &["scan", ".", "--format", "jsonl", "--show-secrets"]);
-    let mut s: Vec<String> = jsonl(&o.stdout)
+    (o.code, jsonl(&o.stdout), o.stderr)
+}
+
+/// Like [`findings`], with only the secrets, sorted.
+fn scan(dir: &Path) -> (i32, Vec<String>, String) {
+    let (code, v, stderr) = findings(dir);
+    let mut s: Vec<String> = v
         .iter()
         .map(|v| v["secret"].as_str().unwrap().to_string())
         .collect();
     s.sort();
-    (o.code, s, o.stderr)
+    (code, s, stderr)
 }
 
 #[test]
@@ -166,12 +173,8 @@ fn a_gigantic_commit_message_is_scanned() {
     msg.push_str(&format!("pat {tok}\n"));
     msg.push_str(&"more filler\n".repeat(100_000));
     git_stdin(t.path(), &["commit", "-q", "-F", "-"], Some(msg.as_bytes()));
-    let o = run_patrol(
-        t.path(),
-        &["scan", ".", "--format", "jsonl", "--show-secrets"],
-    );
-    assert_eq!(o.code, 1, "{}", o.stderr);
-    let v = jsonl(&o.stdout);
+    let (code, v, stderr) = findings(t.path());
+    assert_eq!(code, 1, "{stderr}");
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["secret"], tok.as_str());
     assert_eq!(v[0]["locations"][0]["path"], "<commit message>");
@@ -210,20 +213,8 @@ fn deep_history_attributes_the_first_commit() {
     }
     git_stdin(t.path(), &["fast-import", "--quiet"], Some(&fi));
     let first = git(t.path(), &["rev-list", "--max-parents=0", "main"]);
-    let o = run_patrol(
-        t.path(),
-        &[
-            "scan",
-            ".",
-            "--history",
-            "all",
-            "--format",
-            "jsonl",
-            "--show-secrets",
-        ],
-    );
-    assert_eq!(o.code, 1, "{}", o.stderr);
-    let v = jsonl(&o.stdout);
+    let (code, v, stderr) = findings(t.path());
+    assert_eq!(code, 1, "{stderr}");
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["secret"], tok.as_str());
     assert_eq!(v[0]["locations"][0]["commit"], first.as_str());
@@ -318,20 +309,8 @@ fn a_hostile_commit_date_does_not_stop_the_scan() {
         body.len()
     );
     git_stdin(t.path(), &["fast-import", "--quiet"], Some(fi.as_bytes()));
-    let o = run_patrol(
-        t.path(),
-        &[
-            "scan",
-            ".",
-            "--history",
-            "all",
-            "--format",
-            "jsonl",
-            "--show-secrets",
-        ],
-    );
-    assert_eq!(o.code, 1, "{}", o.stderr);
-    let v = jsonl(&o.stdout);
+    let (code, v, stderr) = findings(t.path());
+    assert_eq!(code, 1, "{stderr}");
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["secret"], tok.as_str());
     assert!(v[0]["locations"][0]["author_date"]
