@@ -138,7 +138,7 @@ impl Matcher {
                     true,
                     &mut s.confirmed,
                 );
-                self.push_confirmed(i, s, out, None);
+                self.push_confirmed(i, s, out);
             }
             s.runs = runs;
         }
@@ -178,18 +178,14 @@ impl Matcher {
                 false,
                 &mut s.confirmed,
             );
-            self.push_confirmed(rule, s, out, None);
+            self.push_confirmed(rule, s, out);
         }
         s.windows = windows;
     }
 
-    fn push_confirmed(
-        &self,
-        rule: usize,
-        s: &mut Scratch,
-        out: &mut Vec<Candidate>,
-        enc: Option<&'static str>,
-    ) {
+    /// Moves the confirmed tokens of `rule` into `out` as candidates found as they stand
+    /// (the decode step sets `encoding` on the ones it found inside base64).
+    fn push_confirmed(&self, rule: usize, s: &mut Scratch, out: &mut Vec<Candidate>) {
         let checksum = self.rules.rules()[rule].checksum.is_some();
         out.extend(s.confirmed.drain(..).map(|c| Candidate {
             rule,
@@ -197,7 +193,7 @@ impl Matcher {
             end: c.end,
             secret: c.secret,
             checksum,
-            encoding: enc,
+            encoding: None,
         }));
     }
 }

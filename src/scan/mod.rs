@@ -223,14 +223,15 @@ impl<'a> BlobScanner<'a> {
         self.scan_chunk_bounded(bytes, true, true, LineState::default(), origins);
     }
 
-    /// Streams `r` in overlapping chunks, so memory stays bounded whatever its size. Returns
-    /// the bytes read; on a read error, what was found before it has already been sent.
+    /// Streams `r` in overlapping chunks, so memory stays bounded whatever its size; a binary
+    /// input is counted and, with `skip_binary`, skipped. On a read error, what was found
+    /// before it has already been sent.
     pub fn scan_reader(
         &mut self,
         r: impl Read,
         origins: &[Origin],
         skip_binary: bool,
-    ) -> io::Result<ReadOutcome> {
+    ) -> io::Result<()> {
         let mut r = io::BufReader::with_capacity(64 * 1024, r);
         let head = {
             use io::BufRead;
@@ -241,7 +242,7 @@ impl<'a> BlobScanner<'a> {
             self.counters.binary.fetch_add(1, Ordering::Relaxed);
             if skip_binary {
                 self.counters.skipped.fetch_add(1, Ordering::Relaxed);
-                return Ok(ReadOutcome::SkippedBinary);
+                return Ok(());
             }
         }
         if let Some(little_endian) = utf16::bom(&head) {
@@ -253,7 +254,7 @@ impl<'a> BlobScanner<'a> {
     }
 
     /// Scans `r` in overlapping chunks (see [`BlobScanner::scan_reader`]).
-    fn stream(&mut self, r: impl Read, origins: &[Origin]) -> io::Result<ReadOutcome> {
+    fn stream(&mut self, r: impl Read, origins: &[Origin]) -> io::Result<()> {
         let mut buf = std::mem::take(&mut self.buf);
         let mut state = LineState::default();
         let res =
@@ -278,7 +279,7 @@ impl<'a> BlobScanner<'a> {
         }
         self.buf = buf;
         self.counters.blobs.fetch_add(1, Ordering::Relaxed);
-        res.map(ReadOutcome::Scanned)
+        res.map(drop)
     }
 
     /// Matches one chunk. Candidates starting in the overlap region are left to the next
@@ -328,15 +329,6 @@ impl<'a> BlobScanner<'a> {
         }
         self.cands = cands;
     }
-}
-
-/// What happened to one streamed input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadOutcome {
-    /// Scanned; this many bytes.
-    Scanned(u64),
-    /// Binary and `--skip-binary` was given.
-    SkippedBinary,
 }
 
 fn has_allow_marker(line: &[u8]) -> bool {
