@@ -46,13 +46,6 @@ pub struct Plan {
     pub errors: Vec<(String, String)>,
 }
 
-impl Plan {
-    /// `true` when nothing git-related is asked or found: the plain file scan.
-    pub fn files_only(&self) -> bool {
-        self.targets.is_empty()
-    }
-}
-
 /// Decides what to scan from the paths and flags.
 pub fn plan(paths: &[PathBuf], f: &GitFlags) -> anyhow::Result<Plan> {
     let ranged = f.since_commit.is_some() || f.range.is_some();

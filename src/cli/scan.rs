@@ -127,9 +127,7 @@ pub fn plan(a: &ScanArgs) -> anyhow::Result<Plan> {
             staged: a.staged,
         },
     )?;
-    if !git.files_only() {
-        opts.fs.paths = git.file_paths.clone();
-    }
+    opts.fs.paths = git.file_paths.clone();
     Ok(Plan {
         matcher,
         opts,
@@ -148,20 +146,17 @@ pub fn execute(a: &ScanArgs, p: &Plan) -> ScanOutcome {
     let cancel = Arc::new(AtomicBool::new(false));
     install_ctrl_c(cancel.clone());
     let show_progress = !a.no_progress && io::stderr().is_terminal();
+    // A files-only scan is the plan with no repository (its `walk_files` is then set).
     let mut outcome = with_progress(show_progress, &counters, || {
-        if p.git.files_only() {
-            scan::scan_files(&p.matcher, &p.opts, &diags, &counters, &cancel)
-        } else {
-            scan::history::scan_git(
-                &p.matcher,
-                &p.opts,
-                &p.git.targets,
-                p.git.walk_files,
-                &diags,
-                &counters,
-                &cancel,
-            )
-        }
+        scan::history::scan_git(
+            &p.matcher,
+            &p.opts,
+            &p.git.targets,
+            p.git.walk_files,
+            &diags,
+            &counters,
+            &cancel,
+        )
     });
     baseline::suppress(&mut outcome.findings, &mut outcome.summary, &p.accepted);
     outcome
