@@ -330,6 +330,49 @@ mod tests {
         }
     }
 
+    /// Regression test for #13 (item 1): 84-character PATs whose checksum is base64 (about
+    /// November 2024 to February 2025, `+` and `/` possible in the last 4 characters) and the
+    /// 88-character long form are found in the usual contexts, with the whole token as the
+    /// secret; a flipped checksum character is not.
+    #[test]
+    fn ado_pats_with_a_base64_checksum_are_found() {
+        let m = builtin();
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let mut special = 0;
+        for seed in 0..200 {
+            let t = crate::rules::sample::azure_devops_pat_base64_checksum(&mut Rng::new(seed));
+            let long = format!(
+                "{}{}",
+                &t[..80],
+                crate::rules::checksum::azure_devops_cask_checksum_base64(&t.as_bytes()[..80])
+                    .unwrap()
+            );
+            special += usize::from(t[80..].contains(['+', '/']));
+            for tok in [t.as_str(), long.as_str()] {
+                for ctx in [
+                    format!("ADO_TOKEN={tok}\n"),
+                    format!("{{\"pat\": \"{tok}\"}}"),
+                    format!("pat: '{tok}'"),
+                    tok.to_string(),
+                    format!("https://build:{tok}@dev.azure.com/contoso/_git/web"),
+                    format!("Authorization: Basic {}", b64(&format!(":{tok}"))),
+                ] {
+                    let f = found(&m, &ctx);
+                    assert!(
+                        f.contains(&("azure_devops.pat".to_string(), tok.to_string())),
+                        "{ctx}: {f:?}"
+                    );
+                }
+                let flipped = crate::rules::sample::flip_at(tok, 81);
+                assert!(found(&m, &format!("K={flipped}\n")).is_empty(), "{flipped}");
+            }
+            // Part of a longer word is not a token.
+            assert!(found(&m, &format!("K={t}x\n")).is_empty(), "{t}x");
+        }
+        assert!(special > 5, "only {special} samples end in + or /");
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics_on_arbitrary_bytes(b in proptest::collection::vec(proptest::num::u8::ANY, 0..2000)) {

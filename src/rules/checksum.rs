@@ -165,12 +165,19 @@ fn radix(mut n: u64, alphabet: &[u8], width: usize) -> String {
     String::from_utf8(out).expect("ascii alphabet")
 }
 
-/// The 4 checksum characters of a 2024+ PAT, from its first 80 characters.
-pub fn azure_devops_cask_checksum(first80: &[u8]) -> Option<String> {
+/// The Marvin32 checksum of a 2024+ PAT's first 80 characters (60 bytes once decoded), as the
+/// four little-endian bytes Microsoft's code encodes. `None` when they are not base64.
+fn azure_devops_cask_sum(first80: &[u8]) -> Option<[u8; 4]> {
     let raw = base64::engine::general_purpose::STANDARD
         .decode(first80)
         .ok()?;
-    let c = marvin32(&raw, ADO_CASK_SEED).to_le_bytes();
+    Some(marvin32(&raw, ADO_CASK_SEED).to_le_bytes())
+}
+
+/// The 4 checksum characters of a 2024+ PAT, from its first 80 characters, in the base62 form
+/// (the four checksum bytes read as one big-endian number, leading zero bytes kept as `0`).
+pub fn azure_devops_cask_checksum(first80: &[u8]) -> Option<String> {
+    let c = azure_devops_cask_sum(first80)?;
     let n = u32::from_be_bytes(c);
     let lead = c.iter().take_while(|&&b| b == 0).count();
     let mut s = "0".repeat(lead);
@@ -184,11 +191,34 @@ pub fn azure_devops_cask_checksum(first80: &[u8]) -> Option<String> {
     Some(s)
 }
 
-/// 2024+ Azure DevOps PAT (84 chars): Marvin32 checksum in the last 4 characters.
+/// The checksum of a 2024+ PAT in the base64 form: standard base64 of the four checksum bytes
+/// (8 characters, `==` included). An 84-character token carries its first 4 characters, the
+/// 88-character long form all 8.
+pub fn azure_devops_cask_checksum_base64(first80: &[u8]) -> Option<String> {
+    azure_devops_cask_sum(first80).map(|c| base64::engine::general_purpose::STANDARD.encode(c))
+}
+
+/// 2024+ Azure DevOps PAT: `JQQJ` at 52, `AZDO` at 76, the Marvin32 checksum from 80 on.
+///
+/// Accepts what Microsoft's validator accepts (`LegacyCommonAnnotatedSecurityKey.TryCreate` in
+/// microsoft/security-utilities): an 84-character token whose last 4 characters are the
+/// checksum in base62 or, as Azure DevOps minted roughly from November 2024 to February 2025,
+/// the first 4 characters of its base64 (so `+` and `/` can occur there); and the 88-character
+/// long form, whose last 8 characters are the whole base64 checksum with its `==`. Anything
+/// else, base64url characters included, is rejected.
 pub fn azure_devops_cask(token: &[u8]) -> bool {
-    token.len() == 84
-        && &token[76..80] == b"AZDO"
-        && azure_devops_cask_checksum(&token[..80]).is_some_and(|c| c.as_bytes() == &token[80..])
+    if !matches!(token.len(), 84 | 88) || &token[52..56] != b"JQQJ" || &token[76..80] != b"AZDO" {
+        return false;
+    }
+    let Some(b64) = azure_devops_cask_checksum_base64(&token[..80]) else {
+        return false;
+    };
+    if token.len() == 88 {
+        return &token[80..] == b64.as_bytes();
+    }
+    let tail = &token[80..84];
+    tail == &b64.as_bytes()[..4]
+        || azure_devops_cask_checksum(&token[..80]).is_some_and(|c| c.as_bytes() == tail)
 }
 
 /// Base62, zero-padded CRC-32 of the random part, as in GitHub's `ghp_` family and npm's
@@ -292,6 +322,62 @@ mod tests {
             b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
             azure_devops_cask,
         );
+    }
+
+    /// The base64-checksum period's tokens (and the 88-character long form) validate; one
+    /// flipped character, a base64url character or a wrong length does not.
+    #[test]
+    fn ado_cask_accepts_the_base64_checksum_forms() {
+        let mut with_special = 0;
+        for seed in 0..400u64 {
+            let t = crate::rules::sample::azure_devops_pat_base64_checksum(
+                &mut crate::rules::sample::Rng::new(seed),
+            );
+            assert_eq!(t.len(), 84);
+            assert!(azure_devops_cask(t.as_bytes()), "{t}");
+            if t[80..].contains(['+', '/']) {
+                with_special += 1;
+            }
+            let b64 = azure_devops_cask_checksum_base64(&t.as_bytes()[..80]).unwrap();
+            assert_eq!(&b64[..4], &t[80..]);
+            let long = format!("{}{}", &t[..80], b64);
+            assert_eq!(long.len(), 88);
+            assert!(azure_devops_cask(long.as_bytes()), "{long}");
+            // A long form whose tail is cut or altered is not a token.
+            let mut bad = long.clone().into_bytes();
+            bad[85] = if bad[85] == b'A' { b'B' } else { b'A' };
+            assert!(!azure_devops_cask(&bad));
+            assert!(!azure_devops_cask(&long.as_bytes()[..86]));
+            let url = t.replace('+', "-").replace('/', "_");
+            if url != t {
+                assert!(!azure_devops_cask(url.as_bytes()), "{url}");
+            }
+            for i in [0, 40, 79, 80, 83] {
+                let f = crate::rules::sample::flip_at(&t, i);
+                assert!(!azure_devops_cask(f.as_bytes()), "flip at {i}: {f}");
+            }
+        }
+        assert!(
+            with_special > 10,
+            "{with_special} tokens with + or / in the checksum"
+        );
+    }
+
+    /// The base64 form of the published known answer is a different, equally valid token.
+    #[test]
+    fn ado_cask_known_answer_in_both_encodings() {
+        let kat =
+            "6RtqHqPc66Y6DYbkydbrrFJTYnRoA7r40ts7LWS2SkINSFsRABxhJQQJ99BFACAAAAALGcqjAAASAZDO3eqU";
+        let b64 = azure_devops_cask_checksum_base64(&kat.as_bytes()[..80]).unwrap();
+        // Marvin32 bytes (LE) behind "3eqU": the base62 and base64 forms differ.
+        assert_eq!(b64.len(), 8);
+        assert!(b64.ends_with("=="));
+        assert_ne!(&b64[..4], "3eqU");
+        let other = format!("{}{}", &kat[..80], &b64[..4]);
+        assert!(azure_devops_cask(other.as_bytes()));
+        assert!(azure_devops_cask(format!("{}{b64}", &kat[..80]).as_bytes()));
+        // The base62 checksum is not a valid long-form tail.
+        assert!(!azure_devops_cask(format!("{kat}AA==").as_bytes()));
     }
 
     #[test]

@@ -62,15 +62,29 @@ pub fn azure_devops_pat_legacy(r: &mut Rng) -> String {
 }
 
 /// 84-character Azure DevOps PAT: 52 random, `JQQJ99`, year, month, 12 reserved, `AAAS`, `AZDO`,
-/// Marvin32 checksum.
+/// Marvin32 checksum in base62.
 pub fn azure_devops_pat(r: &mut Rng) -> String {
+    let first80 = azure_devops_pat_head(r);
+    let chk = checksum::azure_devops_cask_checksum(first80.as_bytes()).expect("base64 alphabet");
+    first80 + &chk
+}
+
+/// 84-character Azure DevOps PAT as minted from about November 2024 to February 2025: the
+/// checksum is the first 4 characters of the base64 of the Marvin32 bytes (`+`, `/` possible).
+pub fn azure_devops_pat_base64_checksum(r: &mut Rng) -> String {
+    let first80 = azure_devops_pat_head(r);
+    let chk =
+        checksum::azure_devops_cask_checksum_base64(first80.as_bytes()).expect("base64 alphabet");
+    first80 + &chk[..4]
+}
+
+/// The first 80 characters of an 84-character PAT, everything before the checksum.
+fn azure_devops_pat_head(r: &mut Rng) -> String {
     let head = r.string(ALNUM, 52);
     let year = r.string(b"ABC", 1);
     let month = r.string(b"ABCDEFGHIJKL", 1);
     let reserved = format!("ACAAAAA{}", r.string(ALNUM, 5));
-    let first80 = format!("{head}JQQJ99{year}{month}{reserved}AAASAZDO");
-    let chk = checksum::azure_devops_cask_checksum(first80.as_bytes()).expect("base64 alphabet");
-    first80 + &chk
+    format!("{head}JQQJ99{year}{month}{reserved}AAASAZDO")
 }
 
 fn crc_b62(r: &mut Rng, prefix: &str) -> String {

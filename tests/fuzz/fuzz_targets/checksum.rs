@@ -26,4 +26,5 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(&dec[..data.len()], data);
     let _ = checksum::base32_lower_decode(data);
     let _ = checksum::azure_devops_cask_checksum(data);
+    let _ = checksum::azure_devops_cask_checksum_base64(data);
 });
