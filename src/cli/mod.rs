@@ -8,6 +8,7 @@ mod baseline;
 pub mod exit;
 mod history;
 mod hook;
+mod pats;
 mod rules;
 mod scan;
 mod triage;
@@ -38,6 +39,9 @@ enum Command {
     Ado(ado::AdoArgs),
     /// Install git hooks (pre-commit).
     Hook(hook::HookArgs),
+    /// Your own Azure DevOps PATs (PAT Lifecycle API, Entra token): list, create, renew,
+    /// revoke, rotate.
+    Pats(pats::PatsArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -61,6 +65,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Audit(a) => audit::run(a),
         Command::Ado(a) => ado::run(a),
         Command::Hook(a) => hook::run(a),
+        Command::Pats(a) => pats::run(a),
     }
 }
 

@@ -13,6 +13,8 @@
 //! - `history`: git history, `--staged`, `--since-commit`, `--range`, `patrol hook install`
 //!   (repositories built with `git_repo::GitRepoBuilder`)
 //!
+//! - `pats`: `patrol pats ...` against `pats_api`, a loopback PAT Lifecycle API
+//!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
 mod act;
@@ -22,6 +24,8 @@ mod hostile;
 mod hostile_git;
 mod layering;
 mod mock_api;
+mod pats;
+mod pats_api;
 mod rules_cli;
 mod scan_files;
 mod triage;
