@@ -8,6 +8,7 @@ mod baseline;
 pub mod exit;
 mod history;
 mod hook;
+mod notify;
 mod pats;
 mod rules;
 mod scan;

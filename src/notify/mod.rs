@@ -147,14 +147,14 @@ pub struct Delivery {
 }
 
 /// Delivers messages over every channel.
-pub struct Notifier {
-    channels: Vec<Box<dyn Channel>>,
+pub struct Notifier<'a> {
+    channels: Vec<Box<dyn Channel + 'a>>,
     policy: NotifyPolicy,
 }
 
-impl Notifier {
+impl<'a> Notifier<'a> {
     /// A notifier over `channels`.
-    pub fn new(channels: Vec<Box<dyn Channel>>, policy: NotifyPolicy) -> Self {
+    pub fn new(channels: Vec<Box<dyn Channel + 'a>>, policy: NotifyPolicy) -> Self {
         Self { channels, policy }
     }
 

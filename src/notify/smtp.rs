@@ -83,9 +83,11 @@ impl SmtpChannel {
                 "STARTTLS",
             ),
             "smtps" => (SmtpTransport::relay(&host).map_err(smtp_err)?, 465, "TLS"),
-            other => return Err(policy(format!(
+            other => {
+                return Err(policy(format!(
                 "unsupported scheme {other}: use smtp://HOST:PORT (STARTTLS) or smtps://HOST:PORT"
-            ))),
+            )))
+            }
         };
         let port = u.port().unwrap_or(port);
         let mut b = builder.port(port).timeout(Some(timeout));
