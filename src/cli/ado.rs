@@ -10,6 +10,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use patrol::notify::messages;
 use patrol::provider::azure_devops::{AdoAdmin, AdoUser, SessionToken};
+use patrol::provider::ProviderError;
 use patrol::report::csv;
 use patrol::report::escape::for_terminal;
 use patrol::revoke::{self, Auditor, Outcome, RevokePlan, Selection};
@@ -206,7 +207,10 @@ fn pats(a: PatsArgs) -> anyhow::Result<ExitCode> {
             match admin.list_pats(u) {
                 Ok(p) => plan.add_user(u, p, &sel),
                 Err(e) => {
-                    eprintln!("patrol: {}", for_terminal(&e.to_string()));
+                    eprintln!(
+                        "patrol: {}",
+                        for_terminal(&tokenadmin_error(&e, a.common.api_base.is_some()))
+                    );
                     code = ExitCode::Incomplete;
                 }
             }
@@ -366,7 +370,10 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
             match admin.list_pats(&u) {
                 Ok(p) => plan.add_user(&u, p, &sel),
                 Err(e) => {
-                    eprintln!("patrol: {}", for_terminal(&e.to_string()));
+                    eprintln!(
+                        "patrol: {}",
+                        for_terminal(&tokenadmin_error(&e, a.common.api_base.is_some()))
+                    );
                     code = ExitCode::Incomplete;
                 }
             }
@@ -416,6 +423,17 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
         }
         finish(audit, code)
     })
+}
+
+/// A tokenadmin error; with `--api-base` (an Azure DevOps Server collection) a 404 also says
+/// that the server version may not have the Token Administration API.
+fn tokenadmin_error(e: &ProviderError, server: bool) -> String {
+    match e {
+        ProviderError::Status { status: 404, .. } if server => format!(
+            "{e} (on Azure DevOps Server, a 404 here can also mean that the Token Administration API, _apis/tokenadmin, is not available on this server version)"
+        ),
+        other => other.to_string(),
+    }
 }
 
 /// The plan's PATs as the notification builders take them.

@@ -703,3 +703,32 @@ fn az_cli_supplies_the_token_through_stdout_not_argv() {
         out.stderr
     );
 }
+
+/// Azure DevOps Server: a collection without the tokenadmin API answers 404; with --api-base
+/// the error says that the API may not exist on that server version, naming it.
+#[test]
+fn a_tokenadmin_404_on_a_server_collection_names_the_missing_api() {
+    let admin = crate::util::fake("azure_devops.pat_legacy", 77);
+    let api = crate::mock_api::MockApi::start(&admin);
+    api.add_user("bob@fabrikam.com", "aad.Ym9i", vec![]);
+    api.fault(fault("GET", "/personalaccesstokens/aad.Ym9i", 404, 1));
+    let dir = TestDir::new();
+    let out = run_patrol_env(
+        dir.path(),
+        &[
+            "ado",
+            "pats",
+            "--org",
+            ORG,
+            "--api-base",
+            &api.base,
+            "--user",
+            "bob@fabrikam.com",
+        ],
+        None,
+        &[("AZURE_DEVOPS_EXT_PAT", &admin)],
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("the Token Administration API, _apis/tokenadmin, is not available on this server version"), "{}", out.stderr);
+    assert!(!out.stderr.contains(&admin));
+}
