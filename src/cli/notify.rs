@@ -38,7 +38,8 @@ pub struct NotifyArgs {
     #[arg(long, value_name = "ADDR")]
     pub notify_admin: Option<String>,
     /// Also post each message to this Slack or Teams incoming webhook (https; plain http only
-    /// to a literal loopback address). Sent only with --yes.
+    /// to a literal loopback address). A webhook URL is a key: PATROL_NOTIFY_WEBHOOK keeps it
+    /// out of argv. Sent only with --yes.
     #[arg(long, value_name = "URL")]
     pub notify_webhook: Option<String>,
 }
@@ -76,6 +77,13 @@ pub struct Notify {
 /// `None` when no channel was named. Errors (a bad URL, plain text to a remote host, no
 /// sender, half the SMTP credentials) stop the command before it sends anything.
 pub fn prepare(a: &NotifyArgs) -> anyhow::Result<Option<Notify>> {
+    let mut a = a.clone();
+    if a.notify_webhook.is_none() {
+        a.notify_webhook = std::env::var("PATROL_NOTIFY_WEBHOOK")
+            .ok()
+            .filter(|s| !s.trim().is_empty());
+    }
+    let a = &a;
     if !a.is_active() {
         if a.notify_from.is_some() || a.notify_admin.is_some() {
             bail!("--notify-from / --notify-admin need --notify smtp://HOST:PORT");

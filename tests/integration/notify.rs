@@ -413,14 +413,12 @@ fn a_hanging_webhook_times_out_is_retried_once_and_the_run_exits_2() {
     let hook = Webhook::start(vec![hang.clone(), hang]);
     let out = e.ado(
         "revoke",
+        &["--user", "bob@fabrikam.com", "--yes"],
+        // The webhook from the environment, out of argv.
         &[
-            "--user",
-            "bob@fabrikam.com",
-            "--yes",
-            "--notify-webhook",
-            &hook.url,
+            ("PATROL_HTTP_TIMEOUT_MS", "300"),
+            ("PATROL_NOTIFY_WEBHOOK", &hook.url),
         ],
-        &[("PATROL_HTTP_TIMEOUT_MS", "300")],
     );
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert_eq!(
