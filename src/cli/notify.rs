@@ -223,6 +223,39 @@ impl Notify {
     }
 }
 
+/// The `scan|act|sweep --verify --notify` step: one message per owner of the live leaked
+/// tokens in `findings` (state from `revoked`, keyed by fingerprint: this run's revocation
+/// outcomes), sent with `yes` or printed.
+pub fn tell_leak_owners(
+    n: &Notify,
+    findings: &[patrol::finding::Finding],
+    repository: &str,
+    revoked: &std::collections::HashMap<String, patrol::revoke::Outcome>,
+    yes: bool,
+    audit: &Auditor<'_>,
+) -> anyhow::Result<ExitCode> {
+    use patrol::finding::VerificationStatus;
+    use patrol::notify::messages::{leak_messages, LeakNotice};
+    use patrol::revoke::Outcome as Revoked;
+    let notices: Vec<LeakNotice<'_>> = findings
+        .iter()
+        .filter(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == VerificationStatus::Live)
+        })
+        .map(|f| {
+            let state = match revoked.get(&f.fingerprint.0) {
+                Some(Revoked::Revoked) => Some(Ok(())),
+                Some(Revoked::Failed(r)) => Some(Err(r.clone())),
+                Some(Revoked::DryRun) | Some(Revoked::Skipped(_)) | None => None,
+            };
+            LeakNotice::new(f, repository, state)
+        })
+        .collect();
+    n.run(&leak_messages(&notices), yes, audit)
+}
+
 /// Escapes each line of a block for the terminal, keeping the line breaks.
 fn for_terminal_block(s: &str) -> String {
     s.lines().map(for_terminal).collect::<Vec<_>>().join("\n")

@@ -517,3 +517,165 @@ fn plain_text_channels_to_remote_hosts_and_bad_flags_are_refused_before_anything
     );
     assert!(e.api.log().is_empty(), "nothing was sent");
 }
+
+/// A leaked, live ADO PAT of alice (matched by C3ID) and a live GitHub token of `octocat` (a
+/// login, no e-mail address) in `app/`.
+fn leaked(e: &Env) -> (String, String) {
+    let tok = fake("azure_devops.pat", 515);
+    let gh = fake("github.pat_classic", 516);
+    let mut hit = pat(
+        "d0000000-0000-0000-0000-000000000001",
+        "pipeline",
+        &days_from_now(-9),
+        &days_from_now(90),
+    );
+    hit["crossCompanyCorrelatingId"] = patrol::provider::c3id::c3id_v1(&tok).into();
+    e.api
+        .add_user("carol@fabrikam.com", "aad.Y2Fyb2w", vec![hit]);
+    {
+        let mut st = e.api.state.lock().unwrap();
+        st.live_ado.insert(tok.clone(), "carol@fabrikam.com".into());
+        st.live_github.insert(gh.clone(), "octocat".into());
+    }
+    e.dir.write("app/settings.env", format!("ADO_PAT={tok}\n"));
+    e.dir.write("app/ci.yml", format!("gh: {gh}\n"));
+    (tok, gh)
+}
+
+fn scan(e: &Env, smtp: &SmtpServer, extra: &[&str]) -> Output {
+    let audit = e.audit_path();
+    let gh_api = format!("{}/gh", e.api.base);
+    let url = smtp.url();
+    let mut args = vec![
+        "scan",
+        "app",
+        "--history",
+        "none",
+        "--format",
+        "json",
+        "--verify",
+        "--ado-org",
+        ORG,
+        "--api-base",
+        &e.api.base,
+        "--github-api",
+        &gh_api,
+        "--audit-log",
+        &audit,
+        "--notify",
+        &url,
+        "--notify-from",
+        "secops@fabrikam.com",
+    ];
+    args.extend_from_slice(extra);
+    let env = [
+        ("AZURE_DEVOPS_EXT_PAT", e.admin.as_str()),
+        ("PATROL_NOTIFY_INTERVAL_MS", "1"),
+        ("PATROL_NOTIFY_RETRY_MS", "1"),
+    ];
+    run_patrol_env(e.dir.path(), &args, None, &env)
+}
+
+#[test]
+fn scan_verify_revoke_yes_tells_each_owner_what_leaked_where_and_that_it_was_revoked() {
+    let e = setup();
+    let (tok, gh) = leaked(&e);
+    let smtp = SmtpServer::start();
+    let out = scan(&e, &smtp, &["--revoke", "--yes"]);
+    assert_eq!(
+        out.code, 2,
+        "octocat has no e-mail address:\n{}",
+        out.stderr
+    );
+    assert!(e
+        .api
+        .revoked_ids()
+        .contains(&"d0000000-0000-0000-0000-000000000001".to_string()));
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1, "only carol has an address");
+    let m = &mails[0];
+    assert_eq!(m.to, ["carol@fabrikam.com"]);
+    assert_eq!(
+        m.subject(),
+        "1 leaked token(s) of yours were found (no longer working)"
+    );
+    let body = m.body();
+    let report: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    let ado = report
+        .iter()
+        .find(|f| f["rule"] == "azure_devops.pat")
+        .unwrap();
+    for want in [
+        "Azure DevOps personal access token (azure_devops.pat)".to_string(),
+        format!("fingerprint: {}", ado["fingerprint"].as_str().unwrap()),
+        format!("value: {} (redacted)", ado["secret"].as_str().unwrap()),
+        "where: app/settings.env:1".to_string(),
+        "state: REVOKED by this run".to_string(),
+        format!("repository: {}", e.dir.path().join("app").display()),
+    ] {
+        assert!(body.contains(&want), "{want} in\n{body}");
+    }
+    for s in [&tok, &gh, &e.admin] {
+        assert!(
+            !m.data.contains(s.as_str()) && !body.contains(s.as_str()),
+            "a token in the mail"
+        );
+        assert!(!out.stderr.contains(s.as_str()) && !out.stdout.contains(s.as_str()));
+    }
+    assert!(
+        out.stderr.contains("octocat has no e-mail address"),
+        "{}",
+        out.stderr
+    );
+    let n = e.notified();
+    assert_eq!(outcome_of(&n, "carol@fabrikam.com"), ["sent"]);
+    assert_eq!(outcome_of(&n, "octocat"), ["no_address"]);
+    assert_eq!(n[0]["data"]["kind"], "leak");
+}
+
+#[test]
+fn scan_verify_yes_without_revoke_sends_the_messages_and_revokes_nothing() {
+    let e = setup();
+    let (tok, _) = leaked(&e);
+    let smtp = SmtpServer::start();
+    let out = scan(&e, &smtp, &["--yes"]);
+    assert!(e.api.writes().is_empty(), "nothing revoked");
+    let m = smtp.mail_to("carol@fabrikam.com").expect("carol told");
+    assert_eq!(
+        m.subject(),
+        "Action needed: 1 leaked token(s) of yours still work"
+    );
+    let body = m.body();
+    assert!(
+        body.contains("state: STILL LIVE: it was not revoked"),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "how to rotate: create a replacement and revoke this one: `patrol pats rotate"
+        ),
+        "{body}"
+    );
+    assert!(!m.data.contains(&tok));
+    assert_eq!(out.code, 2, "octocat unaddressed: {}", out.stderr);
+
+    // Without --yes: printed, not sent; and --notify needs --verify.
+    let before = smtp.state.lock().unwrap().connections;
+    let out = scan(&e, &smtp, &[]);
+    assert_eq!(smtp.state.lock().unwrap().connections, before);
+    assert!(
+        out.stderr
+            .contains("dry run (add --yes to send): 2 message(s)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(&tok));
+    let out = run_patrol_env(
+        e.dir.path(),
+        &["scan", "app", "--notify-webhook", "http://127.0.0.1:9/x"],
+        None,
+        &[],
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("add --verify"), "{}", out.stderr);
+}
