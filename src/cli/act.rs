@@ -119,13 +119,13 @@ pub struct Act {
 
 /// `None` when neither `--verify` nor `--revoke` was given.
 pub fn prepare(a: &ActArgs, audit_log: Option<&PathBuf>) -> anyhow::Result<Option<Act>> {
-    let notify = super::notify::prepare(&a.notify)?;
-    if notify.is_some() && !a.is_active() {
-        anyhow::bail!("--notify / --notify-webhook tell owners of live tokens: add --verify");
-    }
     if !a.is_active() {
+        if a.notify.is_active() {
+            anyhow::bail!("--notify / --notify-webhook tell owners of live tokens: add --verify");
+        }
         return Ok(None);
     }
+    let notify = super::notify::prepare(&a.notify)?;
     let ends = a.endpoints();
     AdoUrls::new(a.ado_org.as_deref(), a.api_base.as_deref())?;
     Target::new(
@@ -208,6 +208,7 @@ impl Act {
         }
         Ok(code)
     }
+
     /// Keeps a revocation outcome for the owners' messages.
     fn note_outcome(&self, fp: Option<&patrol::finding::Fingerprint>, o: &Outcome) {
         if let Some(fp) = fp {

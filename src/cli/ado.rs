@@ -187,10 +187,13 @@ fn pats(a: PatsArgs) -> anyhow::Result<ExitCode> {
             )),
         })
         .transpose()?;
-    let notify = super::notify::prepare(&a.notify)?;
-    if notify.is_some() && a.expiring_within.is_none() {
+    if a.notify.is_active() && a.expiring_within.is_none() {
         bail!("--notify with `ado pats` is the expiry report: add --expiring-within DAYS");
     }
+    let notify = match a.expiring_within {
+        Some(_) => super::notify::prepare(&a.notify)?,
+        None => None,
+    };
     with_admin(&a.common, |admin, audit| {
         let mut code = ExitCode::Clean;
         let users = if a.all_users {

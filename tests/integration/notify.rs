@@ -678,4 +678,12 @@ fn scan_verify_yes_without_revoke_sends_the_messages_and_revokes_nothing() {
     );
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("add --verify"), "{}", out.stderr);
+    // The webhook variable alone does not change a plain scan.
+    let out = run_patrol_env(
+        e.dir.path(),
+        &["scan", "app", "--history", "none"],
+        None,
+        &[("PATROL_NOTIFY_WEBHOOK", "http://10.9.9.9/x")],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
 }
