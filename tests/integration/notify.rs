@@ -687,3 +687,44 @@ fn scan_verify_yes_without_revoke_sends_the_messages_and_revokes_nothing() {
     );
     assert_eq!(out.code, 1, "{}", out.stderr);
 }
+
+/// `smtp://` to a host name (even `localhost`) must upgrade with STARTTLS: a server that does not
+/// offer it never sees a sender, a recipient or a message.
+#[test]
+fn smtp_to_a_name_refuses_to_send_in_plain_text() {
+    let e = setup();
+    let smtp = SmtpServer::start();
+    let url = format!("smtp://localhost:{}", smtp.port);
+    let out = e.ado(
+        "revoke",
+        &[
+            "--user",
+            "bob@fabrikam.com",
+            "--yes",
+            "--notify",
+            &url,
+            "--notify-from",
+            "patrol@fabrikam.com",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("could not notify bob@fabrikam.com via smtp://localhost"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("(STARTTLS)"), "{}", out.stderr);
+    let cmds = smtp.state.lock().unwrap().commands.clone();
+    assert!(
+        cmds.iter().any(|c| c.starts_with("EHLO")),
+        "it connected and stopped after EHLO: {cmds:?}"
+    );
+    assert!(
+        cmds.iter()
+            .all(|c| !c.starts_with("MAIL") && !c.starts_with("RCPT") && c != "DATA"),
+        "{cmds:?}"
+    );
+    assert!(smtp.mails().is_empty());
+}
