@@ -231,7 +231,16 @@ fn pats(a: PatsArgs) -> anyhow::Result<ExitCode> {
             write_pats(&mut out, a.format, &rows).and_then(|()| out.flush()),
         )?;
         if let (Some(n), Some(days)) = (&notify, a.expiring_within) {
-            let notices = notices(&plan);
+            // A revoked PAT no longer expires: nobody needs telling about it.
+            let live = RevokePlan {
+                items: plan
+                    .items
+                    .iter()
+                    .filter(|i| i.token.is_valid != Some(false))
+                    .cloned()
+                    .collect(),
+            };
+            let notices = notices(&live);
             let mut msgs = messages::expiry_messages(&a.common.org, days, &notices);
             msgs.push(messages::expiry_summary(
                 &a.common.org,

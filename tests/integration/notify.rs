@@ -51,6 +51,20 @@ fn setup() -> Env {
             &days_from_now(5),
         )],
     );
+    let mut revoked = pat(
+        "b1000000-0000-0000-0000-000000000009",
+        "gone",
+        &from,
+        &days_from_now(4),
+    );
+    revoked["isValid"] = false.into();
+    api.state
+        .lock()
+        .unwrap()
+        .pats
+        .get_mut("aad.bob")
+        .unwrap()
+        .push(revoked);
     api.add_user(
         "svc-build",
         "aad.svc",
@@ -154,7 +168,7 @@ fn expiry_report_mails_each_owner_and_the_admin_and_reports_the_rest() {
         out.stderr
     );
     assert!(
-        out.stdout.ends_with("3 PAT(s)\n"),
+        out.stdout.ends_with("4 PAT(s)\n"),
         "the report is still on stdout:\n{}",
         out.stdout
     );
@@ -196,6 +210,7 @@ fn expiry_report_mails_each_owner_and_the_admin_and_reports_the_rest() {
     ] {
         assert!(sb.contains(want), "{want} in\n{sb}");
     }
+    assert!(!sb.contains("\"gone\""), "a revoked PAT is in the report, not in the messages");
     assert_eq!(smtp.mails().len(), 2);
     for m in smtp.mails() {
         assert!(!m.data.contains(&e.admin) && !m.body().contains(&e.admin));
