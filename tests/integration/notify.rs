@@ -210,7 +210,10 @@ fn expiry_report_mails_each_owner_and_the_admin_and_reports_the_rest() {
     ] {
         assert!(sb.contains(want), "{want} in\n{sb}");
     }
-    assert!(!sb.contains("\"gone\""), "a revoked PAT is in the report, not in the messages");
+    assert!(
+        !sb.contains("\"gone\""),
+        "a revoked PAT is in the report, not in the messages"
+    );
     assert_eq!(smtp.mails().len(), 2);
     for m in smtp.mails() {
         assert!(!m.data.contains(&e.admin) && !m.body().contains(&e.admin));
