@@ -332,6 +332,23 @@ impl FindingSink for AuditSink<'_> {
     }
 }
 
+// ---- PAT lifecycle and owner notifications (`patrol pats`, `--notify`): action ids ----
+
+/// `actionId`: the caller's own PATs were listed (`patrol pats list`).
+pub const LIFECYCLE_PAT_LISTED: &str = "Token.PatList";
+/// `actionId`: a PAT was created (`patrol pats create`, or the replacement in `rotate`).
+pub const LIFECYCLE_PAT_CREATED: &str = "Token.PatCreated";
+/// `actionId`: a PAT's validity was extended (`patrol pats renew`).
+pub const LIFECYCLE_PAT_RENEWED: &str = "Token.PatRenewed";
+/// `actionId`: a PAT was revoked, or its revocation failed (`patrol pats revoke|rotate`).
+pub const LIFECYCLE_PAT_REVOKED: &str = "Token.PatRevokeEvent";
+/// `actionId`: a dry run of `patrol pats revoke|rotate` (what would have been done).
+pub const LIFECYCLE_PAT_DRY_RUN: &str = "Token.PatLifecycleDryRun";
+/// `actionId`: a rotation ended; `data.state` says where it stopped.
+pub const LIFECYCLE_PAT_ROTATED: &str = "Token.PatRotated";
+/// `actionId`: a message to a token's owner was sent, failed, or (dry run) printed.
+pub const OWNER_NOTIFIED: &str = "Patrol.OwnerNotified";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,7 @@
 //! - `baseline`: accepted findings by fingerprint; the filter applied before any sink
 //! - `provider`: HTTP clients for token providers (`http.rs` is the one client policy)
 //! - `revoke`: verify / plan / dry-run / revoke / audit: the one place that sends writes
+//! - `notify`: telling token owners (message builders; SMTP and webhook delivery)
 //!
 //! # Embedding the scanner
 //!
@@ -77,6 +78,7 @@ pub mod config;
 pub mod error;
 pub mod finding;
 pub mod matcher;
+pub mod notify;
 pub mod provider;
 pub mod report;
 pub mod revoke;

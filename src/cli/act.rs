@@ -4,7 +4,6 @@
 //! credential. The plan and outcomes go to stderr so stdout stays the report.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -12,12 +11,13 @@ use patrol::audit::{AuditContext, AuditLog};
 use patrol::finding::Finding;
 use patrol::finding::VerificationStatus;
 use patrol::provider::azure_devops::{admin_auth, AdoAdmin, AdoUrls};
-use patrol::provider::http::{Auth, HttpClient, HttpPolicy};
+use patrol::provider::http::{Auth, HttpClient};
 use patrol::provider::{Endpoints, Target};
 use patrol::report::escape::for_terminal;
 use patrol::revoke::{self, Auditor, LeakMatch, Outcome, RevokePlan};
 
 use super::exit::ExitCode;
+pub use super::http::http_client;
 
 /// Verification and revocation flags of `patrol scan`.
 #[derive(Debug, Args, Clone, Default)]
@@ -34,9 +34,13 @@ pub struct ActArgs {
     /// looked up and revoked.
     #[arg(long, value_name = "ORG")]
     pub ado_org: Option<String>,
-    /// Really revoke (without it, --revoke only prints and audits the plan).
+    /// Really revoke (without it, --revoke only prints and audits the plan), and send the
+    /// --notify messages (valid without --revoke).
     #[arg(long)]
     pub yes: bool,
+    /// Tell each live leaked token's owner (needs --verify).
+    #[command(flatten)]
+    pub notify: super::notify::NotifyArgs,
     /// Replace https://dev.azure.com/{org}, https://vssps.dev.azure.com/{org} and the profile
     /// host (Azure DevOps Server collections). Plain http only to a loopback address.
     #[arg(long, value_name = "URL")]
@@ -67,19 +71,6 @@ impl ActArgs {
 /// Tokens checked at once.
 const VERIFY_CONCURRENCY: usize = 4;
 
-/// The HTTP client; `PATROL_HTTP_TIMEOUT_MS` shortens the per-request timeout (tests, slow
-/// links).
-pub fn http_client() -> anyhow::Result<HttpClient> {
-    let mut p = HttpPolicy::default();
-    if let Some(ms) = std::env::var("PATROL_HTTP_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        p.timeout = Duration::from_millis(ms.max(1));
-    }
-    Ok(HttpClient::new(p)?)
-}
-
 /// The admin credential, from the environment only.
 pub fn admin_credential() -> anyhow::Result<Auth> {
     Ok(admin_auth(
@@ -108,13 +99,20 @@ pub struct Act {
     log: Option<AuditLog>,
     http: HttpClient,
     admin: Option<Auth>,
+    notify: Option<super::notify::Notify>,
+    /// Revocation outcome by fingerprint, for the owners' messages.
+    revoked: std::sync::Mutex<std::collections::HashMap<String, Outcome>>,
 }
 
 /// `None` when neither `--verify` nor `--revoke` was given.
 pub fn prepare(a: &ActArgs, audit_log: Option<&PathBuf>) -> anyhow::Result<Option<Act>> {
     if !a.is_active() {
+        if a.notify.is_active() {
+            anyhow::bail!("--notify / --notify-webhook tell owners of live tokens: add --verify");
+        }
         return Ok(None);
     }
+    let notify = super::notify::prepare(&a.notify)?;
     let ends = a.endpoints();
     AdoUrls::new(a.ado_org.as_deref(), a.api_base.as_deref())?;
     Target::new(
@@ -139,6 +137,8 @@ pub fn prepare(a: &ActArgs, audit_log: Option<&PathBuf>) -> anyhow::Result<Optio
         log: open_audit(audit_log.map(PathBuf::as_path))?,
         http: http_client()?,
         admin,
+        notify,
+        revoked: Default::default(),
     }))
 }
 
@@ -180,12 +180,32 @@ impl Act {
         if a.revoke {
             code = code.merge(self.revoke_leaked(&ends, findings, &owners, &audit)?);
         }
+        if let Some(n) = &self.notify {
+            let repo = scan.map_or("the scanned repository".to_string(), |s| {
+                s.scope_display_name.clone()
+            });
+            let revoked = self.revoked.lock().unwrap_or_else(|p| p.into_inner());
+            code = code.merge(super::notify::tell_leak_owners(
+                n, findings, &repo, &revoked, a.yes, &audit,
+            )?);
+        }
         for e in audit.errors() {
             eprintln!("patrol: {}", for_terminal(&e));
             code = ExitCode::Incomplete;
         }
         Ok(code)
     }
+
+    /// Keeps a revocation outcome for the owners' messages.
+    fn note_outcome(&self, fp: Option<&patrol::finding::Fingerprint>, o: &Outcome) {
+        if let Some(fp) = fp {
+            self.revoked
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(fp.0.clone(), o.clone());
+        }
+    }
+
     fn revoke_leaked(
         &self,
         ends: &Endpoints,
@@ -219,6 +239,7 @@ impl Act {
             };
             for (f, o) in list.iter().zip(&res) {
                 print_outcome(&format!("{} {}", f.rule, f.secret.redacted()), o);
+                self.note_outcome(Some(&f.fingerprint), o);
                 if o.is_failure() {
                     code = ExitCode::Incomplete;
                 }
@@ -309,6 +330,7 @@ impl Act {
         }
         let outcomes = revoke::execute_ado(&admin, &plan, a.yes, audit);
         for (item, o) in plan.items.iter().zip(&outcomes) {
+            self.note_outcome(item.fingerprint.as_ref(), o);
             print_outcome(
                 &format!("{} {}", item.user.upn, item.token.authorization_id),
                 o,

@@ -7,7 +7,10 @@ mod audit;
 mod baseline;
 pub mod exit;
 mod hook;
+mod http;
+mod notify;
 mod output;
+mod pats;
 mod rules;
 mod scan;
 mod triage;
@@ -38,6 +41,9 @@ enum Command {
     Ado(ado::AdoArgs),
     /// Install git hooks (pre-commit).
     Hook(hook::HookArgs),
+    /// Your own Azure DevOps PATs (PAT Lifecycle API, Entra token): list, create, renew,
+    /// revoke, rotate.
+    Pats(pats::PatsArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -61,5 +67,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Audit(a) => audit::run(a),
         Command::Ado(a) => ado::run(a),
         Command::Hook(a) => hook::run(a),
+        Command::Pats(a) => pats::run(a),
     }
 }

@@ -23,6 +23,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("audit", &["finding", "rules", "error"][..]),
         ("provider", &["finding", "rules", "error"][..]),
         ("revoke", &["provider", "finding", "audit", "error"][..]),
+        ("notify", &["provider", "finding", "rules", "error"][..]),
         (
             "config",
             &[

@@ -15,6 +15,9 @@
 //! - `history`: git history, `--staged`, `--since-commit`, `--range`, `patrol hook install`
 //!   (repositories built with `git_repo::GitRepoBuilder`)
 //!
+//! - `pats`: `patrol pats ...` against `pats_api`, a loopback PAT Lifecycle API
+//! - `notify`: `--notify` / `--notify-webhook` against `notify_servers` (SMTP, webhook)
+//!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
 mod act;
@@ -25,6 +28,10 @@ mod hostile;
 mod hostile_git;
 mod layering;
 mod mock_api;
+mod notify;
+mod notify_servers;
+mod pats;
+mod pats_api;
 mod rules_cli;
 mod scan_files;
 mod triage;

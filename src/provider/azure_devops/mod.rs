@@ -11,6 +11,8 @@
 //! user's PAT list says the user is not there. The write calls ([`AdoAdmin::revoke`],
 //! [`AdoAdmin::create_revocation_rule`]) are called only by `revoke.rs`.
 
+pub mod pats;
+
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
