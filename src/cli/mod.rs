@@ -38,6 +38,9 @@ enum Command {
     Ado(ado::AdoArgs),
     /// Install git hooks (pre-commit).
     Hook(hook::HookArgs),
+    /// Verify (and revoke) the findings of a saved report (`act --from REPORT`), exactly as
+    /// `scan --verify/--revoke` does.
+    Act(Box<act::ActFromArgs>),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -61,5 +64,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Audit(a) => audit::run(a),
         Command::Ado(a) => ado::run(a),
         Command::Hook(a) => hook::run(a),
+        Command::Act(a) => act::run_from(*a),
     }
 }

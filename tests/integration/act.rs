@@ -6,10 +6,11 @@
 use std::path::PathBuf;
 
 use base64::Engine as _;
+use patrol::act as revoke;
+use patrol::audit::Auditor;
 use patrol::finding::{ChecksumStatus, Finding, Fingerprint, Secret};
 use patrol::provider::http::{HttpClient, HttpPolicy};
 use patrol::provider::Endpoints;
-use patrol::revoke::{self, Auditor};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -1043,10 +1044,10 @@ fn github_revocation_sends_batches_of_at_most_1000_tokens() {
     };
     let ctx = patrol::audit::AuditContext::new("t".into(), "t".into(), "Directory", "x".into());
     let auditor = Auditor::new(None, ctx);
-    let dry = revoke::execute_github(&http, &ends, &refs, false, &auditor);
+    let dry = revoke::execute_github(&http, &ends, &refs, false, &auditor).unwrap();
     assert!(dry.iter().all(|o| *o == revoke::Outcome::DryRun));
     assert!(api.writes().is_empty());
-    let out = revoke::execute_github(&http, &ends, &refs, true, &auditor);
+    let out = revoke::execute_github(&http, &ends, &refs, true, &auditor).unwrap();
     assert!(out.iter().all(|o| *o == revoke::Outcome::Revoked));
     let sizes: Vec<usize> = api
         .writes()
@@ -1160,7 +1161,7 @@ fn github_revoke_errors_echoing_tokens_keep_no_part_of_them() {
         })
         .to_string();
         api.fault(f);
-        let out = revoke::execute_github(&http, &ends, &refs, true, &auditor);
+        let out = revoke::execute_github(&http, &ends, &refs, true, &auditor).unwrap();
         for o in &out {
             let reason = o.reason().expect("failed with a reason");
             for t in &echoed {
@@ -1380,4 +1381,272 @@ fn lists_that_outrun_the_page_limit_are_errors_not_partial_lists() {
     let capped = capped.with_max_pages(1);
     let err = capped.list_users().unwrap_err().to_string();
     assert!(err.contains("the list is incomplete"), "{err}");
+}
+
+/// The index of the `Token.PatRevokePlanned` entry of `provider` and of the first write
+/// outcome (`Token.PatRevokeEvent`) of that provider, asserting the plan comes first; returns
+/// the plan entry.
+fn planned_before_first_write(audit: &[Value], provider: &str) -> Value {
+    let of = |action: &str| {
+        audit
+            .iter()
+            .position(|a| a["actionId"] == action && a["data"]["provider"] == provider)
+    };
+    let planned = of("Token.PatRevokePlanned")
+        .unwrap_or_else(|| panic!("no {provider} plan entry in {audit:#?}"));
+    let first_write = of("Token.PatRevokeEvent")
+        .unwrap_or_else(|| panic!("no {provider} revocation entry in {audit:#?}"));
+    assert!(
+        planned < first_write,
+        "{provider}: plan entry {planned} after the first write outcome {first_write}"
+    );
+    audit[planned].clone()
+}
+
+/// A report of the tree's findings written by `scan --format json` (with `--show-secrets`
+/// when `show`), and nothing sent while writing it.
+fn write_report(e: &Env, name: &str, show: bool) -> String {
+    let path = e.dir.path().join(name).to_str().unwrap().to_string();
+    let mut args = vec![
+        "scan",
+        "app",
+        "--history",
+        "none",
+        "--format",
+        "json",
+        "--output",
+        &path,
+    ];
+    if show {
+        args.push("--show-secrets");
+    }
+    let out = e.run(&args);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(e.api.log().is_empty(), "a plain scan sends nothing");
+    path
+}
+
+fn act_from(e: &Env, report: &str, leaked: &str, extra: &[&str]) -> Output {
+    let audit = e.audit.to_str().unwrap().to_string();
+    let mut args = vec![
+        "act",
+        "--from",
+        report,
+        "--format",
+        "json",
+        "--ado-org",
+        ORG,
+        "--api-base",
+        &e.api.base,
+        "--audit-log",
+        &audit,
+    ];
+    args.extend_from_slice(extra);
+    let out = e.run(&args);
+    e.assert_no_secret(&out, &[leaked]);
+    out
+}
+
+#[test]
+fn act_from_a_report_dry_run_sends_only_reads_and_names_the_authorization_it_would_revoke() {
+    let (e, leaked) = leaked_setup(31, c3id_one);
+    let report = write_report(&e, "report.json", true);
+    let out = act_from(&e, &report, &leaked, &["--revoke"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(!e.api.log().is_empty(), "the token was verified");
+    assert!(
+        e.api.log().iter().all(|r| r.method == "GET"),
+        "a dry run sends only reads: {:?}",
+        e.api.writes()
+    );
+    assert!(
+        out.stderr
+            .contains("c0000000-0000-0000-0000-000000000002: would revoke (dry run)"),
+        "{}",
+        out.stderr
+    );
+    let findings: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(findings[0]["verification"]["status"], "live");
+    assert_eq!(findings[0]["redacted"], true, "the acted-on report redacts");
+    let audit = e.audit();
+    let dry: Vec<&Value> = audit
+        .iter()
+        .filter(|a| a["actionId"] == "Token.PatRevokeDryRun")
+        .collect();
+    assert_eq!(dry.len(), 1);
+    assert_eq!(
+        dry[0]["data"]["authorizationId"],
+        "c0000000-0000-0000-0000-000000000002"
+    );
+    assert!(
+        !audit
+            .iter()
+            .any(|a| a["actionId"] == "Token.PatRevokePlanned"),
+        "a dry run plans no write"
+    );
+}
+
+#[test]
+fn act_from_a_report_with_yes_revokes_exactly_the_leaked_authorization_after_auditing_the_plan() {
+    let (e, leaked) = leaked_setup(32, c3id_one);
+    let report = write_report(&e, "report.jsonl", true);
+    // The same findings as JSONL.
+    let findings: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let lines: Vec<String> = findings.iter().map(Value::to_string).collect();
+    std::fs::write(&report, lines.join("\n") + "\n").unwrap();
+
+    let out = act_from(&e, &report, &leaked, &["--revoke", "--yes"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        e.api.revoked_ids(),
+        ["c0000000-0000-0000-0000-000000000002"]
+    );
+    let audit = e.audit();
+    let plan = planned_before_first_write(&audit, "azure_devops");
+    assert_eq!(
+        plan["data"]["authorizationIds"],
+        serde_json::json!(["c0000000-0000-0000-0000-000000000002"])
+    );
+    let ev = audit
+        .iter()
+        .find(|a| a["actionId"] == "Token.PatRevokeEvent")
+        .unwrap();
+    assert_eq!(ev["data"]["outcome"], "revoked");
+    assert_eq!(ev["data"]["fingerprint"], findings[0]["fingerprint"]);
+}
+
+#[test]
+fn act_from_a_redacted_report_is_refused_before_any_request() {
+    let (e, leaked) = leaked_setup(33, c3id_one);
+    let report = write_report(&e, "redacted.json", false);
+    let out = act_from(&e, &report, &leaked, &["--revoke", "--yes"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("redacted") && out.stderr.contains("--show-secrets"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
+    assert!(e.api.log().is_empty(), "nothing sent: {:?}", e.api.log());
+    assert!(e.audit().is_empty());
+}
+
+#[test]
+fn act_from_acts_exactly_as_scan_verify_does() {
+    let (e, leaked) = leaked_setup(34, c3id_one);
+    let report = write_report(&e, "report.json", true);
+    let via_act = act_from(&e, &report, &leaked, &["--verify"]);
+    let via_scan = scan_revoke(&e, &leaked, false);
+    assert_eq!(via_act.code, 1, "{}", via_act.stderr);
+    let strip = |s: &str| -> Vec<Value> {
+        let mut v: Vec<Value> = serde_json::from_str(s).unwrap();
+        for f in &mut v {
+            f["verification"]["checked_at"] = Value::Null;
+        }
+        v
+    };
+    assert_eq!(strip(&via_act.stdout), strip(&via_scan.stdout));
+}
+
+#[test]
+fn act_from_with_an_unwritable_audit_log_revokes_nothing() {
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let (e, leaked) = leaked_setup(35, c3id_one);
+    let report = write_report(&e, "report.json", true);
+    let out = e.run(&[
+        "act",
+        "--from",
+        &report,
+        "--revoke",
+        "--yes",
+        "--ado-org",
+        ORG,
+        "--api-base",
+        &e.api.base,
+        "--audit-log",
+        "/dev/full",
+    ]);
+    e.assert_no_secret(&out, &[&leaked]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(e.api.writes().is_empty(), "nothing sent without a trail");
+    assert!(out.stderr.contains("nothing revoked"), "{}", out.stderr);
+}
+
+#[test]
+fn ado_revoke_yes_audits_the_plan_before_the_first_write() {
+    let e = setup();
+    two_users(&e.api);
+    let out = e.ado(
+        "revoke",
+        &["--user", "alice@fabrikam.com", "--name", "ci-*", "--yes"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let audit = e.audit();
+    let plan = planned_before_first_write(&audit, "azure_devops");
+    let ids: Vec<&str> = plan["data"]["authorizationIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(ids, e.api.revoked_ids());
+}
+
+#[test]
+fn scan_revoke_yes_audits_the_azure_devops_plan_before_the_first_write() {
+    let (e, leaked) = leaked_setup(36, c3id_one);
+    let out = scan_revoke(&e, &leaked, true);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let plan = planned_before_first_write(&e.audit(), "azure_devops");
+    assert_eq!(
+        plan["data"]["authorizationIds"],
+        serde_json::json!(["c0000000-0000-0000-0000-000000000002"])
+    );
+}
+
+#[test]
+fn github_and_gitlab_revocations_audit_their_plan_before_the_first_write() {
+    let e = setup();
+    let gh = fake("github.pat_classic", 37);
+    let gl = fake("gitlab.pat", 38);
+    {
+        let mut st = e.api.state.lock().unwrap();
+        st.live_github.insert(gh.clone(), "octocat".into());
+        st.live_gitlab.insert(gl.clone(), 99);
+    }
+    e.dir.write("ci.yml", format!("gh: {gh}\ngl: {gl}\n"));
+    let gh_api = format!("{}/gh", e.api.base);
+    let gl_url = format!("{}/gl", e.api.base);
+    let audit = e.audit.to_str().unwrap().to_string();
+    let out = e.run(&[
+        "scan",
+        "ci.yml",
+        "--format",
+        "jsonl",
+        "--revoke",
+        "--yes",
+        "--github-api",
+        &gh_api,
+        "--gitlab-url",
+        &gl_url,
+        "--audit-log",
+        &audit,
+    ]);
+    e.assert_no_secret(&out, &[&gh, &gl]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(e.api.writes().len(), 2);
+    let log = e.audit();
+    for (provider, token) in [("github", &gh), ("gitlab", &gl)] {
+        let plan = planned_before_first_write(&log, provider);
+        let tokens = plan["data"]["tokens"].as_array().unwrap();
+        assert_eq!(tokens.len(), 1, "{plan}");
+        let shown = tokens[0]["redacted"].as_str().unwrap();
+        assert!(
+            shown.starts_with(&token[..4]) && shown.len() < token.len(),
+            "{shown}"
+        );
+    }
 }
