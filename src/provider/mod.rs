@@ -360,6 +360,39 @@ mod tests {
         Secret::new(crate::rules::sample::sample("github.pat_classic", seed).expect("sample"))
     }
 
+    /// Every rule id a provider claims is a built-in rule of that provider, and each rule has at
+    /// most one verifier: the registry cannot drift from the rule data.
+    #[test]
+    fn the_registry_names_real_rules_of_its_own_providers() {
+        let rules = crate::rules::RuleSet::builtin().unwrap();
+        let reg = Registry::builtin();
+        let mut seen = std::collections::BTreeSet::new();
+        for p in reg.iter() {
+            assert!(!p.rules().is_empty(), "{}", p.id());
+            for id in p.rules() {
+                assert!(rules.get(id).is_some(), "{}: no built-in rule {id}", p.id());
+                assert!(id.starts_with(&format!("{}.", p.id())), "{id}");
+                assert!(seen.insert(*id), "{id} has two verifiers");
+            }
+        }
+        assert_eq!(verifier_for("github.app_token"), Some("github"));
+        assert_eq!(
+            verifier_for("azure_devops.pat_legacy"),
+            Some("azure_devops")
+        );
+        assert_eq!(verifier_for("npm.token"), None);
+        assert!(reg.get("azure_devops").unwrap().revocable());
+        assert!(reg.get("azure_devops").unwrap().revoker().is_none());
+        assert_eq!(
+            reg.get("github").unwrap().revoker().unwrap().batch_size(),
+            1000
+        );
+        assert_eq!(
+            reg.get("gitlab").unwrap().revoker().unwrap().batch_size(),
+            1
+        );
+    }
+
     /// Regression test for review item 3: a token cut by the length limit must not survive.
     #[test]
     fn tokens_are_redacted_before_the_message_is_cut() {
