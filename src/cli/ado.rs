@@ -8,12 +8,14 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
+use patrol::act::{self, Outcome, RevokePlan, Selection};
+use patrol::audit::Auditor;
+use patrol::clock::{format_time, parse_time};
 use patrol::notify::messages;
 use patrol::provider::azure_devops::{AdoAdmin, AdoUser, SessionToken};
 use patrol::provider::ProviderError;
 use patrol::report::csv;
 use patrol::report::escape::for_terminal;
-use patrol::revoke::{self, Auditor, Outcome, RevokePlan, Selection};
 use serde_json::json;
 
 use super::act::{admin_credential, audit_context, http_client, open_audit, print_outcome};
@@ -218,12 +220,11 @@ fn pats(a: PatsArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        audit.record(
-        "Token.PatInventory",
-        "Access",
-        format!("Listed {} PAT(s) of {} user(s) in {}.", plan.items.len(), users.len(), a.common.org),
-        json!({ "organization": a.common.org, "users": users.len(), "pats": plan.items.len(), "outcome": "listed" }),
-    );
+        audit.record(patrol::audit::pat_inventory(
+            &a.common.org,
+            users.len(),
+            plan.items.len(),
+        ));
         let mut out = std::io::BufWriter::new(std::io::stdout());
         let rows: Vec<(&AdoUser, &SessionToken)> =
             plan.items.iter().map(|i| (&i.user, &i.token)).collect();
@@ -342,7 +343,7 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
         .created_after
         .as_deref()
         .map(|s| {
-            revoke::parse_time(s)
+            parse_time(s)
                 .with_context(|| format!("--created-after {s:?}: expected YYYY-MM-DD or RFC 3339"))
         })
         .transpose()?;
@@ -399,11 +400,15 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
         for l in plan.render() {
             println!("{}", for_terminal(&l));
         }
-        if a.yes && !plan.items.is_empty() && !audit_plan(audit, &a.common.org, &plan) {
-            eprintln!("patrol: nothing revoked: the audit log cannot be written");
-            return finish(audit, ExitCode::Incomplete);
-        }
-        let outcomes = revoke::execute_ado(admin, &plan, a.yes, audit);
+        // `execute_ado` audits the plan (`Token.PatRevokePlanned`) before any write request,
+        // and sends nothing when that entry cannot be written.
+        let outcomes = match act::execute_ado(admin, &plan, a.yes, audit) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("patrol: {}", for_terminal(&e.to_string()));
+                return finish(audit, ExitCode::Incomplete);
+            }
+        };
         let mut failed = 0;
         for (item, o) in plan.items.iter().zip(&outcomes) {
             print_result(
@@ -462,23 +467,6 @@ fn notices(plan: &RevokePlan) -> Vec<messages::PatNotice> {
         .collect()
 }
 
-/// Records the plan (`Token.PatRevokePlanned`) before any write request, so an audit log
-/// that cannot be written stops the run before anything is revoked. False when it failed.
-fn audit_plan(audit: &Auditor<'_>, org: &str, plan: &RevokePlan) -> bool {
-    let ids: Vec<&str> = plan
-        .items
-        .iter()
-        .map(|i| i.token.authorization_id.as_str())
-        .collect();
-    audit.record(
-        "Token.PatRevokePlanned",
-        "Remove",
-        format!("Revoking {} PAT(s) in {org}.", ids.len()),
-        json!({ "provider": "azure_devops", "organization": org, "authorizationIds": ids, "outcome": "planned" }),
-    );
-    audit.errors().is_empty()
-}
-
 /// Opens, in this order, the audit log, the HTTP client and the admin session every `ado`
 /// subcommand needs (so a bad audit log or credential stops the run before any request), then
 /// runs `f` with them.
@@ -520,13 +508,13 @@ fn finish(audit: &Auditor<'_>, mut code: ExitCode) -> anyhow::Result<ExitCode> {
 const RULE_WARNING: &str = "warning: a revocation rule rejects EVERY token with one of these scopes created before the cutoff, for every user of the organization, including self-describing tokens (JWTs) issued to applications; it cannot be narrowed to one user.";
 
 fn revoke_rule(a: RuleArgs) -> anyhow::Result<ExitCode> {
-    let before = revoke::parse_time(&a.created_before).with_context(|| {
+    let before = parse_time(&a.created_before).with_context(|| {
         format!(
             "--created-before {:?}: expected RFC 3339 or YYYY-MM-DD",
             a.created_before
         )
     })?;
-    let before = revoke::format_time(before).with_context(|| {
+    let before = format_time(before).with_context(|| {
         format!(
             "--created-before {:?}: out of range once converted to UTC",
             a.created_before
@@ -548,7 +536,7 @@ fn revoke_rule(a: RuleArgs) -> anyhow::Result<ExitCode> {
         a.common.org,
         for_terminal(&scopes)
     );
-        let o = revoke::execute_rule(admin, &before, &scopes, a.yes, audit);
+        let o = act::execute_rule(admin, &before, &scopes, a.yes, audit);
         let code = match &o {
             Outcome::Revoked => {
                 println!("revocation rule created");

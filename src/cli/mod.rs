@@ -44,6 +44,9 @@ enum Command {
     /// Your own Azure DevOps PATs (PAT Lifecycle API, Entra token): list, create, renew,
     /// revoke, rotate.
     Pats(pats::PatsArgs),
+    /// Verify (and revoke) the findings of a saved report (`act --from REPORT`), exactly as
+    /// `scan --verify/--revoke` does.
+    Act(Box<act::ActFromArgs>),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -68,5 +71,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Ado(a) => ado::run(a),
         Command::Hook(a) => hook::run(a),
         Command::Pats(a) => pats::run(a),
+        Command::Act(a) => act::run_from(*a),
     }
 }

@@ -13,12 +13,12 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 use patrol::audit;
+use patrol::audit::Auditor;
 use patrol::notify::smtp::SmtpChannel;
 use patrol::notify::webhook::WebhookChannel;
 use patrol::notify::{render, Channel, Message, Notifier, NotifyPolicy, Outcome};
 use patrol::provider::http::HttpClient;
 use patrol::report::escape::for_terminal;
-use patrol::revoke::Auditor;
 use serde_json::json;
 
 use super::exit::ExitCode;
@@ -198,7 +198,7 @@ impl Notify {
                 Outcome::Sent { attempts } => Some(attempts),
                 _ => None,
             };
-            audit.record(
+            audit.record(patrol::audit::Entry::new(
                 audit::OWNER_NOTIFIED,
                 "Execute",
                 format!(
@@ -217,7 +217,7 @@ impl Notify {
                     "attempts": attempts,
                     "reason": match &d.outcome { Outcome::Failed(r) => Some(r.clone()), _ => None },
                 }),
-            );
+            ));
         });
         Ok(code)
     }
@@ -230,13 +230,13 @@ pub fn tell_leak_owners(
     n: &Notify,
     findings: &[patrol::finding::Finding],
     repository: &str,
-    revoked: &std::collections::HashMap<String, patrol::revoke::Outcome>,
+    revoked: &std::collections::HashMap<String, patrol::act::Outcome>,
     yes: bool,
     audit: &Auditor<'_>,
 ) -> anyhow::Result<ExitCode> {
+    use patrol::act::Outcome as Revoked;
     use patrol::finding::VerificationStatus;
     use patrol::notify::messages::{leak_messages, LeakNotice};
-    use patrol::revoke::Outcome as Revoked;
     let notices: Vec<LeakNotice<'_>> = findings
         .iter()
         .filter(|f| {

@@ -13,14 +13,15 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
+use patrol::act::execute::{revoke_own_pat, OwnRevokeError};
 use patrol::audit;
+use patrol::audit::Auditor;
 use patrol::provider::azure_devops::pats::{
     EntraToken, NewPat, PatCreate, PatStatus, PatToken, PatsClient, PatsError, ADO_RESOURCE_ID,
 };
 use patrol::provider::ProviderError;
 use patrol::report::csv;
 use patrol::report::escape::for_terminal;
-use patrol::revoke::Auditor;
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -360,12 +361,7 @@ fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
         let pats = match client.list(status) {
             Ok(p) => p,
             Err(e) => {
-                audit.record(
-                    audit::LIFECYCLE_PAT_LISTED,
-                    "Access",
-                    format!("Listing own PATs in {org} failed."),
-                    json!({"organization": org, "status": status.as_str(), "outcome": "failed", "reason": e.to_string()}),
-                );
+                audit.record(patrol::audit::Entry::new(audit::LIFECYCLE_PAT_LISTED, "Access", format!("Listing own PATs in {org} failed."), json!({"organization": org, "status": status.as_str(), "outcome": "failed", "reason": e.to_string()})));
                 return Err(e.into());
             }
         };
@@ -376,12 +372,7 @@ fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
                 Some(u) => p.valid_to_time().is_some_and(|t| t > now && t <= u),
             })
             .collect();
-        audit.record(
-            audit::LIFECYCLE_PAT_LISTED,
-            "Access",
-            format!("Listed {} own PAT(s) in {org}.", rows.len()),
-            json!({"organization": org, "status": status.as_str(), "pats": rows.len(), "outcome": "listed"}),
-        );
+        audit.record(patrol::audit::Entry::new(audit::LIFECYCLE_PAT_LISTED, "Access", format!("Listed {} own PAT(s) in {org}.", rows.len()), json!({"organization": org, "status": status.as_str(), "pats": rows.len(), "outcome": "listed"})));
         let mut out = std::io::BufWriter::new(std::io::stdout());
         super::output::ignore_broken_pipe(
             write_list(&mut out, a.format, &rows, now).and_then(|()| out.flush()),
@@ -584,24 +575,24 @@ fn create(a: CreateArgs) -> anyhow::Result<ExitCode> {
         let new = match client.create(&req) {
             Ok(n) => n,
             Err(e) => {
-                audit.record(
+                audit.record(patrol::audit::Entry::new(
                     audit::LIFECYCLE_PAT_CREATED,
                     "Create",
                     format!("Creating a PAT in {org} failed."),
                     with_outcome(base, "failed", Some(e.to_string())),
-                );
+                ));
                 return Err(e.into());
             }
         };
         let delivered = deliver(&a.out, &new);
         let mut d = pat_data(&org, &new.pat);
         d["token"] = json!(new.token.redacted());
-        audit.record(
+        audit.record(patrol::audit::Entry::new(
             audit::LIFECYCLE_PAT_CREATED,
             "Create",
             format!("Created PAT {} in {org}.", new.pat.authorization_id),
             with_outcome(d, "created", delivered.as_ref().err().cloned()),
-        );
+        ));
         match delivered {
             Ok(how) => {
                 eprintln!(
@@ -636,12 +627,12 @@ fn renew(a: RenewArgs) -> anyhow::Result<ExitCode> {
                 describe(&pat),
                 pat.valid_to.as_deref().unwrap_or("?")
             );
-            audit.record(
+            audit.record(patrol::audit::Entry::new(
                 audit::LIFECYCLE_PAT_RENEWED,
                 "Modify",
                 format!("Renewing PAT {} refused: expired.", pat.authorization_id),
                 with_outcome(d, "refused", Some(why.clone())),
-            );
+            ));
             bail!(why);
         }
         match client.update(&pat, &to) {
@@ -649,12 +640,12 @@ fn renew(a: RenewArgs) -> anyhow::Result<ExitCode> {
                 let mut d = with_outcome(d, "renewed", None);
                 d["newValidTo"] = json!(p.valid_to);
                 d["requestedValidTo"] = json!(to);
-                audit.record(
+                audit.record(patrol::audit::Entry::new(
                     audit::LIFECYCLE_PAT_RENEWED,
                     "Modify",
                     format!("Renewed PAT {} in {org}.", pat.authorization_id),
                     d,
-                );
+                ));
                 let got = p.valid_to.as_deref().unwrap_or("?");
                 let capped = match (
                     p.valid_to_time(),
@@ -673,12 +664,12 @@ fn renew(a: RenewArgs) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::Clean)
             }
             Err(e) => {
-                audit.record(
+                audit.record(patrol::audit::Entry::new(
                     audit::LIFECYCLE_PAT_RENEWED,
                     "Modify",
                     format!("Renewing PAT {} failed.", pat.authorization_id),
                     with_outcome(d, "failed", Some(e.to_string())),
-                );
+                ));
                 Err(e.into())
             }
         }
@@ -686,6 +677,14 @@ fn renew(a: RenewArgs) -> anyhow::Result<ExitCode> {
 }
 
 // ------------------------------------------------------------------ revoke
+
+/// [`maybe_done`] for a revocation (a closed audit gate sent nothing).
+fn maybe_revoked(e: &OwnRevokeError) -> &'static str {
+    match e {
+        OwnRevokeError::Api(e) => maybe_done(e),
+        OwnRevokeError::Gate(_) => " (nothing was sent: the audit log could not be written)",
+    }
+}
 
 /// Whether a failed write may still have taken effect.
 fn maybe_done(e: &PatsError) -> &'static str {
@@ -707,36 +706,36 @@ fn revoke(a: RevokeArgs) -> anyhow::Result<ExitCode> {
                 "Dry run (add --yes to revoke): would revoke PAT {}",
                 describe(&pat)
             );
-            audit.record(
+            audit.record(patrol::audit::Entry::new(
                 audit::LIFECYCLE_PAT_DRY_RUN,
                 "Remove",
                 format!("Dry run: would revoke PAT {}.", pat.authorization_id),
                 with_outcome(d, "dry_run", None),
-            );
+            ));
             return Ok(ExitCode::Clean);
         }
-        match client.revoke(&pat.authorization_id) {
+        match revoke_own_pat(client, &org, &pat.authorization_id, audit) {
             Ok(()) => {
-                audit.record(
+                audit.record(patrol::audit::Entry::new(
                     audit::LIFECYCLE_PAT_REVOKED,
                     "Remove",
                     format!("Revoked PAT {} in {org}.", pat.authorization_id),
                     with_outcome(d, "revoked", None),
-                );
+                ));
                 println!("revoked PAT {}", describe(&pat));
                 Ok(ExitCode::Clean)
             }
             Err(e) => {
-                audit.record(
+                audit.record(patrol::audit::Entry::new(
                     audit::LIFECYCLE_PAT_REVOKED,
                     "Remove",
                     format!("Revoking PAT {} failed.", pat.authorization_id),
                     with_outcome(d, "failed", Some(e.to_string())),
-                );
+                ));
                 Err(anyhow::anyhow!(
                     "revoking PAT {} failed{}: {e}",
                     pat.authorization_id,
-                    maybe_done(&e)
+                    maybe_revoked(&e)
                 ))
             }
         }
@@ -782,12 +781,12 @@ fn rotate(a: RotateArgs) -> anyhow::Result<ExitCode> {
         d["newValidTo"] = json!(to);
         if !a.yes {
             println!("Dry run (add --yes to rotate): would {plan}");
-            audit.record(
+            audit.record(patrol::audit::Entry::new(
                 audit::LIFECYCLE_PAT_DRY_RUN,
                 "Modify",
                 format!("Dry run: would rotate PAT {}.", old.authorization_id),
                 with_outcome(d, "dry_run", None),
-            );
+            ));
             return Ok(ExitCode::Clean);
         }
         println!("Rotating: {plan}");
@@ -795,7 +794,7 @@ fn rotate(a: RotateArgs) -> anyhow::Result<ExitCode> {
             let mut d = d.clone();
             d["state"] = json!(state);
             d["newAuthorizationId"] = json!(new_id);
-            audit.record(
+            audit.record(patrol::audit::Entry::new(
                 audit::LIFECYCLE_PAT_ROTATED,
                 "Modify",
                 format!("Rotation of PAT {} ended: {state}.", old.authorization_id),
@@ -808,13 +807,13 @@ fn rotate(a: RotateArgs) -> anyhow::Result<ExitCode> {
                     },
                     reason,
                 ),
-            );
+            ));
         };
         // Step 1: the replacement.
         let new = match client.create(&req) {
             Ok(n) => n,
             Err(e) => {
-                audit.record(
+                audit.record(patrol::audit::Entry::new(
                     audit::LIFECYCLE_PAT_CREATED,
                     "Create",
                     format!(
@@ -822,7 +821,7 @@ fn rotate(a: RotateArgs) -> anyhow::Result<ExitCode> {
                         old.authorization_id
                     ),
                     with_outcome(pat_data(&org, &old), "failed", Some(e.to_string())),
-                );
+                ));
                 rotated("create_failed", None, Some(e.to_string()));
                 eprintln!(
                     "patrol: rotation stopped: creating the replacement failed{}: {e}",
@@ -841,7 +840,7 @@ fn rotate(a: RotateArgs) -> anyhow::Result<ExitCode> {
         let mut nd = pat_data(&org, &new.pat);
         nd["token"] = json!(new.token.redacted());
         nd["replaces"] = json!(old.authorization_id);
-        audit.record(
+        audit.record(patrol::audit::Entry::new(
             audit::LIFECYCLE_PAT_CREATED,
             "Create",
             format!(
@@ -849,7 +848,7 @@ fn rotate(a: RotateArgs) -> anyhow::Result<ExitCode> {
                 old.authorization_id
             ),
             with_outcome(nd, "created", delivered.as_ref().err().cloned()),
-        );
+        ));
         let how = match delivered {
             Ok(h) => h,
             Err(why) => {
@@ -860,9 +859,9 @@ fn rotate(a: RotateArgs) -> anyhow::Result<ExitCode> {
             }
         };
         // Step 3: only now the old one.
-        match client.revoke(&old.authorization_id) {
+        match revoke_own_pat(client, &org, &old.authorization_id, audit) {
             Ok(()) => {
-                audit.record(
+                audit.record(patrol::audit::Entry::new(
                     audit::LIFECYCLE_PAT_REVOKED,
                     "Remove",
                     format!(
@@ -870,7 +869,7 @@ fn rotate(a: RotateArgs) -> anyhow::Result<ExitCode> {
                         old.authorization_id
                     ),
                     with_outcome(pat_data(&org, &old), "revoked", None),
-                );
+                ));
                 rotated("complete", Some(&new_id), None);
                 println!(
                     "rotated: new PAT {} (token {how}); old PAT {} revoked",
@@ -880,7 +879,7 @@ fn rotate(a: RotateArgs) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::Clean)
             }
             Err(e) => {
-                audit.record(
+                audit.record(patrol::audit::Entry::new(
                     audit::LIFECYCLE_PAT_REVOKED,
                     "Remove",
                     format!(
@@ -888,12 +887,12 @@ fn rotate(a: RotateArgs) -> anyhow::Result<ExitCode> {
                         old.authorization_id
                     ),
                     with_outcome(pat_data(&org, &old), "failed", Some(e.to_string())),
-                );
+                ));
                 rotated("revoke_failed", Some(&new_id), Some(e.to_string()));
                 eprintln!(
                     "patrol: rotation incomplete: revoking the old PAT {} failed{}: {e}",
                     old.authorization_id,
-                    maybe_done(&e)
+                    maybe_revoked(&e)
                 );
                 eprintln!("patrol: state: the replacement PAT {} works and its token is {how}; the old PAT {} still works too: revoke it with `patrol pats revoke --org {org} --id {} --yes`", describe(&new.pat), old.authorization_id, old.authorization_id);
                 Ok(ExitCode::Incomplete)

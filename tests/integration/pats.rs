@@ -391,6 +391,7 @@ fn revoke_is_a_dry_run_unless_yes() {
                 "Token.PatLifecycleDryRun".to_string(),
                 "dry_run".to_string()
             ),
+            ("Token.PatRevokePlanned".to_string(), "planned".to_string()),
             ("Token.PatRevokeEvent".to_string(), "revoked".to_string())
         ]
     );
@@ -477,6 +478,7 @@ fn rotate_creates_writes_and_only_then_revokes() {
                 "dry_run".to_string()
             ),
             ("Token.PatCreated".to_string(), "created".to_string()),
+            ("Token.PatRevokePlanned".to_string(), "planned".to_string()),
             ("Token.PatRevokeEvent".to_string(), "revoked".to_string()),
             ("Token.PatRotated".to_string(), "rotated".to_string()),
         ]
