@@ -20,6 +20,8 @@
 //! - `baseline`: accepted findings by fingerprint; the filter applied before any sink
 //! - `provider`: HTTP clients for token providers (`http.rs` is the one client policy)
 //! - `revoke`: verify / plan / dry-run / revoke / audit: the one place that sends writes
+//! - `store`: the sweep datastore (trait `Store`; SQLite)
+//! - `sweep`: an organisation's repositories: list, plan, fetch, scan what is new, commit
 #![warn(missing_docs)]
 
 pub mod audit;
@@ -34,3 +36,5 @@ pub mod revoke;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod store;
+pub mod sweep;

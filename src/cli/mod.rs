@@ -8,8 +8,10 @@ mod baseline;
 pub mod exit;
 mod history;
 mod hook;
+mod report;
 mod rules;
 mod scan;
+mod sweep;
 mod triage;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +40,10 @@ enum Command {
     Ado(ado::AdoArgs),
     /// Install git hooks (pre-commit).
     Hook(hook::HookArgs),
+    /// Sweep every repository of an organisation into a datastore, incrementally.
+    Sweep(sweep::SweepArgs),
+    /// Write the findings of a sweep from its datastore.
+    Report(report::ReportArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -61,6 +67,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Audit(a) => audit::run(a),
         Command::Ado(a) => ado::run(a),
         Command::Hook(a) => hook::run(a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::Report(a) => report::run(a),
     }
 }
 

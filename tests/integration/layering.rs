@@ -25,6 +25,14 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
             "config",
             &["rules", "source", "report", "provider", "error"][..],
         ),
+        ("store", &["error"][..]),
+        (
+            "sweep",
+            &[
+                "store", "scan", "source", "matcher", "rules", "finding", "config", "provider",
+                "error",
+            ][..],
+        ),
     ])
 }
 

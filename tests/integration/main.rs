@@ -13,6 +13,9 @@
 //! - `history`: git history, `--staged`, `--since-commit`, `--range`, `patrol hook install`
 //!   (repositories built with `git_repo::GitRepoBuilder`)
 //!
+//! - `sweep` (with `sweep_server`, a loopback organisation: listings and smart HTTP): the
+//!   sweep datastore, incrementality, resume after SIGKILL, isolation, credentials
+//!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
 mod act;
@@ -24,5 +27,7 @@ mod layering;
 mod mock_api;
 mod rules_cli;
 mod scan_files;
+mod sweep;
+mod sweep_server;
 mod triage;
 mod util;
