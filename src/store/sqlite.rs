@@ -17,7 +17,7 @@ use super::{
     SweepStatus,
 };
 
-/// The schema this build writes. Each entry of [`MIGRATIONS`] moves a file one version up.
+/// The schema this build writes. Each entry of `MIGRATIONS` moves a file one version up.
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// `MIGRATIONS[n]` takes a file from version `n` to `n + 1`.

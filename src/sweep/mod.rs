@@ -1,7 +1,7 @@
 //! A sweep: every repository of an organisation, incremental and resumable.
 //!
 //! Steps of [`run`], each a function below:
-//! 1. [`plan`]: continue the unfinished sweep of the same target and rule set, or list the
+//! 1. `plan`: continue the unfinished sweep of the same target and rule set, or list the
 //!    repositories ([`inventory`]), decide which are skipped and why, and write the plan
 //!    BEFORE anything is fetched;
 //! 2. fetch workers (`jobs` of them) take claimed repositories: `git ls-remote` against the
