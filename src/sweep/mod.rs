@@ -241,6 +241,11 @@ pub fn run(
     })
 }
 
+/// The watermark of a repository scanned with no refs at all (so that it is `unchanged`
+/// next time, not "never scanned").
+static NO_REFS: std::sync::LazyLock<Tip> =
+    std::sync::LazyLock::new(|| ("(no refs)".to_string(), String::new()));
+
 /// What a fetch worker hands to the writer.
 struct Fetched {
     repo: RepoEntry,
@@ -266,7 +271,7 @@ fn fetch_one(
             .git
             .ls_remote(&r.clone_url, cred)
             .map_err(|e| e.to_string())?;
-        if &remote == mark {
+        if &remote == mark || (remote.is_empty() && mark == std::slice::from_ref(&*NO_REFS)) {
             return Ok(FetchOutcome::Unchanged);
         }
     }
@@ -311,7 +316,12 @@ fn finish_one(
                 let reason = format!("incomplete scan: {}", scanned.errors.join("; "));
                 return fail(store, reason);
             }
-            scanned.result.tips = tips.clone();
+            scanned.result.tips = if tips.is_empty() {
+                // A repository with no refs is still "scanned at these tips".
+                vec![NO_REFS.clone()]
+            } else {
+                tips.clone()
+            };
             scanned.result.bytes = counters.bytes.load(Ordering::Relaxed) - before;
             match store.commit_repo(sweep, key, &setup.ruleset, &scanned.result) {
                 Ok(()) => {

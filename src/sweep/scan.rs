@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use sha2::{Digest, Sha256};
 
 use crate::error::Diagnostics;
-use crate::finding::{ChecksumStatus, Finding, Fingerprint, Location, Secret};
+use crate::finding::{
+    ChecksumStatus, Finding, Fingerprint, Location, Secret, Verification, VerificationStatus,
+};
 use crate::matcher::Matcher;
 use crate::rules::RuleSet;
 use crate::scan::history::scan_planned;
@@ -421,7 +423,20 @@ pub fn to_finding(f: &StoredFinding) -> Finding {
         },
         locations,
         locations_omitted: 0,
-        verification: None,
+        verification: f.outcome.as_ref().map(|o| Verification {
+            status: match o.status.as_str() {
+                "live" => VerificationStatus::Live,
+                "revoked_or_invalid" => VerificationStatus::RevokedOrInvalid,
+                "error" => VerificationStatus::Error,
+                _ => VerificationStatus::Unknown,
+            },
+            owner: o.owner.clone(),
+            checked_at: o.checked_at.clone(),
+            detail: match &o.revoked_at {
+                Some(at) => format!("revoked at {at}"),
+                None => "as recorded in the datastore".into(),
+            },
+        }),
     }
 }
 

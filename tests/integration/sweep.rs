@@ -480,3 +480,59 @@ fn a_corrupt_or_newer_datastore_is_refused_and_left_as_it_was() {
     );
     assert_eq!(std::fs::read(&db).unwrap(), before);
 }
+
+#[test]
+fn verify_acts_once_per_secret_and_the_outcome_is_kept() {
+    let org = Org::start(TOKEN);
+    let s1 = fake("github.pat_classic", 41);
+    org.add(
+        Repo::new("p", "one"),
+        &[
+            ("a.txt", &format!("{s1}\n")),
+            ("b.txt", &format!("again {s1}\n")),
+        ],
+    );
+    let d = TestDir::new();
+    let out = sweep(
+        d.path(),
+        &[
+            "github",
+            "--org",
+            "acme",
+            "--api-url",
+            &org.base,
+            "--verify",
+        ],
+        &[("GITHUB_TOKEN", TOKEN)],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let checks = org.log().iter().filter(|h| h.url == "/user").count();
+    assert_eq!(checks, 1, "one verification per secret, not per location");
+    let (_, f) = report(d.path(), &[]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["verification"]["status"], "revoked_or_invalid");
+    assert_eq!(f[0]["locations"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_listing_page_that_is_not_json_and_oversized_repositories_are_explained() {
+    let org = Org::start(TOKEN);
+    org.add(Repo::new("p", "big"), &[("a.txt", "x\n")]);
+    let d = TestDir::new();
+    let out = sweep(
+        d.path(),
+        &["github", "--org", "broken", "--api-url", &org.base],
+        &[("GITHUB_TOKEN", TOKEN)],
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("not JSON"), "{}", out.stderr);
+    let out = ado(&org, d.path(), &["--max-repo-size", "10"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("skipped ado:acme/p/big: 1000 bytes, over --max-repo-size 10"),
+        "{}",
+        out.stderr
+    );
+    assert!(org.git_hits("big").is_empty());
+}

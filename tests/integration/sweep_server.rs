@@ -317,8 +317,15 @@ fn handle(mut rq: tiny_http::Request, state: &Mutex<State>, root: &Path, base: &
         return respond(rq, status, &hs, out);
     }
     log(false);
+    // GitHub `GET /user` (verification): every token the sweep finds here is a dead fake.
+    if path == "/user" {
+        return respond(rq, 401, &[], b"{\"message\":\"Bad credentials\"}".to_vec());
+    }
     if !ok {
         return respond(rq, 401, &[], b"{\"message\":\"bad credentials\"}".to_vec());
+    }
+    if path == "/orgs/broken/repos" {
+        return respond(rq, 200, &[], b"<html>maintenance</html>".to_vec());
     }
     let repos = state.lock().unwrap().repos.clone();
     let q: std::collections::HashMap<String, String> = query
