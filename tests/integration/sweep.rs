@@ -536,3 +536,63 @@ fn a_listing_page_that_is_not_json_and_oversized_repositories_are_explained() {
     );
     assert!(org.git_hits("big").is_empty());
 }
+
+#[test]
+fn urls_of_local_paths_and_a_half_written_mirror_are_recovered() {
+    let org = Org::start(TOKEN);
+    let s1 = fake("github.pat_classic", 51);
+    org.add(Repo::new("p", "local"), &[("a.txt", &format!("{s1}\n"))]);
+    let d = TestDir::new();
+    let list = d.write(
+        "repos.txt",
+        format!("# our repositories\n{}\n\n", org.bare("local").display()),
+    );
+    let out = sweep(d.path(), &["urls", list.to_str().unwrap()], &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // Break the mirror as an interrupted clone would leave it, and push something new.
+    let cache = d.path().join("patrol-sweep-cache");
+    let mirror = std::fs::read_dir(&cache)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::remove_file(mirror.join("patrol-mirror-complete")).unwrap();
+    std::fs::write(mirror.join("packed-refs"), "garbage\n").unwrap();
+    let s2 = fake("github.pat_classic", 52);
+    org.push("local", &[("b.txt", &format!("{s2}\n"))], "more");
+    let out = sweep(d.path(), &["urls", list.to_str().unwrap()], &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let s = status(d.path());
+    assert_eq!(s["repositories"]["scanned"], 1);
+    assert_eq!(s["new_findings"], 1);
+    assert_eq!(s["blobs_scanned"], 1, "only the pushed blob is read again");
+}
+
+#[test]
+fn a_git_past_its_deadline_is_killed_and_its_repository_fails() {
+    let org = Org::start(TOKEN);
+    org.add(Repo::new("p", "slow"), &[("a.txt", "x\n")]);
+    org.set_delay(Duration::from_secs(4));
+    let d = TestDir::new();
+    let base = format!("{}/acme", org.base);
+    let started = Instant::now();
+    let out = sweep(
+        d.path(),
+        &["ado", "--org", "acme", "--api-base", &base],
+        &[
+            ("AZURE_DEVOPS_EXT_PAT", TOKEN),
+            ("PATROL_GIT_TIMEOUT_SECS", "1"),
+        ],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("failed: ado:acme/p/slow") && out.stderr.contains("timed out"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the sweep did not wait for git"
+    );
+}
