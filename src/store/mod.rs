@@ -354,11 +354,14 @@ pub trait Store {
     /// The ref tips last scanned in `repo` under `ruleset` (empty when never).
     fn watermark(&self, repo: &str, ruleset: &str) -> Result<Vec<RefTip>, StoreError>;
 
-    /// Which of `objects` (hex ids) were already read under `ruleset`, in any repository.
+    /// Which of `objects` (hex ids) were already read under `ruleset`, in any repository,
+    /// in sweep `since` or later (`0`: ever; a `--full` sweep passes its own id, so it reads
+    /// everything again, yet each object once).
     fn seen_objects(
         &self,
         ruleset: &str,
         objects: &[String],
+        since: i64,
     ) -> Result<std::collections::HashSet<String>, StoreError>;
 
     /// The hits recorded in `objects` under `ruleset`.

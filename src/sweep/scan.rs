@@ -93,11 +93,13 @@ pub struct RepoScan {
 }
 
 /// Scans the mirror at `mirror` (repository `repo`) incrementally; see the module doc.
+/// Objects read in sweep `since` or later are not read again (`0`: ever read).
 pub fn scan_mirror(
     setup: &ScanSetup,
     store: &dyn Store,
     repo: &str,
     mirror: &Path,
+    since: i64,
     counters: &Counters,
     cancel: &AtomicBool,
 ) -> Result<RepoScan, SweepError> {
@@ -107,7 +109,7 @@ pub fn scan_mirror(
     // Object ids: blobs, and commits / tags for their messages.
     let mut ids: Vec<String> = plan.blobs.iter().map(|b| b.oid.to_string()).collect();
     ids.extend(plan.messages.iter().map(|(_, o)| meta_of(o).id.clone()));
-    let seen = store.seen_objects(&setup.ruleset, &ids)?;
+    let seen = store.seen_objects(&setup.ruleset, &ids, since)?;
 
     // Where each (commit, path) came from, to tie a location back to its object.
     let mut object_of: HashMap<(String, Vec<u8>), String> = HashMap::new();

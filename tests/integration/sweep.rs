@@ -203,7 +203,17 @@ fn ado_sweep_is_incremental_reads_shared_blobs_once_and_keeps_no_credential() {
     let (_, all) = report(d.path(), &[]);
     assert_eq!(all.len(), 3);
 
-    assert_no_credential(d.path(), &[&first, &again, &third]);
+    // --full reads everything again, each blob once, and records nothing twice.
+    let full = ado(&org, d.path(), &["--include-forks", "--full"]);
+    assert_eq!(full.code, 1, "{}", full.stderr);
+    let s = status(d.path());
+    assert_eq!(s["repositories"]["scanned"], 3);
+    let blobs = org.distinct_blobs(&["app", "lib", "app-fork"]);
+    assert_eq!(s["blobs_scanned"].as_u64().unwrap(), blobs.len() as u64);
+    let (_, again_all) = report(d.path(), &[]);
+    assert_eq!(places(&again_all), places(&all));
+
+    assert_no_credential(d.path(), &[&first, &again, &third, &full]);
 }
 
 #[test]
