@@ -606,3 +606,52 @@ fn a_git_past_its_deadline_is_killed_and_its_repository_fails() {
         "the sweep did not wait for git"
     );
 }
+
+#[test]
+fn whole_secrets_are_stored_only_when_asked_and_report_writes_every_format() {
+    let org = Org::start(TOKEN);
+    let s1 = fake("github.pat_classic", 61);
+    let s2 = fake("github.pat_classic", 62);
+    org.add(Repo::new("p", "one"), &[("a.txt", &format!("{s1}\n"))]);
+    org.add(Repo::new("q", "two"), &[("b.txt", &format!("{s2}\n"))]);
+
+    let plain = TestDir::new();
+    assert_eq!(ado(&org, plain.path(), &[]).code, 1);
+    let db = std::fs::read(plain.path().join("patrol-sweep.db")).unwrap();
+    assert!(
+        !db.windows(s1.len()).any(|w| w == s1.as_bytes()),
+        "a whole secret at rest"
+    );
+    let refused = run_patrol_env(plain.path(), &["report", "--show-secrets"], None, &[]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("--store-secrets"),
+        "{}",
+        refused.stderr
+    );
+    for format in ["human", "json", "jsonl", "sarif", "csv"] {
+        let out = run_patrol_env(plain.path(), &["report", "--format", format], None, &[]);
+        assert_eq!(out.code, 1, "{format}: {}", out.stderr);
+        assert!(
+            !out.stdout.contains(&s1) && !out.stdout.contains(&s2),
+            "{format}"
+        );
+        assert!(out.stdout.contains(&s1[..4]), "{format}: {}", out.stdout);
+    }
+    let (_, only) = report(plain.path(), &["--repo", "ado:acme/q/*"]);
+    assert_eq!(
+        places(&only),
+        BTreeSet::from([("ado:acme/q/two".to_string(), "b.txt".to_string(), 1)])
+    );
+
+    let kept = TestDir::new();
+    assert_eq!(ado(&org, kept.path(), &["--store-secrets"]).code, 1);
+    let out = run_patrol_env(
+        kept.path(),
+        &["report", "--show-secrets", "--format", "jsonl"],
+        None,
+        &[],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.contains(&s1) && out.stdout.contains(&s2));
+}
