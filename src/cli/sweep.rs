@@ -228,6 +228,8 @@ fn sweep_run(source: Source, token: Option<Secret>, c: &Common) -> anyhow::Resul
     {
         git.timeout = std::time::Duration::from_secs(s.max(1));
     }
+    let cancel = Arc::new(AtomicBool::new(false));
+    git.cancel = Some(cancel.clone());
     let opts = SweepOptions {
         source,
         token,
@@ -242,7 +244,6 @@ fn sweep_run(source: Source, token: Option<Secret>, c: &Common) -> anyhow::Resul
     };
     let http = super::act::http_client()?;
     let counters = Counters::default();
-    let cancel = Arc::new(AtomicBool::new(false));
     {
         let cancel = cancel.clone();
         let _ = ctrlc::set_handler(move || {

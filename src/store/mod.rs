@@ -17,6 +17,13 @@
 //! lease holder name: a single-process backend just marks it, a shared backend (PostgreSQL,
 //! `FOR UPDATE SKIP LOCKED`) gives each worker a different one and lets expired leases be taken
 //! again. Committing a repository releases its lease.
+//!
+//! What a shared backend adds behind this trait (not needed by SQLite, where one process owns
+//! a sweep): a lease end checked against the database clock in `claim_next`; a heartbeat that
+//! renews it from its own connection; `commit_repo` / `finish_repo` that fail when the lease
+//! was lost (so an expired worker records nothing); one unfinished sweep per target (a partial
+//! unique index) so that the first worker writes the plan and the others join it; and object
+//! rows inserted `ON CONFLICT DO NOTHING` so two workers never record one blob twice.
 
 pub mod sqlite;
 

@@ -128,6 +128,14 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// When a lease taken now ends (10 minutes): recorded for `sweep status` and for a shared
+/// backend's expiry; a single-process SQLite sweep never waits for it.
+fn lease_end() -> String {
+    (time::OffsetDateTime::now_utc() + time::Duration::minutes(10))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 fn now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -421,7 +429,7 @@ impl Store for SqliteStore {
         if let Some(r) = &next {
             tx.execute(
                 "UPDATE plan SET lease_holder = ?3, lease_until = ?4 WHERE sweep = ?1 AND repo = ?2",
-                params![sweep, r.key, worker, now()],
+                params![sweep, r.key, worker, lease_end()],
             )
             .map_err(e)?;
         }

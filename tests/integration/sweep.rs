@@ -655,3 +655,46 @@ fn whole_secrets_are_stored_only_when_asked_and_report_writes_every_format() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stdout.contains(&s1) && out.stdout.contains(&s2));
 }
+
+#[test]
+fn ctrl_c_kills_the_git_in_hand_and_leaves_the_rest_pending() {
+    let org = Org::start(TOKEN);
+    for i in 0..3 {
+        org.add(Repo::new("p", &format!("c{i}")), &[("a.txt", "x\n")]);
+    }
+    org.set_delay(Duration::from_secs(20));
+    let d = TestDir::new();
+    let base = format!("{}/acme", org.base);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_patrol"))
+        .args([
+            "sweep",
+            "ado",
+            "--org",
+            "acme",
+            "--api-base",
+            &base,
+            "--no-progress",
+        ])
+        .current_dir(d.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", d.path())
+        .env("AZURE_DEVOPS_EXT_PAT", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Instant::now();
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let exit = child.wait().unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "waited for git to finish"
+    );
+    assert_eq!(exit.code(), Some(2));
+    let s = status(d.path());
+    assert_eq!(s["complete"], false);
+    assert_eq!(s["repositories"]["pending"], 3);
+}
