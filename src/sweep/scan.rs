@@ -138,6 +138,7 @@ pub fn scan_mirror(
         .collect();
     let collector = Collector::spawn(setup.opts.max_locations);
     let mut fresh_objects: Vec<String> = Vec::new();
+    let mut fresh_messages: HashSet<&str> = HashSet::new();
     {
         let mut s = crate::scan::BlobScanner::new(
             &setup.matcher,
@@ -147,7 +148,7 @@ pub fn scan_mirror(
         );
         for (bytes, o) in &plan.messages {
             let id = &meta_of(o).id;
-            if !seen.contains(id) && !fresh_objects.contains(id) {
+            if !seen.contains(id) && fresh_messages.insert(id) {
                 fresh_objects.push(id.clone());
             }
             if !seen.contains(id) {
