@@ -81,9 +81,13 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         }
         None => Box::new(io::BufWriter::new(io::stdout())),
     };
+    // The totals of the sweep the findings come from.
+    let st = store.status(a.sweep)?;
     let summary = ScanSummary {
+        blobs_scanned: st.blobs_scanned,
+        bytes_scanned: st.bytes_scanned,
         findings: findings.len() as u64,
-        complete: true,
+        complete: st.complete,
         ..ScanSummary::default()
     };
     let opts = ReportOptions {
