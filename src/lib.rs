@@ -26,6 +26,8 @@
 //!   plan audited first) / outcome
 //! - `clock`: the RFC 3339 time formats
 //! - `notify`: telling token owners (message builders; SMTP and webhook delivery)
+//! - `store`: the sweep datastore (trait `Store`; SQLite)
+//! - `sweep`: an organisation's repositories: list, plan, fetch, scan what is new, commit
 //!
 //! # Embedding the scanner
 //!
@@ -88,6 +90,8 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod store;
+pub mod sweep;
 
 pub use config::{ScanConfig, ScanSettings};
 pub use finding::{Finding, FindingSink, Location};

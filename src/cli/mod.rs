@@ -11,8 +11,10 @@ mod http;
 mod notify;
 mod output;
 mod pats;
+mod report;
 mod rules;
 mod scan;
+mod sweep;
 mod triage;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +49,10 @@ enum Command {
     /// Verify (and revoke) the findings of a saved report (`act --from REPORT`), exactly as
     /// `scan --verify/--revoke` does.
     Act(Box<act::ActFromArgs>),
+    /// Sweep every repository of an organisation into a datastore, incrementally.
+    Sweep(sweep::SweepArgs),
+    /// Write the findings of a sweep from its datastore.
+    Report(report::ReportArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -72,5 +78,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Hook(a) => hook::run(a),
         Command::Pats(a) => pats::run(a),
         Command::Act(a) => act::run_from(*a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::Report(a) => report::run(a),
     }
 }

@@ -37,6 +37,14 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "rules", "source", "matcher", "finding", "baseline", "report", "provider", "error",
             ][..],
         ),
+        ("store", &["error"][..]),
+        (
+            "sweep",
+            &[
+                "store", "scan", "source", "matcher", "rules", "finding", "config", "provider",
+                "error",
+            ][..],
+        ),
     ])
 }
 

@@ -20,6 +20,8 @@
 //!
 //! - `pats`: `patrol pats ...` against `pats_api`, a loopback PAT Lifecycle API
 //! - `notify`: `--notify` / `--notify-webhook` against `notify_servers` (SMTP, webhook)
+//! - `sweep` (with `sweep_server`, a loopback organisation: listings and smart HTTP): the
+//!   sweep datastore, incrementality, resume after SIGKILL, isolation, credentials
 //!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
@@ -46,5 +48,7 @@ mod revoke_github_gitlab;
 mod rules_cli;
 mod sarif;
 mod scan_files;
+mod sweep;
+mod sweep_server;
 mod util;
 mod verify;
