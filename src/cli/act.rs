@@ -156,6 +156,16 @@ impl Act {
         findings: &mut [Finding],
         scan: Option<&AuditContext>,
     ) -> anyhow::Result<ExitCode> {
+        Ok(self.run_with_outcomes(findings, scan)?.0)
+    }
+
+    /// [`Act::run`], also returning each revocation attempt's outcome by fingerprint (what a
+    /// datastore keeps).
+    pub fn run_with_outcomes(
+        &self,
+        findings: &mut [Finding],
+        scan: Option<&AuditContext>,
+    ) -> anyhow::Result<(ExitCode, std::collections::HashMap<String, Outcome>)> {
         let scope = self.config.ado_org.clone().unwrap_or_else(|| "scan".into());
         let mut ctx = audit_context("Organization", scope);
         if let Some(s) = scan {
@@ -191,7 +201,7 @@ impl Act {
                 &audit,
             )?);
         }
-        Ok(code)
+        Ok((code, report.revoked))
     }
 }
 

@@ -250,7 +250,13 @@ pub fn tell_leak_owners(
                 Some(Revoked::Failed(r)) => Some(Err(r.clone())),
                 Some(Revoked::DryRun) | Some(Revoked::Skipped(_)) | None => None,
             };
-            LeakNotice::new(f, repository, state)
+            // A sweep's findings name their repositories; a scan's files have none.
+            let repo = f
+                .locations
+                .iter()
+                .find_map(|l| l.repository.as_deref())
+                .unwrap_or(repository);
+            LeakNotice::new(f, repo, state)
         })
         .collect();
     n.run(&leak_messages(&notices), yes, audit)

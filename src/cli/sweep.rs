@@ -129,9 +129,12 @@ struct Common {
     /// Revoke live secrets found in this run (a dry run unless --yes).
     #[arg(long)]
     revoke: bool,
-    /// Really revoke.
-    #[arg(long, requires = "revoke")]
+    /// Really revoke (with --revoke), and send the --notify messages.
+    #[arg(long)]
     yes: bool,
+    /// Tell each live leaked token's owner (needs --verify).
+    #[command(flatten)]
+    notify: super::notify::NotifyArgs,
     /// Append verification and revocation events (JSON Lines) to FILE.
     #[arg(long, value_name = "FILE")]
     audit_log: Option<PathBuf>,
@@ -298,6 +301,7 @@ fn act_args(source: &Source, c: &Common) -> super::act::ActArgs {
         verify: c.verify || c.revoke,
         revoke: c.revoke,
         yes: c.yes,
+        notify: c.notify.clone(),
         ..Default::default()
     };
     match source {
@@ -345,16 +349,23 @@ fn act_on(
         );
         code = ExitCode::Incomplete;
     }
-    code = code.merge(act.run(&mut findings, None)?);
+    let (acted, revoked) = act.run_with_outcomes(&mut findings, None)?;
+    code = code.merge(acted);
+    let now = patrol::clock::now_rfc3339();
     for f in &findings {
         if let Some(v) = &f.verification {
+            let revoked_at = matches!(
+                revoked.get(&f.fingerprint.0),
+                Some(patrol::act::Outcome::Revoked)
+            )
+            .then(|| now.clone());
             store.record_outcome(
                 &f.fingerprint.0,
                 &Outcome {
                     status: v.status.as_str().to_string(),
                     owner: v.owner.clone(),
                     checked_at: v.checked_at.clone(),
-                    revoked_at: None,
+                    revoked_at,
                 },
             )?;
         }
