@@ -5,6 +5,8 @@
 //! - `layering`: the module dependency table of STYLE.md, enforced
 //! - `hostile`, `hostile_git`: hostile files, trees and git repositories, signals (the
 //!   fault-injection suite)
+//! - `report_formats`: what SARIF consumers need beyond the schema; `--format html` and
+//!   `--format markdown`
 //! - `rules_cli`: `patrol rules list|check`
 //! - `triage`: output formats (snapshots in `snapshots/`, SARIF schema), patrol.toml,
 //!   baselines (incl. a real `git merge`), the audit log
@@ -22,6 +24,7 @@ mod hostile;
 mod hostile_git;
 mod layering;
 mod mock_api;
+mod report_formats;
 mod rules_cli;
 mod scan_files;
 mod triage;

@@ -1,0 +1,66 @@
+//! The formats made for other programs and for people outside a terminal: what SARIF
+//! consumers require beyond the schema, and `--format html|markdown`.
+
+use crate::util::{fake, run_patrol_env, TestDir};
+
+/// A tree with two secrets of two providers, one of them in two files.
+fn tree() -> TestDir {
+    let t = TestDir::new();
+    let pat = fake("azure_devops.pat", 7);
+    t.write("app/settings.json", format!("{{\"pat\": \"{pat}\"}}\n"));
+    t.write(
+        "deploy/ci.sh",
+        format!("export AZURE_DEVOPS_EXT_PAT={pat}\n"),
+    );
+    t.write(
+        ".env",
+        format!("GITHUB_TOKEN={}\n", fake("github.pat_classic", 8)),
+    );
+    t
+}
+
+const SCAN: &[&str] = &["scan", ".", "--history", "none", "--no-progress"];
+
+fn scan(t: &TestDir, format: &str, env: &[(&str, &str)]) -> crate::util::Output {
+    let mut args = SCAN.to_vec();
+    args.extend(["--format", format]);
+    run_patrol_env(t.path(), &args, None, env)
+}
+
+#[test]
+fn sarif_driver_and_automation_details_satisfy_advanced_security_for_azure_devops() {
+    let t = tree();
+    let o = scan(&t, "sarif", &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let driver = &doc["runs"][0]["tool"]["driver"];
+    assert_eq!(
+        driver["fullName"],
+        format!("patrol {}", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(driver["informationUri"], env!("CARGO_PKG_HOMEPAGE"));
+    assert_eq!(doc["runs"][0]["automationDetails"]["id"], "patrol/");
+
+    let pipeline = [
+        ("TF_BUILD", "True"),
+        ("SYSTEM_COLLECTIONURI", "https://dev.azure.com/fabrikam/"),
+        ("SYSTEM_TEAMPROJECT", "Web"),
+        ("SYSTEM_DEFINITIONID", "12"),
+        ("BUILD_DEFINITIONNAME", "web ci"),
+        ("SYSTEM_PHASEID", "3dc8fd7e-4368-5a92-293e-d53cefc8c4c3"),
+        ("SYSTEM_PHASENAME", "Job_1"),
+        ("BUILD_SOURCEBRANCH", "refs/heads/main"),
+        ("BUILD_BUILDID", "345"),
+    ];
+    let o = scan(&t, "sarif", &pipeline);
+    let doc: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let a = &doc["runs"][0]["automationDetails"];
+    assert_eq!(
+        a["id"],
+        "azuredevops/pipeline/build/fabrikam/Web/12/3dc8fd7e-4368-5a92-293e-d53cefc8c4c3/refs/heads/main/345"
+    );
+    assert_eq!(
+        a["properties"]["azuredevops/pipeline/build/phaseId"],
+        "3dc8fd7e-4368-5a92-293e-d53cefc8c4c3"
+    );
+}
