@@ -12,6 +12,7 @@
 //!   baselines (incl. a real `git merge`), the audit log
 //! - `act`: `scan --verify/--revoke` and `patrol ado ...` against `mock_api`, a loopback
 //!   server speaking the documented Azure DevOps, GitHub and GitLab endpoints
+//! - `hook_run`: `patrol hook run` (the pre-commit framework's entry point)
 //! - `history`: git history, `--staged`, `--since-commit`, `--range`, `patrol hook install`
 //!   (repositories built with `git_repo::GitRepoBuilder`)
 //!
@@ -20,6 +21,7 @@
 mod act;
 mod git_repo;
 mod history;
+mod hook_run;
 mod hostile;
 mod hostile_git;
 mod layering;
