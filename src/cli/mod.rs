@@ -5,9 +5,11 @@ mod act;
 mod ado;
 mod audit;
 mod baseline;
+mod completions;
 pub mod exit;
 mod history;
 mod hook;
+mod man;
 mod rules;
 mod scan;
 mod triage;
@@ -38,6 +40,10 @@ enum Command {
     Ado(ado::AdoArgs),
     /// Install git hooks (pre-commit).
     Hook(hook::HookArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions(completions::CompletionsArgs),
+    /// Print the patrol(1) manual page (roff) to stdout.
+    Man(man::ManArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -71,6 +77,8 @@ where
         Command::Audit(a) => audit::run(a),
         Command::Ado(a) => ado::run(a),
         Command::Hook(a) => hook::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
     }
 }
 

@@ -7,6 +7,7 @@
 //!   fault-injection suite)
 //! - `report_formats`: what SARIF consumers need beyond the schema; `--format html` and
 //!   `--format markdown`
+//! - `install`: `patrol completions SHELL`, `patrol man`
 //! - `rules_cli`: `patrol rules list|check`
 //! - `triage`: output formats (snapshots in `snapshots/`, SARIF schema), patrol.toml,
 //!   baselines (incl. a real `git merge`), the audit log
@@ -24,6 +25,7 @@ mod history;
 mod hook_run;
 mod hostile;
 mod hostile_git;
+mod install;
 mod layering;
 mod mock_api;
 mod report_formats;
