@@ -57,6 +57,26 @@ impl Prefilter {
                 add(k, Target::Decoder(*d));
             }
         }
+        // Leftmost-first picks, among keywords starting at one position, the first in this
+        // order: longest first, so `glrt-` never hides `glrt-t` (or any keyword it begins).
+        // A keyword inside a longer one is hidden wherever the longer one matches, so the
+        // longer one also serves the shorter one's targets.
+        let mut order: Vec<usize> = (0..keywords.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(keywords[i].len()));
+        let keywords: Vec<String> = order.iter().map(|&i| keywords[i].clone()).collect();
+        let mut targets: Vec<Vec<Target>> = order.iter().map(|&i| targets[i].clone()).collect();
+        for long in 0..keywords.len() {
+            for short in long + 1..keywords.len() {
+                if keywords[long].contains(keywords[short].as_str()) {
+                    let extra = targets[short].clone();
+                    for t in extra {
+                        if !targets[long].contains(&t) {
+                            targets[long].push(t);
+                        }
+                    }
+                }
+            }
+        }
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostFirst)
             .build(&keywords)
@@ -79,5 +99,54 @@ impl Prefilter {
     /// The targets of pattern `i`.
     pub fn targets(&self, i: usize) -> &[Target] {
         &self.targets[i]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+
+    fn rule_set(keywords: &[(&str, &str)]) -> RuleSet {
+        let mut set = RuleSet::default();
+        let mut text = String::new();
+        for (id, k) in keywords {
+            text.push_str(&format!(
+                "[[rule]]\nid = \"acme.{id}\"\nname = \"n\"\nprovider = \"acme\"\nkeywords = [\"{k}\"]\npattern = '''(?P<token>{k}[a-z]+)'''\nexamples = [\"{k}abc\"]\n"
+            ));
+        }
+        set.add_text("t.toml", &text, None).unwrap();
+        set
+    }
+
+    fn targets_at(p: &Prefilter, hay: &str) -> Vec<Target> {
+        let mut hits = Vec::new();
+        p.hits(hay.as_bytes(), &mut hits);
+        hits.iter()
+            .flat_map(|h| p.targets(h.pattern).to_vec())
+            .collect()
+    }
+
+    /// Regression test for #13: `glrt-` (runner token) hid `glrt-t` (routable runner token)
+    /// when both started at one position.
+    #[test]
+    fn a_keyword_that_begins_another_never_hides_it() {
+        let set = rule_set(&[("short", "glrt-"), ("long", "glrt-t")]);
+        let p = Prefilter::new(set.rules(), false);
+        let t = targets_at(&p, "x glrt-t1_abc y");
+        assert!(t.contains(&Target::Rule(1)), "{t:?}");
+        let t = targets_at(&p, "x glrt-abc y");
+        assert_eq!(t, vec![Target::Rule(0)]);
+    }
+
+    #[test]
+    fn a_longer_keyword_serves_the_shorter_one_inside_it() {
+        let set = rule_set(&[("inner", "cio"), ("outer", "xcio_")]);
+        let p = Prefilter::new(set.rules(), false);
+        let t = targets_at(&p, "a xcio_abc");
+        assert!(
+            t.contains(&Target::Rule(0)) && t.contains(&Target::Rule(1)),
+            "{t:?}"
+        );
     }
 }
