@@ -110,7 +110,8 @@ pub fn github_pat_fine_grained(r: &mut Rng) -> String {
 /// GitLab routable PAT: base64url payload, `.01.` (versioned, or `.` alone, unversioned, one
 /// sample in two), base36 length, base36 CRC-32.
 pub fn gitlab_pat_routable(r: &mut Rng) -> String {
-    gitlab_routable(r, "glpat-", true)
+    let versioned = r.below(2) == 0;
+    gitlab_routable(r, "glpat-", versioned)
 }
 
 fn slack_numbers(r: &mut Rng, n: usize) -> Vec<String> {
