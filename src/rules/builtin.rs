@@ -3,6 +3,7 @@
 
 /// (provider id, TOML text) for each built-in rule file.
 pub const FILES: &[(&str, &str)] = &[
+    ("adafruit", include_str!("data/adafruit.toml")),
     ("anthropic", include_str!("data/anthropic.toml")),
     ("atlassian", include_str!("data/atlassian.toml")),
     ("aws", include_str!("data/aws.toml")),
