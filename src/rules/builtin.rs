@@ -7,6 +7,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("anthropic", include_str!("data/anthropic.toml")),
     ("atlassian", include_str!("data/atlassian.toml")),
     ("aws", include_str!("data/aws.toml")),
+    ("azure_ai", include_str!("data/azure_ai.toml")),
     ("azure_devops", include_str!("data/azure_devops.toml")),
     ("azure_storage", include_str!("data/azure_storage.toml")),
     ("github", include_str!("data/github.toml")),
