@@ -8,6 +8,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("atlassian", include_str!("data/atlassian.toml")),
     ("aws", include_str!("data/aws.toml")),
     ("azure_ai", include_str!("data/azure_ai.toml")),
+    ("azure_apim", include_str!("data/azure_apim.toml")),
     ("azure_devops", include_str!("data/azure_devops.toml")),
     ("azure_storage", include_str!("data/azure_storage.toml")),
     ("github", include_str!("data/github.toml")),
