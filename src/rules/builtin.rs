@@ -10,6 +10,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("azure_ai", include_str!("data/azure_ai.toml")),
     ("azure_apim", include_str!("data/azure_apim.toml")),
     ("azure_batch", include_str!("data/azure_batch.toml")),
+    ("azure_cask", include_str!("data/azure_cask.toml")),
     ("azure_devops", include_str!("data/azure_devops.toml")),
     ("azure_storage", include_str!("data/azure_storage.toml")),
     ("github", include_str!("data/github.toml")),
