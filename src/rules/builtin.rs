@@ -11,6 +11,10 @@ pub const FILES: &[(&str, &str)] = &[
     ("azure_apim", include_str!("data/azure_apim.toml")),
     ("azure_batch", include_str!("data/azure_batch.toml")),
     ("azure_cask", include_str!("data/azure_cask.toml")),
+    (
+        "azure_container_registry",
+        include_str!("data/azure_container_registry.toml"),
+    ),
     ("azure_devops", include_str!("data/azure_devops.toml")),
     ("azure_storage", include_str!("data/azure_storage.toml")),
     ("github", include_str!("data/github.toml")),
