@@ -15,6 +15,7 @@ pub const FILES: &[(&str, &str)] = &[
         "azure_container_registry",
         include_str!("data/azure_container_registry.toml"),
     ),
+    ("azure_cosmos", include_str!("data/azure_cosmos.toml")),
     ("azure_devops", include_str!("data/azure_devops.toml")),
     ("azure_storage", include_str!("data/azure_storage.toml")),
     ("github", include_str!("data/github.toml")),
