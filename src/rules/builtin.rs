@@ -17,6 +17,10 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     ("azure_cosmos", include_str!("data/azure_cosmos.toml")),
     ("azure_devops", include_str!("data/azure_devops.toml")),
+    (
+        "azure_event_grid",
+        include_str!("data/azure_event_grid.toml"),
+    ),
     ("azure_storage", include_str!("data/azure_storage.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
