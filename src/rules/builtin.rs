@@ -21,6 +21,7 @@ pub const FILES: &[(&str, &str)] = &[
         "azure_event_grid",
         include_str!("data/azure_event_grid.toml"),
     ),
+    ("azure_functions", include_str!("data/azure_functions.toml")),
     ("azure_storage", include_str!("data/azure_storage.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
