@@ -26,6 +26,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("azure_messaging", include_str!("data/azure_messaging.toml")),
     ("azure_ml", include_str!("data/azure_ml.toml")),
     ("azure_redis", include_str!("data/azure_redis.toml")),
+    ("azure_search", include_str!("data/azure_search.toml")),
     ("azure_storage", include_str!("data/azure_storage.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
