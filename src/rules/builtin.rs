@@ -28,6 +28,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("azure_redis", include_str!("data/azure_redis.toml")),
     ("azure_search", include_str!("data/azure_search.toml")),
     ("azure_storage", include_str!("data/azure_storage.toml")),
+    ("bitbucket", include_str!("data/bitbucket.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
