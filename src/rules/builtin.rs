@@ -29,6 +29,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("azure_search", include_str!("data/azure_search.toml")),
     ("azure_storage", include_str!("data/azure_storage.toml")),
     ("bitbucket", include_str!("data/bitbucket.toml")),
+    ("buildkite", include_str!("data/buildkite.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
