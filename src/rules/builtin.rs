@@ -30,6 +30,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("azure_storage", include_str!("data/azure_storage.toml")),
     ("bitbucket", include_str!("data/bitbucket.toml")),
     ("buildkite", include_str!("data/buildkite.toml")),
+    ("circleci", include_str!("data/circleci.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
