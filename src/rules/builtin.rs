@@ -31,6 +31,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("bitbucket", include_str!("data/bitbucket.toml")),
     ("buildkite", include_str!("data/buildkite.toml")),
     ("circleci", include_str!("data/circleci.toml")),
+    ("clojars", include_str!("data/clojars.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
