@@ -32,6 +32,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("buildkite", include_str!("data/buildkite.toml")),
     ("circleci", include_str!("data/circleci.toml")),
     ("clojars", include_str!("data/clojars.toml")),
+    ("contentful", include_str!("data/contentful.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
