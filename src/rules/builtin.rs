@@ -33,6 +33,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("circleci", include_str!("data/circleci.toml")),
     ("clojars", include_str!("data/clojars.toml")),
     ("contentful", include_str!("data/contentful.toml")),
+    ("crates_io", include_str!("data/crates_io.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
