@@ -34,6 +34,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("clojars", include_str!("data/clojars.toml")),
     ("contentful", include_str!("data/contentful.toml")),
     ("crates_io", include_str!("data/crates_io.toml")),
+    ("databricks", include_str!("data/databricks.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
