@@ -35,6 +35,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("contentful", include_str!("data/contentful.toml")),
     ("crates_io", include_str!("data/crates_io.toml")),
     ("databricks", include_str!("data/databricks.toml")),
+    ("digitalocean", include_str!("data/digitalocean.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
