@@ -36,6 +36,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("crates_io", include_str!("data/crates_io.toml")),
     ("databricks", include_str!("data/databricks.toml")),
     ("digitalocean", include_str!("data/digitalocean.toml")),
+    ("discord", include_str!("data/discord.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
