@@ -37,6 +37,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("databricks", include_str!("data/databricks.toml")),
     ("digitalocean", include_str!("data/digitalocean.toml")),
     ("discord", include_str!("data/discord.toml")),
+    ("docker", include_str!("data/docker.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
