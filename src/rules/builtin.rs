@@ -41,6 +41,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("doppler", include_str!("data/doppler.toml")),
     ("duffel", include_str!("data/duffel.toml")),
     ("dynatrace", include_str!("data/dynatrace.toml")),
+    ("easypost", include_str!("data/easypost.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
