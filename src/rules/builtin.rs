@@ -42,6 +42,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("duffel", include_str!("data/duffel.toml")),
     ("dynatrace", include_str!("data/dynatrace.toml")),
     ("easypost", include_str!("data/easypost.toml")),
+    ("entra", include_str!("data/entra.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
