@@ -43,6 +43,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("dynatrace", include_str!("data/dynatrace.toml")),
     ("easypost", include_str!("data/easypost.toml")),
     ("entra", include_str!("data/entra.toml")),
+    ("figma", include_str!("data/figma.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
