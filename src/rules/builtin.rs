@@ -44,6 +44,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("easypost", include_str!("data/easypost.toml")),
     ("entra", include_str!("data/entra.toml")),
     ("figma", include_str!("data/figma.toml")),
+    ("flutterwave", include_str!("data/flutterwave.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
