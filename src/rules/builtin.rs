@@ -45,6 +45,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("entra", include_str!("data/entra.toml")),
     ("figma", include_str!("data/figma.toml")),
     ("flutterwave", include_str!("data/flutterwave.toml")),
+    ("frameio", include_str!("data/frameio.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
