@@ -48,6 +48,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("frameio", include_str!("data/frameio.toml")),
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
+    ("google", include_str!("data/google.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
     ("npm", include_str!("data/npm.toml")),
     ("openai", include_str!("data/openai.toml")),
