@@ -49,6 +49,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("github", include_str!("data/github.toml")),
     ("gitlab", include_str!("data/gitlab.toml")),
     ("google", include_str!("data/google.toml")),
+    ("grafana", include_str!("data/grafana.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
     ("npm", include_str!("data/npm.toml")),
     ("openai", include_str!("data/openai.toml")),
