@@ -50,6 +50,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("gitlab", include_str!("data/gitlab.toml")),
     ("google", include_str!("data/google.toml")),
     ("grafana", include_str!("data/grafana.toml")),
+    ("groq", include_str!("data/groq.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
     ("npm", include_str!("data/npm.toml")),
     ("openai", include_str!("data/openai.toml")),
