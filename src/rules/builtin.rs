@@ -52,6 +52,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("grafana", include_str!("data/grafana.toml")),
     ("groq", include_str!("data/groq.toml")),
     ("hashicorp_vault", include_str!("data/hashicorp_vault.toml")),
+    ("heroku", include_str!("data/heroku.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
     ("npm", include_str!("data/npm.toml")),
     ("openai", include_str!("data/openai.toml")),
