@@ -54,6 +54,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("hashicorp_vault", include_str!("data/hashicorp_vault.toml")),
     ("heroku", include_str!("data/heroku.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
+    ("infracost", include_str!("data/infracost.toml")),
     ("npm", include_str!("data/npm.toml")),
     ("openai", include_str!("data/openai.toml")),
     ("pypi", include_str!("data/pypi.toml")),
