@@ -55,6 +55,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("heroku", include_str!("data/heroku.toml")),
     ("huggingface", include_str!("data/huggingface.toml")),
     ("infracost", include_str!("data/infracost.toml")),
+    ("jfrog", include_str!("data/jfrog.toml")),
     ("npm", include_str!("data/npm.toml")),
     ("openai", include_str!("data/openai.toml")),
     ("pypi", include_str!("data/pypi.toml")),
