@@ -56,6 +56,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("huggingface", include_str!("data/huggingface.toml")),
     ("infracost", include_str!("data/infracost.toml")),
     ("jfrog", include_str!("data/jfrog.toml")),
+    ("langsmith", include_str!("data/langsmith.toml")),
     ("npm", include_str!("data/npm.toml")),
     ("openai", include_str!("data/openai.toml")),
     ("pypi", include_str!("data/pypi.toml")),
