@@ -57,6 +57,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("infracost", include_str!("data/infracost.toml")),
     ("jfrog", include_str!("data/jfrog.toml")),
     ("langsmith", include_str!("data/langsmith.toml")),
+    ("linear", include_str!("data/linear.toml")),
     ("npm", include_str!("data/npm.toml")),
     ("openai", include_str!("data/openai.toml")),
     ("pypi", include_str!("data/pypi.toml")),
