@@ -61,6 +61,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("mapbox", include_str!("data/mapbox.toml")),
     ("neon", include_str!("data/neon.toml")),
     ("newrelic", include_str!("data/newrelic.toml")),
+    ("notion", include_str!("data/notion.toml")),
     ("npm", include_str!("data/npm.toml")),
     ("openai", include_str!("data/openai.toml")),
     ("pypi", include_str!("data/pypi.toml")),
