@@ -64,6 +64,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("notion", include_str!("data/notion.toml")),
     ("npm", include_str!("data/npm.toml")),
     ("nuget", include_str!("data/nuget.toml")),
+    ("onepassword", include_str!("data/onepassword.toml")),
     ("openai", include_str!("data/openai.toml")),
     ("pypi", include_str!("data/pypi.toml")),
     ("slack", include_str!("data/slack.toml")),
