@@ -66,6 +66,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("nuget", include_str!("data/nuget.toml")),
     ("onepassword", include_str!("data/onepassword.toml")),
     ("openai", include_str!("data/openai.toml")),
+    ("planetscale", include_str!("data/planetscale.toml")),
     ("pypi", include_str!("data/pypi.toml")),
     ("slack", include_str!("data/slack.toml")),
     ("stripe", include_str!("data/stripe.toml")),
