@@ -67,6 +67,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("onepassword", include_str!("data/onepassword.toml")),
     ("openai", include_str!("data/openai.toml")),
     ("planetscale", include_str!("data/planetscale.toml")),
+    ("postman", include_str!("data/postman.toml")),
     ("pypi", include_str!("data/pypi.toml")),
     ("slack", include_str!("data/slack.toml")),
     ("stripe", include_str!("data/stripe.toml")),
