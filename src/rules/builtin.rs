@@ -68,6 +68,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("openai", include_str!("data/openai.toml")),
     ("planetscale", include_str!("data/planetscale.toml")),
     ("postman", include_str!("data/postman.toml")),
+    ("prefect", include_str!("data/prefect.toml")),
     ("pypi", include_str!("data/pypi.toml")),
     ("slack", include_str!("data/slack.toml")),
     ("stripe", include_str!("data/stripe.toml")),
