@@ -70,6 +70,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("postman", include_str!("data/postman.toml")),
     ("prefect", include_str!("data/prefect.toml")),
     ("private_key", include_str!("data/private_key.toml")),
+    ("pulumi", include_str!("data/pulumi.toml")),
     ("pypi", include_str!("data/pypi.toml")),
     ("slack", include_str!("data/slack.toml")),
     ("stripe", include_str!("data/stripe.toml")),
