@@ -72,6 +72,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("private_key", include_str!("data/private_key.toml")),
     ("pulumi", include_str!("data/pulumi.toml")),
     ("pypi", include_str!("data/pypi.toml")),
+    ("readme", include_str!("data/readme.toml")),
     ("slack", include_str!("data/slack.toml")),
     ("stripe", include_str!("data/stripe.toml")),
 ];
