@@ -73,6 +73,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("pulumi", include_str!("data/pulumi.toml")),
     ("pypi", include_str!("data/pypi.toml")),
     ("readme", include_str!("data/readme.toml")),
+    ("render", include_str!("data/render.toml")),
     ("slack", include_str!("data/slack.toml")),
     ("stripe", include_str!("data/stripe.toml")),
 ];
