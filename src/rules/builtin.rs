@@ -74,6 +74,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("pypi", include_str!("data/pypi.toml")),
     ("readme", include_str!("data/readme.toml")),
     ("render", include_str!("data/render.toml")),
+    ("replicate", include_str!("data/replicate.toml")),
     ("slack", include_str!("data/slack.toml")),
     ("stripe", include_str!("data/stripe.toml")),
 ];
