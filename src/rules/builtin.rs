@@ -75,6 +75,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("readme", include_str!("data/readme.toml")),
     ("render", include_str!("data/render.toml")),
     ("replicate", include_str!("data/replicate.toml")),
+    ("rubygems", include_str!("data/rubygems.toml")),
     ("slack", include_str!("data/slack.toml")),
     ("stripe", include_str!("data/stripe.toml")),
 ];
