@@ -76,6 +76,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("render", include_str!("data/render.toml")),
     ("replicate", include_str!("data/replicate.toml")),
     ("rubygems", include_str!("data/rubygems.toml")),
+    ("sendgrid", include_str!("data/sendgrid.toml")),
     ("slack", include_str!("data/slack.toml")),
     ("stripe", include_str!("data/stripe.toml")),
 ];
