@@ -77,6 +77,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("replicate", include_str!("data/replicate.toml")),
     ("rubygems", include_str!("data/rubygems.toml")),
     ("sendgrid", include_str!("data/sendgrid.toml")),
+    ("sentry", include_str!("data/sentry.toml")),
     ("slack", include_str!("data/slack.toml")),
     ("stripe", include_str!("data/stripe.toml")),
 ];
