@@ -78,6 +78,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("rubygems", include_str!("data/rubygems.toml")),
     ("sendgrid", include_str!("data/sendgrid.toml")),
     ("sentry", include_str!("data/sentry.toml")),
+    ("shippo", include_str!("data/shippo.toml")),
     ("slack", include_str!("data/slack.toml")),
     ("stripe", include_str!("data/stripe.toml")),
 ];
