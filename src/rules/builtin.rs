@@ -79,6 +79,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("sendgrid", include_str!("data/sendgrid.toml")),
     ("sentry", include_str!("data/sentry.toml")),
     ("shippo", include_str!("data/shippo.toml")),
+    ("shopify", include_str!("data/shopify.toml")),
     ("slack", include_str!("data/slack.toml")),
     ("stripe", include_str!("data/stripe.toml")),
 ];
