@@ -81,6 +81,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("shippo", include_str!("data/shippo.toml")),
     ("shopify", include_str!("data/shopify.toml")),
     ("slack", include_str!("data/slack.toml")),
+    ("sonarqube", include_str!("data/sonarqube.toml")),
     ("stripe", include_str!("data/stripe.toml")),
 ];
 
