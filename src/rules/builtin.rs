@@ -82,6 +82,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("shopify", include_str!("data/shopify.toml")),
     ("slack", include_str!("data/slack.toml")),
     ("sonarqube", include_str!("data/sonarqube.toml")),
+    ("square", include_str!("data/square.toml")),
     ("stripe", include_str!("data/stripe.toml")),
 ];
 
