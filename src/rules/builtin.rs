@@ -84,6 +84,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("sonarqube", include_str!("data/sonarqube.toml")),
     ("square", include_str!("data/square.toml")),
     ("stripe", include_str!("data/stripe.toml")),
+    ("supabase", include_str!("data/supabase.toml")),
 ];
 
 #[cfg(test)]
