@@ -85,6 +85,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("square", include_str!("data/square.toml")),
     ("stripe", include_str!("data/stripe.toml")),
     ("supabase", include_str!("data/supabase.toml")),
+    ("tailscale", include_str!("data/tailscale.toml")),
 ];
 
 #[cfg(test)]
