@@ -86,6 +86,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("stripe", include_str!("data/stripe.toml")),
     ("supabase", include_str!("data/supabase.toml")),
     ("tailscale", include_str!("data/tailscale.toml")),
+    ("terraform", include_str!("data/terraform.toml")),
 ];
 
 #[cfg(test)]
