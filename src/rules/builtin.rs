@@ -87,6 +87,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("supabase", include_str!("data/supabase.toml")),
     ("tailscale", include_str!("data/tailscale.toml")),
     ("terraform", include_str!("data/terraform.toml")),
+    ("xai", include_str!("data/xai.toml")),
 ];
 
 #[cfg(test)]
