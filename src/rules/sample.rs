@@ -203,7 +203,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("neon.api_key", "napi_{l:64}"),
 ];
 
-/// Expands a [`TEMPLATES`] entry.
+/// Expands a sample template (`{c:n}` placeholders, see the template table in this file).
 pub fn from_template(r: &mut Rng, template: &str) -> String {
     let mut out = String::new();
     let mut rest = template;
