@@ -100,6 +100,9 @@ pub struct ScanArgs {
     /// Scan only what is staged (index vs HEAD): the pre-commit check.
     #[arg(long, conflicts_with_all = ["branch", "since_commit", "range", "history"])]
     staged: bool,
+    /// Scan zip/tar/gzip files (found by their magic bytes) as files, not their entries.
+    #[arg(long)]
+    no_archives: bool,
 }
 
 /// What a scan needs, prepared and validated before anything is read.
@@ -225,6 +228,7 @@ fn scan_options(a: &ScanArgs) -> ScanOptions {
         max_locations: a.max_locations.max(1),
         inline_allow: !a.no_inline_allow,
         chunk_bytes: scan::CHUNK_BYTES,
+        archives: (!a.no_archives).then(Default::default),
     }
 }
 

@@ -185,16 +185,25 @@ pub fn scan_planned(
                 }
             }
             let res = reader.with_blob(b.oid, |bytes| {
-                if opts.fs.skip_binary && is_binary(bytes) {
+                if opts.fs.skip_binary && is_binary(bytes) && !s.is_archive(bytes) {
                     counters.binary.fetch_add(1, Ordering::Relaxed);
                     counters.skipped.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
                 } else {
-                    s.scan_bytes(bytes, &b.origins);
+                    s.scan_blob(bytes, &b.origins)
                 }
             });
-            if let Err(e) = res {
-                counters.errors.fetch_add(1, Ordering::Relaxed);
-                diags.error(format!("git object {}", b.oid), reason_of(&e));
+            match res {
+                Err(e) => {
+                    counters.errors.fetch_add(1, Ordering::Relaxed);
+                    diags.error(format!("git object {}", b.oid), reason_of(&e));
+                }
+                Ok(Err(e)) => {
+                    counters.errors.fetch_add(1, Ordering::Relaxed);
+                    let path = String::from_utf8_lossy(crate::source::git::first_path(b));
+                    diags.error(format!("git object {} ({path})", b.oid), e);
+                }
+                Ok(Ok(())) => {}
             }
         }
     };

@@ -23,6 +23,7 @@ use crate::source::fs::{self as fs_source, FileEntry, OVERLAP_BYTES};
 use crate::source::utf16::{self, Utf16Reader};
 use crate::source::{CommitMeta, FsOptions, Origin};
 
+mod containers;
 pub mod history;
 
 /// Bytes read and matched at a time; larger files are streamed in overlapping chunks.
@@ -44,6 +45,9 @@ pub struct ScanOptions {
     pub inline_allow: bool,
     /// Chunk size for reading (tests make it small to exercise chunk boundaries).
     pub chunk_bytes: usize,
+    /// Open archives (zip, tar, gzip) and scan their entries, within these limits; `None`
+    /// with `--no-archives`.
+    pub archives: Option<crate::source::archive::Limits>,
 }
 
 impl Default for ScanOptions {
@@ -53,6 +57,7 @@ impl Default for ScanOptions {
             max_locations: DEFAULT_MAX_LOCATIONS,
             inline_allow: true,
             chunk_bytes: CHUNK_BYTES,
+            archives: Some(Default::default()),
         }
     }
 }
@@ -232,11 +237,25 @@ impl<'a> BlobScanner<'a> {
         origins: &[Origin],
         skip_binary: bool,
     ) -> io::Result<()> {
+        self.scan_reader_as(r, origins, skip_binary, self.opts.archives.is_some())
+    }
+
+    /// [`BlobScanner::scan_reader`], opening archives only when `archives` is set.
+    fn scan_reader_as(
+        &mut self,
+        r: impl Read,
+        origins: &[Origin],
+        skip_binary: bool,
+        archives: bool,
+    ) -> io::Result<()> {
         let mut r = io::BufReader::with_capacity(64 * 1024, r);
         let head = {
             use io::BufRead;
             r.fill_buf()?.to_vec()
         };
+        if let Some(kind) = archives.then(|| containers::sniff(&head)).flatten() {
+            return self.scan_archive(&mut r, kind, origins);
+        }
         let binary = is_binary(&head);
         if binary {
             self.counters.binary.fetch_add(1, Ordering::Relaxed);

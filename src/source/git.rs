@@ -330,7 +330,8 @@ pub fn plan_history(
     Ok(plan)
 }
 
-fn first_path(b: &PlannedBlob) -> &[u8] {
+/// The path of the first place `b` entered history (empty for a staged-only blob).
+pub fn first_path(b: &PlannedBlob) -> &[u8] {
     match b.origins.first() {
         Some(Origin::GitBlob { path, .. }) => path,
         _ => &[],

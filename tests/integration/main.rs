@@ -13,9 +13,12 @@
 //! - `history`: git history, `--staged`, `--since-commit`, `--range`, `patrol hook install`
 //!   (repositories built with `git_repo::GitRepoBuilder`)
 //!
+//! - `containers`: archives (zip, tar, gzip, nested) and encodings, with their limits
+//!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
 mod act;
+mod containers;
 mod git_repo;
 mod history;
 mod hostile;
