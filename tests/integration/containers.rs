@@ -288,3 +288,25 @@ fn archives_in_git_history_are_opened_too() {
     );
     assert!(!o.stdout.contains("app.jar!"), "{}", o.stdout);
 }
+
+#[test]
+fn tokens_right_after_json_c_and_percent_escapes_are_found() {
+    let t = TestDir::new();
+    let legacy = fake("azure_devops.pat_legacy", 51);
+    let ghp = fake("github.pat_classic", 52);
+    t.write(
+        "logs/run.json",
+        format!("{{\"msg\": \"setting up\\n{legacy}\\tdone\", \"env\": \"\\\"{ghp}\\\"\"}}\n"),
+    );
+    t.write("access.log", format!("GET /cb?next=%0A{legacy}%22 200\n"));
+    let o = scan_json(&t, &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(
+        locations(&o.stdout),
+        vec![
+            ("azure_devops.pat_legacy".into(), "access.log".into(), 1),
+            ("azure_devops.pat_legacy".into(), "logs/run.json".into(), 1),
+            ("github.pat_classic".into(), "logs/run.json".into(), 1),
+        ]
+    );
+}
