@@ -269,6 +269,9 @@ impl<'a> BlobScanner<'a> {
             io::BufRead::consume(&mut r, 2);
             return self.stream(Utf16Reader::new(r, little_endian), origins);
         }
+        if let Some(little_endian) = utf16::guess(&head) {
+            return self.stream(Utf16Reader::new(r, little_endian), origins);
+        }
         self.stream(r, origins)
     }
 
@@ -358,7 +361,7 @@ fn has_allow_marker(line: &[u8]) -> bool {
 
 /// A NUL byte in the first 8 KiB, as git and ripgrep judge it (UTF-16 text with a BOM is text).
 pub fn is_binary(head: &[u8]) -> bool {
-    if utf16::bom(head).is_some() {
+    if utf16::bom(head).is_some() || utf16::guess(head).is_some() {
         return false;
     }
     memchr::memchr(0, &head[..head.len().min(8192)]).is_some()

@@ -310,3 +310,34 @@ fn tokens_right_after_json_c_and_percent_escapes_are_found() {
         ]
     );
 }
+
+#[test]
+fn utf16_files_without_a_byte_order_mark_are_decoded_in_both_byte_orders() {
+    let t = TestDir::new();
+    let legacy = fake("azure_devops.pat_legacy", 61);
+    let ghp = fake("github.pat_classic", 62);
+    let le = format!("Windows Registry Editor Version 5.00\r\n\r\n\"Pat\"=\"{legacy}\"\r\n");
+    let be = format!("# exported\r\nGITHUB_TOKEN={ghp}\r\n");
+    t.write(
+        "export.reg",
+        le.encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect::<Vec<u8>>(),
+    );
+    t.write(
+        "env.txt",
+        be.encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect::<Vec<u8>>(),
+    );
+    // --skip-binary does not take them for binary files.
+    let o = scan_json(&t, &["--skip-binary"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(
+        locations(&o.stdout),
+        vec![
+            ("azure_devops.pat_legacy".into(), "export.reg".into(), 3),
+            ("github.pat_classic".into(), "env.txt".into(), 2),
+        ]
+    );
+}
