@@ -143,8 +143,11 @@ impl Matcher {
             }
             s.runs = runs;
         }
+        let mut decoded = Vec::new();
         for (d, at) in decodes {
-            if let Some((a, b, bytes)) = d.decode(hay, at) {
+            decoded.clear();
+            d.decode_all(hay, at, &mut decoded);
+            for (a, b, bytes) in decoded.drain(..) {
                 let mut inner = Vec::new();
                 self.find_at_depth(&bytes, s, &mut inner, depth + 1);
                 out.extend(inner.into_iter().map(|c| Candidate {

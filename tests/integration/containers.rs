@@ -341,3 +341,60 @@ fn utf16_files_without_a_byte_order_mark_are_decoded_in_both_byte_orders() {
         ]
     );
 }
+
+#[test]
+fn tokens_in_kubernetes_secrets_and_docker_auth_are_decoded_one_level() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let t = TestDir::new();
+    let legacy = fake("azure_devops.pat_legacy", 71);
+    let ghp = fake("github.pat_classic", 72);
+    let npm = fake("npm.token", 73);
+    t.write(
+        "k8s/secret.yaml",
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: build\ntype: Opaque\ndata:\n  ado-pat: {}\n  npmrc: {}\n",
+            b64(&legacy),
+            b64(&format!("//registry.npmjs.org/:_authToken={npm}\n")),
+        ),
+    );
+    t.write(
+        "k8s/secret.json",
+        format!(
+            "{{\"kind\": \"Secret\", \"data\": {{\"token\": \"{}\"}}}}",
+            b64(&ghp)
+        ),
+    );
+    t.write(
+        "home/.docker/config.json",
+        format!(
+            "{{\n  \"auths\": {{\n    \"ghcr.io\": {{\n      \"auth\": \"{}\"\n    }}\n  }}\n}}\n",
+            b64(&format!("octocat:{ghp}"))
+        ),
+    );
+    let o = scan_json(&t, &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let mut got: Vec<(String, String, u64, String)> = Vec::new();
+    for f in v.as_array().unwrap() {
+        for l in f["locations"].as_array().unwrap() {
+            got.push((
+                f["rule"].as_str().unwrap().into(),
+                l["path"].as_str().unwrap().into(),
+                l["line"].as_u64().unwrap(),
+                l["encoding"].as_str().unwrap_or("none").into(),
+            ));
+        }
+    }
+    got.sort();
+    let want: Vec<(String, String, u64, String)> = [
+        ("azure_devops.pat_legacy", "k8s/secret.yaml", 7),
+        ("github.pat_classic", "home/.docker/config.json", 4),
+        ("github.pat_classic", "k8s/secret.json", 1),
+        ("npm.token", "k8s/secret.yaml", 8),
+    ]
+    .iter()
+    .map(|(r, p, l)| (r.to_string(), p.to_string(), *l, "base64".to_string()))
+    .collect();
+    assert_eq!(got, want);
+}
