@@ -30,6 +30,8 @@ pub struct GitFlags {
     pub range: Option<String>,
     /// `--staged`.
     pub staged: bool,
+    /// `--include-unreachable`.
+    pub include_unreachable: bool,
 }
 
 /// What to scan: the paths to walk as files (when `walk_files`) and the repositories.
@@ -120,6 +122,12 @@ pub fn plan(paths: &[PathBuf], f: &GitFlags) -> anyhow::Result<Plan> {
 }
 
 fn selection(f: &GitFlags) -> anyhow::Result<Selection> {
+    if f.include_unreachable {
+        if f.branch.is_some() || f.range.is_some() || f.since_commit.is_some() {
+            bail!("--include-unreachable reads the whole history: it cannot be combined with --branch, --since-commit or --range");
+        }
+        return Ok(Selection::AllRefsAndUnreachable);
+    }
     let tip = f.branch.clone().unwrap_or_else(|| "HEAD".to_string());
     if let Some(r) = &f.range {
         if r.contains("...") {

@@ -100,6 +100,10 @@ pub struct ScanArgs {
     /// Scan only what is staged (index vs HEAD): the pre-commit check.
     #[arg(long, conflicts_with_all = ["branch", "since_commit", "range", "history"])]
     staged: bool,
+    /// Also scan commits that only a reflog or no ref reaches (amended-away, reset-away,
+    /// deleted branches), while they are still in the repository.
+    #[arg(long, conflicts_with_all = ["branch", "since_commit", "range", "staged"])]
+    include_unreachable: bool,
     /// Scan zip/tar/gzip files (found by their magic bytes) as files, not their entries.
     #[arg(long)]
     no_archives: bool,
@@ -128,6 +132,7 @@ pub fn plan(a: &ScanArgs) -> anyhow::Result<Plan> {
             since_commit: a.since_commit.clone(),
             range: a.range.clone(),
             staged: a.staged,
+            include_unreachable: a.include_unreachable,
         },
     )?;
     opts.fs.paths = git.file_paths.clone();

@@ -70,6 +70,16 @@ pub fn scan_git(
                 for (bytes, origin) in &p.messages {
                     s.scan_bytes(bytes, std::slice::from_ref(origin));
                 }
+                if let Some(path) = crate::source::git::config_file(&t.repo) {
+                    // The repository's own config: remote URLs with credentials in them.
+                    let o = [Origin::File { path: path.clone() }];
+                    if let Err(e) =
+                        std::fs::File::open(&path).and_then(|f| s.scan_reader(f, &o, false))
+                    {
+                        counters.errors.fetch_add(1, Ordering::Relaxed);
+                        diags.error(path.display().to_string(), e);
+                    }
+                }
                 p.blobs
             }),
             GitWhat::Staged => staged_blobs(&t.repo, diags),

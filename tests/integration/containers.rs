@@ -398,3 +398,101 @@ fn tokens_in_kubernetes_secrets_and_docker_auth_are_decoded_one_level() {
     .collect();
     assert_eq!(got, want);
 }
+
+/// (rule, path, commit) of every location.
+fn git_locations(stdout: &str) -> Vec<(String, String, Option<String>)> {
+    let v: serde_json::Value = serde_json::from_str(stdout).expect("JSON findings");
+    let mut out = Vec::new();
+    for f in v.as_array().unwrap() {
+        for l in f["locations"].as_array().unwrap() {
+            out.push((
+                f["rule"].as_str().unwrap().to_string(),
+                l["path"].as_str().unwrap().to_string(),
+                l["commit"].as_str().map(str::to_string),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_repository_scan_reads_its_git_config_and_opt_in_unreachable_commits() {
+    let g = GitRepoBuilder::new();
+    let remote_tok = fake("github.pat_classic", 81);
+    g.repo
+        .remote(
+            "origin",
+            &format!("https://octocat:{remote_tok}@github.com/octo/app.git"),
+        )
+        .unwrap();
+    g.commit_files("base", &[("README.md", "hello\n")]);
+    // A secret committed, then amended away: only the reflog reaches that commit.
+    let amended_tok = fake("npm.token", 82);
+    let leaked = g.commit_files(
+        "oops",
+        &[("app.env", &format!("NPM_TOKEN={amended_tok}\n"))],
+    );
+    g.remove("app.env");
+    let head = g.repo.find_commit(leaked).unwrap();
+    let tree = {
+        let mut idx = g.repo.index().unwrap();
+        g.repo.find_tree(idx.write_tree().unwrap()).unwrap()
+    };
+    head.amend(Some("HEAD"), None, None, None, Some("fixed"), Some(&tree))
+        .unwrap();
+    // A commit no ref and no reflog reaches (left by a rebase whose reflog expired).
+    let dangling_tok = fake("azure_devops.pat_legacy", 83);
+    g.stage("old.txt", format!("pat={dangling_tok}\n"));
+    let dangling = {
+        let mut idx = g.repo.index().unwrap();
+        let tree = g.repo.find_tree(idx.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("Bob", "bob@example.com").unwrap();
+        g.repo.commit(None, &sig, &sig, "lost", &tree, &[]).unwrap()
+    };
+    g.remove("old.txt");
+
+    let base = ["scan", ".", "--format", "json", "--history", "all"];
+    let o = run_patrol(g.path(), &base);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(
+        git_locations(&o.stdout),
+        vec![("github.pat_classic".into(), ".git/config".into(), None)],
+        "{}",
+        o.stderr
+    );
+    let mut args = base.to_vec();
+    args.push("--include-unreachable");
+    let o = run_patrol(g.path(), &args);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(
+        git_locations(&o.stdout),
+        vec![
+            (
+                "azure_devops.pat_legacy".into(),
+                "old.txt".into(),
+                Some(dangling.to_string())
+            ),
+            ("github.pat_classic".into(), ".git/config".into(), None),
+            (
+                "npm.token".into(),
+                "app.env".into(),
+                Some(leaked.to_string())
+            ),
+        ],
+        "{}",
+        o.stderr
+    );
+    // It reads the whole history, so it does not combine with a range.
+    let o = run_patrol(
+        g.path(),
+        &[
+            "scan",
+            ".",
+            "--include-unreachable",
+            "--since-commit",
+            "HEAD",
+        ],
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+}
