@@ -1,5 +1,7 @@
 //! Archives opened as containers: zip (and jar, whl, nupkg, docx... which are zips), tar, gzip
-//! (so tar.gz / tgz too), recognised by their magic bytes whatever the file is called.
+//! and xz (so tar.gz, tgz, tar.xz too), recognised by their magic bytes whatever the file is
+//! called. All readers are pure Rust (`zip` with deflate only, `tar`, `flate2` on miniz_oxide,
+//! `lzma-rust2`).
 //!
 //! [`walk`] hands each regular entry to a visitor as a reader, with its path inside the outer
 //! input (`config/settings.json`, or `lib/inner.jar!META-INF/x.properties` for an archive in an
@@ -25,7 +27,13 @@ pub enum Kind {
     Tar,
     /// A gzip stream (one member or several).
     Gzip,
+    /// An xz stream.
+    Xz,
 }
+
+/// Largest LZMA2 dictionary (decoder memory) an xz stream may ask for, in KiB: `xz -9` uses
+/// 64 MiB; a header asking for more is refused before anything is allocated.
+const XZ_MEM_LIMIT_KB: u32 = 96 * 1024;
 
 /// Bytes of an entry's start that [`sniff`] needs (the tar magic sits at offset 257).
 pub const SNIFF_BYTES: usize = 262;
@@ -36,6 +44,8 @@ pub fn sniff(head: &[u8]) -> Option<Kind> {
         Some(Kind::Zip)
     } else if head.starts_with(&[0x1f, 0x8b, 0x08]) {
         Some(Kind::Gzip)
+    } else if head.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0x00]) {
+        Some(Kind::Xz)
     } else if head.len() >= SNIFF_BYTES && &head[257..262] == b"ustar" {
         Some(Kind::Tar)
     } else {
@@ -105,7 +115,7 @@ pub fn walk(
         stopped: Cell::new(false),
         problems: RefCell::new(Vec::new()),
     };
-    let stem = gzip_stem(base_name(name));
+    let stem = stream_stem(base_name(name));
     w.container(r, kind, "", &stem, 1, visit);
     w.problems.into_inner()
 }
@@ -123,16 +133,16 @@ fn base_name(p: &str) -> &str {
     p.rsplit(['/', '\\', '!']).next().unwrap_or(p)
 }
 
-/// The name of what a gzip stream called `name` holds: `x.tgz` -> `x.tar`, `a.log.gz` -> `a.log`.
-fn gzip_stem(name: &str) -> String {
+/// The name of what a compressed stream called `name` holds: `x.tgz` -> `x.tar`,
+/// `a.log.gz` -> `a.log`, `b.txz` -> `b.tar`, `c.json.xz` -> `c.json`.
+fn stream_stem(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
-    if lower.ends_with(".tgz") {
-        format!("{}.tar", &name[..name.len() - 4])
-    } else if lower.ends_with(".gz") && name.len() > 3 {
-        name[..name.len() - 3].to_string()
-    } else {
-        format!("{name}.content")
+    for (ext, to) in [(".tgz", ".tar"), (".txz", ".tar"), (".gz", ""), (".xz", "")] {
+        if lower.ends_with(ext) && name.len() > ext.len() {
+            return format!("{}{to}", &name[..name.len() - ext.len()]);
+        }
     }
+    format!("{name}.content")
 }
 
 /// An entry name as it appears in a location: lossy UTF-8, control characters shown as `\xNN`
@@ -180,12 +190,21 @@ impl Walker<'_> {
         match kind {
             Kind::Zip => self.zip(r, path, depth, visit),
             Kind::Tar => self.tar(r, path, depth, visit),
-            Kind::Gzip => {
+            Kind::Gzip | Kind::Xz => {
                 let input = Cell::new(0u64);
-                let mut dec = flate2::read::MultiGzDecoder::new(Counting {
+                let counted = Counting {
                     inner: r,
                     n: &input,
-                });
+                };
+                let mut dec: Box<dyn Read + '_> = if kind == Kind::Gzip {
+                    Box::new(flate2::read::MultiGzDecoder::new(counted))
+                } else {
+                    Box::new(lzma_rust2::XzReader::new_mem_limit(
+                        counted,
+                        true,
+                        XZ_MEM_LIMIT_KB,
+                    ))
+                };
                 let mut lim = Limited::new(&mut dec, self, u64::MAX, Some(&input));
                 // The content is named after the stream, except a container inside (tar.gz),
                 // whose entries are named directly under the gzip file.
@@ -342,7 +361,7 @@ impl Walker<'_> {
         if let Some(kind) = kind {
             let here = container_path.unwrap_or(path);
             if depth < self.limits.max_depth {
-                let stem = gzip_stem(base_name(path));
+                let stem = stream_stem(base_name(path));
                 self.container(&mut chained, kind, here, &stem, depth + 1, visit);
                 return;
             }
@@ -496,6 +515,13 @@ mod tests {
         e.finish().unwrap()
     }
 
+    fn xz_of(b: &[u8]) -> Vec<u8> {
+        let mut w =
+            lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(1)).unwrap();
+        w.write_all(b).unwrap();
+        w.finish().unwrap()
+    }
+
     fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
         let mut t = tar::Builder::new(Vec::new());
         for (n, b) in files {
@@ -539,6 +565,12 @@ mod tests {
         assert_eq!(seen, want);
         let (seen, _) = run(&gzip_of(b"plain"), "dir/app.log.gz", &Limits::default());
         assert_eq!(seen, vec![("app.log".to_string(), b"plain".to_vec())]);
+        let txz = xz_of(&tar_of(&[("etc/conf", b"xz inside")]));
+        let (seen, p) = run(&txz, "rootfs.tar.xz", &Limits::default());
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(seen, vec![("etc/conf".to_string(), b"xz inside".to_vec())]);
+        let (seen, _) = run(&xz_of(b"dump"), "db.sql.xz", &Limits::default());
+        assert_eq!(seen, vec![("db.sql".to_string(), b"dump".to_vec())]);
     }
 
     #[test]
@@ -546,6 +578,7 @@ mod tests {
         assert_eq!(sniff(&zip_of(&[("a", b"b")])), Some(Kind::Zip));
         assert_eq!(sniff(&gzip_of(b"x")), Some(Kind::Gzip));
         assert_eq!(sniff(&tar_of(&[("a", b"b")])), Some(Kind::Tar));
+        assert_eq!(sniff(&xz_of(b"x")), Some(Kind::Xz));
         assert_eq!(sniff(b"PK is not a zip"), None);
         assert_eq!(sniff(b""), None);
     }
@@ -556,9 +589,11 @@ mod tests {
         let (seen, p) = run(&zip_of(&[("z.bin", &zeros)]), "b.zip", &Limits::default());
         assert!(seen.is_empty());
         assert!(p[0].reason.contains("compression ratio"), "{p:?}");
-        let (seen, p) = run(&gzip_of(&zeros), "b.gz", &Limits::default());
-        assert!(seen[0].1.len() < zeros.len(), "{}", seen[0].1.len());
-        assert!(p[0].reason.contains("compression ratio"), "{p:?}");
+        for bomb in [gzip_of(&zeros), xz_of(&zeros)] {
+            let (seen, p) = run(&bomb, "b.gz", &Limits::default());
+            assert!(seen[0].1.len() < zeros.len(), "{}", seen[0].1.len());
+            assert!(p[0].reason.contains("compression ratio"), "{p:?}");
+        }
         let small = Limits {
             max_entries: 3,
             ..Limits::default()

@@ -24,6 +24,13 @@ fn gzip_of(b: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+fn xz_of(b: &[u8]) -> Vec<u8> {
+    let mut w =
+        lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(1)).unwrap();
+    w.write_all(b).unwrap();
+    w.finish().unwrap()
+}
+
 fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut t = tar::Builder::new(Vec::new());
     for (n, b) in files {
@@ -90,6 +97,13 @@ fn tokens_in_zip_tar_gzip_and_nested_archives_are_found_at_nested_paths() {
         "logs/build.log.gz",
         gzip_of(format!("\n\ntoken {npm}\n").as_bytes()),
     );
+    t.write(
+        "images/rootfs.tar.xz",
+        xz_of(&tar_of(&[(
+            "etc/npmrc",
+            format!("_authToken={npm}\n").as_bytes(),
+        )])),
+    );
     let o = scan_json(&t, &[]);
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert_eq!(
@@ -113,6 +127,11 @@ fn tokens_in_zip_tar_gzip_and_nested_archives_are_found_at_nested_paths() {
             (
                 "npm.token".into(),
                 "dist/app.zip!vendor.tgz!pkg/.npmrc".into(),
+                1
+            ),
+            (
+                "npm.token".into(),
+                "images/rootfs.tar.xz!etc/npmrc".into(),
                 1
             ),
             ("npm.token".into(), "logs/build.log.gz!build.log".into(), 3),
