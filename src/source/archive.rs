@@ -307,7 +307,9 @@ impl Walker<'_> {
                 }
             };
             let t = e.header().entry_type();
-            if !(t.is_file() || t == tar::EntryType::Continuous || t == tar::EntryType::GNUSparse) {
+            // Sparse entries are left out: their holes expand to zeros without costing any
+            // input, which would be a bomb no ratio check sees.
+            if !(t.is_file() || t == tar::EntryType::Continuous) {
                 continue;
             }
             let name = join(path, &entry_name(&e.path_bytes()));
@@ -396,19 +398,23 @@ fn fill_at_least(br: &mut BufReader<&mut dyn Read>, n: usize) -> io::Result<Vec<
     Ok(head)
 }
 
-/// An upper bound on a zip's entry count from its end-of-central-directory record (each
-/// central entry takes at least 46 bytes), read without parsing the directory; `None` when
-/// the record is not found or says "see zip64".
+/// A zip's entry count from its end-of-central-directory record, read without parsing the
+/// directory (for zip64, an upper bound: each central entry takes at least 46 bytes); `None`
+/// when the record is not found or holds no usable figure.
 fn zip_entry_bound(b: &[u8]) -> Option<u64> {
     let from = b.len().saturating_sub(22 + 65535);
     let at = memchr::memmem::rfind(&b[from..], b"PK\x05\x06")? + from;
     let rec = b.get(at..at + 22)?;
     let entries = u64::from(u16::from_le_bytes([rec[10], rec[11]]));
     let cd_size = u64::from(u32::from_le_bytes([rec[12], rec[13], rec[14], rec[15]]));
-    if entries == 0xFFFF || cd_size == 0xFFFF_FFFF {
-        return None;
+    if entries != 0xFFFF {
+        Some(entries)
+    } else if cd_size != 0xFFFF_FFFF {
+        // Zip64: the count is elsewhere; the directory's size bounds it.
+        Some(cd_size / 46)
+    } else {
+        None
     }
-    Some(entries.max(cd_size / 46))
 }
 
 /// Counts the compressed bytes a decompressor consumed.
