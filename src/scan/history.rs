@@ -286,8 +286,8 @@ mod tests {
             &counters,
             &AtomicBool::new(false),
         );
-        // 3 unique blobs + 3 commit messages.
-        assert_eq!(counters.blobs.load(Ordering::Relaxed), 6);
+        // 3 unique blobs + 3 commit messages + the repository's own .git/config.
+        assert_eq!(counters.blobs.load(Ordering::Relaxed), 7);
         assert_eq!(counters.hits.load(Ordering::Relaxed), 2);
         assert_eq!(out.findings.len(), 1);
         let paths: Vec<&str> = out.findings[0]
