@@ -373,6 +373,8 @@ pub struct ScanSettings {
     pub inline_allow: bool,
     /// Bytes read at a time (tests make it small to exercise chunk boundaries).
     pub chunk_bytes: usize,
+    /// Open archives (zip, tar, gzip, xz) and scan their entries (`false`: `--no-archives`).
+    pub archives: bool,
 }
 
 impl Default for ScanSettings {
@@ -391,6 +393,7 @@ impl Default for ScanSettings {
             max_locations: DEFAULT_MAX_LOCATIONS,
             inline_allow: true,
             chunk_bytes: CHUNK_BYTES,
+            archives: true,
         }
     }
 }
@@ -413,6 +416,8 @@ pub struct ScanConfig {
     pub(crate) max_locations: usize,
     pub(crate) inline_allow: bool,
     pub(crate) chunk_bytes: usize,
+    /// Archive limits; `None` with `--no-archives`.
+    pub(crate) archives: Option<crate::source::archive::Limits>,
 }
 
 impl ScanConfig {
@@ -452,6 +457,7 @@ impl ScanConfig {
             max_locations: s.max_locations.max(1),
             inline_allow: s.inline_allow,
             chunk_bytes: s.chunk_bytes.max(1),
+            archives: s.archives.then(Default::default),
         })
     }
 

@@ -98,6 +98,13 @@ pub struct ScanArgs {
     /// Scan only what is staged (index vs HEAD): the pre-commit check.
     #[arg(long, conflicts_with_all = ["branch", "since_commit", "range", "history"])]
     staged: bool,
+    /// Also scan commits that only a reflog or no ref reaches (amended-away, reset-away,
+    /// deleted branches), while they are still in the repository.
+    #[arg(long, conflicts_with_all = ["branch", "since_commit", "range", "staged"])]
+    include_unreachable: bool,
+    /// Scan zip/tar/gzip files (found by their magic bytes) as files, not their entries.
+    #[arg(long)]
+    no_archives: bool,
 }
 
 /// What a scan needs, prepared and validated before anything is read.
@@ -123,6 +130,7 @@ impl ScanArgs {
             max_locations: self.max_locations,
             inline_allow: !self.no_inline_allow,
             chunk_bytes: scan::CHUNK_BYTES,
+            archives: !self.no_archives,
         }
     }
 
@@ -134,6 +142,7 @@ impl ScanArgs {
             since_commit: self.since_commit.clone(),
             range: self.range.clone(),
             staged: self.staged,
+            include_unreachable: self.include_unreachable,
         }
     }
 }

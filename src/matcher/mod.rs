@@ -12,6 +12,7 @@
 
 pub mod confirm;
 pub mod decode;
+pub mod escape;
 pub mod prefilter;
 pub mod run;
 
@@ -142,8 +143,11 @@ impl Matcher {
             }
             s.runs = runs;
         }
+        let mut decoded = Vec::new();
         for (d, at) in decodes {
-            if let Some((a, b, bytes)) = d.decode(hay, at) {
+            decoded.clear();
+            d.decode_all(hay, at, &mut decoded);
+            for (a, b, bytes) in decoded.drain(..) {
                 let mut inner = Vec::new();
                 self.find_at_depth(&bytes, s, &mut inner, depth + 1);
                 out.extend(inner.into_iter().map(|c| Candidate {
@@ -179,8 +183,48 @@ impl Matcher {
                 &mut s.confirmed,
             );
             self.push_confirmed(rule, s, out);
+            let escapes = escape::escapes_in(hay, start, end);
+            if !escapes.is_empty() {
+                self.confirm_unescaped(hay, (rule, start, end), &escapes, s, out);
+            }
         }
         s.windows = windows;
+    }
+
+    /// Runs a rule's regex once more over a copy of its window in which the escapes
+    /// (`\n` in `\nghp_...`, `%22`) are blanked, so a `\b` before a token holds as it would
+    /// without the escape. Only windows that hold an escape pay for it, and a token found
+    /// both ways is one location.
+    fn confirm_unescaped(
+        &self,
+        hay: &[u8],
+        (rule, a, b): (usize, usize, usize),
+        escapes: &[std::ops::Range<usize>],
+        s: &mut Scratch,
+        out: &mut Vec<Candidate>,
+    ) {
+        // Some context on both sides, so look-arounds at the window's edges see real bytes.
+        let lo = a.saturating_sub(16);
+        let hi = (b + 64).min(hay.len());
+        let mut copy = hay[lo..hi].to_vec();
+        for e in escapes {
+            copy[e.start - lo..e.end - lo].fill(b' ');
+        }
+        s.confirmed.clear();
+        confirm_window(
+            &self.rules.rules()[rule],
+            &mut s.rules[rule],
+            &copy,
+            a - lo,
+            b - lo,
+            false,
+            &mut s.confirmed,
+        );
+        for c in &mut s.confirmed {
+            c.start += lo;
+            c.end += lo;
+        }
+        self.push_confirmed(rule, s, out);
     }
 
     /// Moves the confirmed tokens of `rule` into `out` as candidates found as they stand
@@ -386,6 +430,42 @@ mod tests {
             assert!(found(&m, &format!("K={t}x\n")).is_empty(), "{t}x");
         }
         assert!(special > 5, "only {special} samples end in + or /");
+    }
+
+    /// Regression test for #13 (escape-aware boundaries): a token right after a JSON or C
+    /// escape or a percent-encoding is found, whether the rule has a keyword (its `\b` would
+    /// fail on the escape letter) or not (the legacy PAT's run pass).
+    #[test]
+    fn tokens_right_after_an_escape_are_found() {
+        let m = builtin();
+        for id in [
+            "azure_devops.pat_legacy",
+            "github.pat_classic",
+            "npm.token",
+            "azure_devops.pat",
+        ] {
+            let tok = generator(id).unwrap()(&mut Rng::new(7));
+            for ctx in [
+                "{\"log\": \"a\\n${TOKEN}\\n\"}",
+                "\"x\\t${TOKEN}\"",
+                "\"\\\"${TOKEN}\\\"\"",
+                "\"\\u0022${TOKEN}\"",
+                "s = \"\\x22${TOKEN}\"",
+                "https://h/?a=1%0A${TOKEN}%0A",
+                "q=%22${TOKEN}%22",
+                "\\r\\n${TOKEN}",
+            ] {
+                let text = expand(ctx, &tok);
+                let f = found(&m, &text);
+                assert!(
+                    f.contains(&(id.to_string(), tok.clone())),
+                    "{id} in {text}: {f:?}"
+                );
+            }
+            // A letter that is no escape still glues to the token.
+            let f = found(&m, &format!("x{tok}"));
+            assert!(!f.iter().any(|(r, _)| r == id), "{id}: {f:?}");
+        }
     }
 
     proptest::proptest! {

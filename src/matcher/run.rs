@@ -5,7 +5,11 @@
 //! exactly one probe position, so a probe that lands on a word byte is expanded to its whole
 //! word, and only words of exactly `len` bytes, all in the charset, are kept. Each byte is
 //! looked at a small constant number of times on average, and at most twice.
+//!
+//! A word that starts with the tail of an escape (`\nabc...`, `%22abc...`, see `escape.rs`)
+//! is also tried without it, so a token right after an escape is found.
 
+use super::escape::escape_after;
 use crate::rules::RunCharset;
 
 const fn word_table() -> [bool; 256] {
@@ -39,14 +43,16 @@ pub fn find_runs(hay: &[u8], len: usize, charset: RunCharset, out: &mut Vec<(usi
             s -= 1;
         }
         let mut e = i + 1;
-        while e < hay.len() && WORD[hay[e] as usize] && e - s <= len {
+        // Longest escape tail in front of a token: `\u0022`.
+        while e < hay.len() && WORD[hay[e] as usize] && e - s <= len + 5 {
             e += 1;
         }
-        if e - s == len
-            && (e == hay.len() || !WORD[hay[e] as usize])
-            && hay[s..e].iter().all(|&b| charset.contains(b))
-        {
-            out.push((s, e));
+        if e == hay.len() || !WORD[hay[e] as usize] {
+            let k = if e - s > len { escape_after(hay, s) } else { 0 };
+            let s = s + k;
+            if e - s == len && hay[s..e].iter().all(|&b| charset.contains(b)) {
+                out.push((s, e));
+            }
         }
         // Skip the rest of this word, then resume at the next probe position.
         while e < hay.len() && WORD[hay[e] as usize] {
@@ -80,6 +86,8 @@ mod tests {
                 while i < b.len() && WORD[b[i] as usize] {
                     i += 1;
                 }
+                let k = if i - s > len { escape_after(b, s) } else { 0 };
+                let s = s + k;
                 if i - s == len && b[s..i].iter().all(|&c| RunCharset::Base32Lower.contains(c)) {
                     v.push((s, i));
                 }
@@ -108,9 +116,28 @@ mod tests {
         assert_eq!(runs("aaaaaaaaaa", 10), vec![(0, 10)]);
     }
 
+    /// Regression test for #13 (escape-aware boundaries): a run right after `\n`, `\t`,
+    /// `\u0022`, `\x22`, `%0A` or `%22` is found; after an escaped backslash it is one word.
+    #[test]
+    fn runs_right_after_an_escape_are_found() {
+        let tok = "a".repeat(10);
+        for esc in [
+            "\\n", "\\t", "\\r", "\\u0022", "\\x22", "%0A", "%22", "\\\\\\n",
+        ] {
+            for pre in 0..12 {
+                let h = format!("{}\"{esc}{tok}\"", " ".repeat(pre));
+                let want = h.find(&tok).unwrap();
+                assert_eq!(runs(&h, 10), vec![(want, want + 10)], "{h:?}");
+            }
+        }
+        assert!(runs("\\\\n aaaaaaaaaa", 10).len() == 1);
+        assert!(runs("\\\\naaaaaaaaaa", 10).is_empty());
+        assert!(runs("xnaaaaaaaaaa", 10).is_empty());
+    }
+
     proptest::proptest! {
         #[test]
-        fn strided_pass_equals_the_plain_definition(s in "[a-c2_ 8A]{0,200}", len in 1usize..12) {
+        fn strided_pass_equals_the_plain_definition(s in r"[a-c2_ 8An\\%u0]{0,200}", len in 1usize..12) {
             proptest::prop_assert_eq!(runs(&s, len), naive(&s, len));
         }
     }

@@ -91,11 +91,28 @@ impl<'a> BlobScanner<'a> {
         origins: &[Origin],
         skip_binary: bool,
     ) -> io::Result<()> {
+        self.scan_reader_as(r, origins, skip_binary, self.config.archives.is_some())
+    }
+
+    /// [`BlobScanner::scan_reader`], opening archives only when `archives` is set.
+    pub(super) fn scan_reader_as(
+        &mut self,
+        r: impl Read,
+        origins: &[Origin],
+        skip_binary: bool,
+        archives: bool,
+    ) -> io::Result<()> {
         let mut r = io::BufReader::with_capacity(64 * 1024, r);
         let head = {
             use io::BufRead;
             r.fill_buf()?.to_vec()
         };
+        if let Some(kind) = archives
+            .then(|| crate::source::archive::sniff(&head))
+            .flatten()
+        {
+            return self.scan_archive(&mut r, kind, origins);
+        }
         let binary = is_binary(&head);
         if binary {
             self.counters.binary.fetch_add(1, Ordering::Relaxed);
@@ -107,6 +124,9 @@ impl<'a> BlobScanner<'a> {
         if let Some(little_endian) = utf16::bom(&head) {
             // UTF-16 with a byte-order mark: decoded as a stream, so memory stays bounded.
             io::BufRead::consume(&mut r, 2);
+            return self.stream(Utf16Reader::new(r, little_endian), origins);
+        }
+        if let Some(little_endian) = utf16::guess(&head) {
             return self.stream(Utf16Reader::new(r, little_endian), origins);
         }
         self.stream(r, origins)
@@ -205,7 +225,7 @@ fn has_allow_marker(line: &[u8]) -> bool {
 
 /// A NUL byte in the first 8 KiB, as git and ripgrep judge it (UTF-16 text with a BOM is text).
 pub fn is_binary(head: &[u8]) -> bool {
-    if utf16::bom(head).is_some() {
+    if utf16::bom(head).is_some() || utf16::guess(head).is_some() {
         return false;
     }
     memchr::memchr(0, &head[..head.len().min(8192)]).is_some()

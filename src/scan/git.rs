@@ -26,6 +26,15 @@ pub(crate) fn scan_repository(job: &Job<'_>, t: &GitTarget) {
             for (bytes, origin) in &p.messages {
                 s.scan_bytes(bytes, std::slice::from_ref(origin));
             }
+            if let Some(path) = crate::source::git::config_file(&t.repo) {
+                // The repository's own config: remote URLs with credentials in them.
+                let o = [Origin::File { path: path.clone() }];
+                if let Err(e) = std::fs::File::open(&path).and_then(|f| s.scan_reader(f, &o, false))
+                {
+                    job.counters.errors.fetch_add(1, Ordering::Relaxed);
+                    job.diags.error(path.display().to_string(), e);
+                }
+            }
             p.blobs
         }),
         GitWhat::Staged => staged_blobs(&t.repo, job.diags),
@@ -114,16 +123,25 @@ pub(super) fn scan_planned(
                 }
             }
             let res = reader.with_blob(b.oid, |bytes| {
-                if c.skip_binary && is_binary(bytes) {
+                if c.skip_binary && is_binary(bytes) && !s.is_archive(bytes) {
                     counters.binary.fetch_add(1, Ordering::Relaxed);
                     counters.skipped.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
                 } else {
-                    s.scan_bytes(bytes, &b.origins);
+                    s.scan_blob(bytes, &b.origins)
                 }
             });
-            if let Err(e) = res {
-                counters.errors.fetch_add(1, Ordering::Relaxed);
-                diags.error(format!("git object {}", b.oid), reason_of(&e));
+            match res {
+                Err(e) => {
+                    counters.errors.fetch_add(1, Ordering::Relaxed);
+                    diags.error(format!("git object {}", b.oid), reason_of(&e));
+                }
+                Ok(Err(e)) => {
+                    counters.errors.fetch_add(1, Ordering::Relaxed);
+                    let path = String::from_utf8_lossy(crate::source::git::first_path(b));
+                    diags.error(format!("git object {} ({path})", b.oid), e);
+                }
+                Ok(Ok(())) => {}
             }
         }
     };
@@ -200,8 +218,8 @@ mod tests {
             cancel: &cancel,
         };
         let Ok(_) = scanner.run(&plan, &mut out, &ctx);
-        // 3 unique blobs + 3 commit messages.
-        assert_eq!(counters.blobs.load(Ordering::Relaxed), 6);
+        // 3 unique blobs + 3 commit messages + the repository's own .git/config.
+        assert_eq!(counters.blobs.load(Ordering::Relaxed), 7);
         assert_eq!(counters.hits.load(Ordering::Relaxed), 2);
         assert_eq!(out.findings.len(), 1);
         let paths: Vec<&str> = out.findings[0]

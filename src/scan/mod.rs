@@ -16,6 +16,7 @@
 
 mod blob;
 mod collect;
+mod containers;
 mod files;
 mod git;
 pub mod plan;

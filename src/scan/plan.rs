@@ -42,6 +42,8 @@ pub struct GitOptions {
     pub range: Option<String>,
     /// `--staged`.
     pub staged: bool,
+    /// `--include-unreachable`: also commits only a reflog or no ref reaches.
+    pub include_unreachable: bool,
 }
 
 /// What to read from one repository.
@@ -243,6 +245,12 @@ fn name_of(paths: &[PathBuf]) -> String {
 }
 
 fn selection(f: &GitOptions) -> Result<Selection, PlanError> {
+    if f.include_unreachable {
+        if f.branch.is_some() || f.range.is_some() || f.since_commit.is_some() {
+            return usage("--include-unreachable reads the whole history: it cannot be combined with --branch, --since-commit or --range".to_string());
+        }
+        return Ok(Selection::AllRefsAndUnreachable);
+    }
     let tip = f.branch.clone().unwrap_or_else(|| "HEAD".to_string());
     if let Some(r) = &f.range {
         if r.contains("...") {

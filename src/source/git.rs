@@ -24,6 +24,10 @@ use crate::error::{Diagnostics, SourceError};
 pub enum Selection {
     /// Every ref: branches, tags, remote-tracking refs, the stash, and a detached HEAD.
     AllRefs,
+    /// Every ref, plus the commits only a reflog reaches (amended-away, reset-away) and the
+    /// commits no ref or reflog reaches but that are still in the object database (until
+    /// `git gc` prunes them): `--include-unreachable`.
+    AllRefsAndUnreachable,
     /// Commits reachable from any of `include` and from none of `exclude` (revisions as
     /// `git rev-parse` takes them). Blobs already present in the excluded boundary commits
     /// (the parents of the selected commits that are not selected) are not reported.
@@ -258,6 +262,11 @@ pub fn plan_history(
             tips = all_ref_tips(&repo, &mut plan, diags)?;
             false
         }
+        Selection::AllRefsAndUnreachable => {
+            tips = all_ref_tips(&repo, &mut plan, diags)?;
+            tips.extend(unreachable_tips(&repo, diags));
+            false
+        }
         Selection::Revs { include, exclude } => {
             for r in include {
                 tips.push(resolve_commit(&repo, r)?);
@@ -330,7 +339,8 @@ pub fn plan_history(
     Ok(plan)
 }
 
-fn first_path(b: &PlannedBlob) -> &[u8] {
+/// The path of the first place `b` entered history (empty for a staged-only blob).
+pub fn first_path(b: &PlannedBlob) -> &[u8] {
     match b.origins.first() {
         Some(Origin::GitBlob { path, .. }) => path,
         _ => &[],
@@ -392,6 +402,71 @@ fn all_ref_tips(
         }
     }
     Ok(tips)
+}
+
+/// Commits that the refs may not reach: every commit a reflog names (before and after each
+/// update), and every commit object in the object database. Walking from them all covers
+/// what an amend, a reset or a deleted branch left behind.
+fn unreachable_tips(repo: &Repository, diags: &Diagnostics) -> Vec<Oid> {
+    let mut tips = Vec::new();
+    let mut names: Vec<String> = vec!["HEAD".to_string()];
+    if let Ok(refs) = repo.references() {
+        names.extend(refs.flatten().filter_map(|r| r.name().map(str::to_string)));
+    }
+    for n in &names {
+        if let Ok(log) = repo.reflog(n) {
+            for e in log.iter() {
+                tips.extend(
+                    [e.id_old(), e.id_new()]
+                        .into_iter()
+                        .filter(|o| !o.is_zero()),
+                );
+            }
+        }
+    }
+    let mut all = Vec::new();
+    match repo.odb() {
+        Ok(odb) => {
+            if let Err(e) = odb.foreach(|oid| {
+                all.push(*oid);
+                true
+            }) {
+                diags.error(
+                    format!("object database of {}", repo.path().display()),
+                    e.message(),
+                );
+            }
+            for oid in all {
+                if let Ok((_, ObjectType::Commit)) = odb.read_header(oid) {
+                    tips.push(oid);
+                }
+            }
+        }
+        Err(e) => diags.error(
+            format!("object database of {}", repo.path().display()),
+            e.message(),
+        ),
+    }
+    // Only commits that read: a reflog may name a commit gc has pruned.
+    tips.retain(|o| repo.find_commit(*o).is_ok());
+    tips.sort();
+    tips.dedup();
+    tips
+}
+
+/// The repository's own configuration file (`.git/config`, or `config` of a bare
+/// repository), which may hold remote URLs with credentials in them; `None` when there is
+/// none to read (a linked worktree's `.git` is a file and its config is the main one's).
+pub fn config_file(path: &Path) -> Option<PathBuf> {
+    let dotgit = path.join(".git");
+    let cfg = if dotgit.is_dir() {
+        dotgit.join("config")
+    } else if path.join("HEAD").is_file() && path.join("objects").is_dir() {
+        path.join("config")
+    } else {
+        return None;
+    };
+    cfg.is_file().then_some(cfg)
 }
 
 fn is_missing(e: &git2::Error) -> bool {

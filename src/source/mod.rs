@@ -4,6 +4,7 @@
 //! the scanner turns blob bytes into findings and each origin into a location. Nothing here
 //! matches or reports.
 
+pub mod archive;
 pub mod fs;
 pub mod git;
 pub mod remote;

@@ -1,5 +1,7 @@
-//! UTF-16 text (with a byte-order mark) read as a stream of UTF-8, so a UTF-16 file of any
-//! size goes through the same bounded, chunked scan as any other file.
+//! UTF-16 text read as a stream of UTF-8, so a UTF-16 file of any size goes through the same
+//! bounded, chunked scan as any other file. UTF-16 is recognised by its byte-order mark, or,
+//! without one, by where the NUL bytes fall in its first KiB ([`guess`]): Windows tools
+//! (PowerShell redirection, `reg export`, .NET) write such files.
 
 use std::io::{self, Read};
 
@@ -13,11 +15,56 @@ pub fn bom(head: &[u8]) -> Option<bool> {
     }
 }
 
-/// UTF-16 text with a byte-order mark, held in memory, as UTF-8; `None` without a mark.
+/// Bytes of the head that [`guess`] looks at.
+pub const GUESS_BYTES: usize = 1024;
+
+/// The byte order of UTF-16 text without a byte-order mark at the start of `head`:
+/// `Some(true)` little-endian, `Some(false)` big-endian, `None` when it does not look like
+/// UTF-16. Text that is mostly ASCII, as configuration and logs are, has a NUL in every other
+/// byte in UTF-16 and in no other: at least 70% of the first KiB's units must have the NUL on
+/// one side, at most 5% on the other, and the other bytes of those units must be printable
+/// ASCII or whitespace. One `memchr` decides for text without NULs (every ordinary file).
+pub fn guess(head: &[u8]) -> Option<bool> {
+    let n = head.len().min(GUESS_BYTES) / 2 * 2;
+    if n < 16 {
+        return None;
+    }
+    let head = &head[..n];
+    memchr::memchr(0, head)?;
+    let units = n / 2;
+    let text = |b: u8| (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r');
+    let (mut hi0, mut lo0, mut lo_text, mut hi_text) = (0, 0, 0, 0);
+    for p in head.chunks_exact(2) {
+        if p[1] == 0 {
+            hi0 += 1;
+            lo_text += usize::from(text(p[0]));
+        }
+        if p[0] == 0 {
+            lo0 += 1;
+            hi_text += usize::from(text(p[1]));
+        }
+    }
+    let looks = |zeros: usize, other_zeros: usize, printable: usize| {
+        zeros * 10 >= units * 7 && other_zeros * 20 <= units && printable * 20 >= zeros * 19
+    };
+    if looks(hi0, lo0, lo_text) {
+        Some(true)
+    } else if looks(lo0, hi0, hi_text) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// UTF-16 text held in memory (with a byte-order mark, or without one as [`guess`] judges),
+/// as UTF-8; `None` when it is not UTF-16.
 pub fn decode(b: &[u8]) -> Option<Vec<u8>> {
-    let little_endian = bom(b)?;
+    let (little_endian, skip) = match bom(b) {
+        Some(le) => (le, 2),
+        None => (guess(b)?, 0),
+    };
     let mut out = Vec::with_capacity(b.len());
-    Utf16Reader::new(&b[2..], little_endian)
+    Utf16Reader::new(&b[skip..], little_endian)
         .read_to_end(&mut out)
         .expect("reading from memory cannot fail");
     Some(out)
@@ -180,6 +227,28 @@ mod tests {
             super::decode(&[0xFE, 0xFF, 0, b'h', 0, b'i']).unwrap(),
             b"hi"
         );
+    }
+
+    /// Regression test for #13 (UTF-16 without a byte-order mark): both byte orders are
+    /// recognised from the head, while ASCII, UTF-8, binary and short inputs are not.
+    #[test]
+    fn guesses_utf16_without_a_mark_and_nothing_else() {
+        let text = "[settings]\r\ntoken = abcdefghijklmnop\r\nname = Zoë 日本\r\n".repeat(20);
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(guess(&le), Some(true));
+        assert_eq!(guess(&be), Some(false));
+        assert_eq!(super::decode(&le).unwrap(), text.as_bytes());
+        assert_eq!(super::decode(&be).unwrap(), text.as_bytes());
+        // An odd start (the file cut mid-unit) is not guessed as the wrong order.
+        assert_ne!(guess(&le[1..]), Some(true));
+        assert_eq!(guess(text.as_bytes()), None);
+        assert_eq!(guess(b"a\0b\0"), None);
+        let binary: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 256) as u8).collect();
+        assert_eq!(guess(&binary), None);
+        assert_eq!(guess(&[0u8; 4096]), None);
+        let ints: Vec<u8> = (0..512u16).flat_map(|i| (i % 300).to_le_bytes()).collect();
+        assert_eq!(guess(&ints), None);
     }
 
     #[test]

@@ -26,6 +26,7 @@
 //! - `notify`: `--notify` / `--notify-webhook` against `notify_servers` (SMTP, webhook)
 //! - `sweep` (with `sweep_server`, a loopback organisation: listings and smart HTTP): the
 //!   sweep datastore, incrementality, resume after SIGKILL, isolation, credentials
+//! - `containers`: archives (zip, tar, gzip, nested) and encodings, with their limits
 //!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
@@ -34,6 +35,7 @@ mod act_from;
 mod audit;
 mod baseline;
 mod config;
+mod containers;
 mod embedding;
 mod formats;
 mod git_repo;

@@ -9,10 +9,18 @@ fuzz_target!(|data: &[u8]| {
         for at in [0, data.len() / 2, data.len()] {
             if let Some((s, e, bytes)) = d.decode(data, at) {
                 assert!(s <= e && e <= data.len());
-                assert!(bytes.iter().all(|b| (0x20..0x7f).contains(b)));
+                let lines = *d == Decoder::DataBlock;
+                assert!(bytes
+                    .iter()
+                    .all(|b| (0x20..0x7f).contains(b) || (lines && b"\t\r\n".contains(b))));
             }
         }
     }
+    let mut all = Vec::new();
+    for at in [0, data.len() / 3, data.len()] {
+        Decoder::DataBlock.decode_all(data, at, &mut all);
+    }
+    assert!(all.iter().all(|(s, e, _)| s <= e && *e <= data.len()));
     let text: Vec<u8> = data.iter().map(|b| 0x20 + b % 0x5f).collect();
     if text.len() >= 18 {
         let enc = base64::engine::general_purpose::STANDARD.encode(&text);
