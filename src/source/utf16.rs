@@ -139,7 +139,11 @@ impl<R: Read> Utf16Reader<R> {
         self.raw.truncate(start + n);
         if n == 0 {
             self.eof = true;
-            if self.high.take().is_some() || !self.raw.is_empty() {
+            // One replacement for an unpaired high surrogate and one for a trailing odd byte.
+            if self.high.take().is_some() {
+                self.push(char::REPLACEMENT_CHARACTER);
+            }
+            if !self.raw.is_empty() {
                 self.raw.clear();
                 self.push(char::REPLACEMENT_CHARACTER);
             }
@@ -261,5 +265,23 @@ mod tests {
             .chain(std::iter::once(char::REPLACEMENT_CHARACTER))
             .collect();
         assert_eq!(decode(&le, true, true), want);
+        // Found by the `utf16` fuzz target: an unpaired high surrogate at the end AND a
+        // trailing odd byte are two replacement characters, not one.
+        let crash = [0xb0, 0xd8, 0xd8, 0xd8, 0xd8, 0xff, 0x80];
+        for le in [true, false] {
+            let units = crash.chunks_exact(2).map(|p| {
+                if le {
+                    u16::from_le_bytes([p[0], p[1]])
+                } else {
+                    u16::from_be_bytes([p[0], p[1]])
+                }
+            });
+            let want: String = char::decode_utf16(units)
+                .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+                .chain(std::iter::once(char::REPLACEMENT_CHARACTER))
+                .collect();
+            assert_eq!(decode(&crash, le, false), want, "le={le}");
+            assert_eq!(decode(&crash, le, true), want, "le={le}");
+        }
     }
 }
