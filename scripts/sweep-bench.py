@@ -42,6 +42,14 @@ def git(*args, cwd=None, stdin=None):
                           capture_output=True).stdout
 
 
+def fake_slack(seed):
+    import random
+    r = random.Random(seed)
+    digits = lambda n: "".join(r.choice("0123456789") for _ in range(n))
+    alnum = "".join(r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(24))
+    return f"xoxb-{digits(11)}-{digits(12)}-{alnum}"
+
+
 def fast_import_repo(path, seed, commits=20, files=40):
     """A bare repository with `commits` commits over `files` files, via git fast-import."""
     git("init", "--bare", "-q", "-b", "main", path)
@@ -61,9 +69,9 @@ def fast_import_repo(path, seed, commits=20, files=40):
         for f in range(files if c == 0 else 3):
             n = f if c == 0 else (c * 7 + f) % files
             body = "".join(f"line {i} of file {n} in repo {seed} commit {c}\n" for i in range(60))
-            if n == 0 and c == commits - 1 and seed % 10 == 0:
-                # One fake, format-valid-looking token per tenth repository.
-                body += "aws_access_key_id = AKIA" + "".join("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[(seed * 7 + i) % 32] for i in range(16)) + "\n"
+            if f == 0 and c == commits - 1 and seed % 10 == 0:
+                # One FAKE Slack-shaped token per tenth repository (generated, never real).
+                body += "slack = " + fake_slack(seed) + "\n"
             data = body.encode()
             out.append(f"M 100644 inline src/file{n}.txt\n")
             out.append(f"data {len(data)}\n")

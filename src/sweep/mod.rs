@@ -222,7 +222,11 @@ pub fn run(
                     reason,
                 }),
                 Err(SweepError::Interrupted) => {}
-                Err(e) => fatal = Some(e),
+                Err(e) => {
+                    // The datastore itself failed: fetch nothing more.
+                    queue.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                    fatal = Some(e)
+                }
             }
         }
     });
@@ -312,11 +316,12 @@ fn finish_one(
                 Err(SweepError::Interrupted) => return Err(SweepError::Interrupted),
                 Err(e) => return fail(store, e.to_string()),
             };
-            if !scanned.errors.is_empty() {
-                let reason = format!("incomplete scan: {}", scanned.errors.join("; "));
-                return fail(store, reason);
-            }
-            scanned.result.tips = if tips.is_empty() {
+            let incomplete = (!scanned.errors.is_empty())
+                .then(|| format!("incomplete scan: {}", scanned.errors.join("; ")));
+            scanned.result.tips = if incomplete.is_some() {
+                // What was found is kept, but with no watermark: the next sweep retries it.
+                Vec::new()
+            } else if tips.is_empty() {
                 // A repository with no refs is still "scanned at these tips".
                 vec![NO_REFS.clone()]
             } else {
@@ -326,7 +331,10 @@ fn finish_one(
             match store.commit_repo(sweep, key, &setup.ruleset, &scanned.result) {
                 Ok(()) => {
                     secrets.extend(scanned.secrets);
-                    Ok((RepoState::Scanned, None))
+                    match incomplete {
+                        Some(reason) => fail(store, reason),
+                        None => Ok((RepoState::Scanned, None)),
+                    }
                 }
                 // Disk full and the like: this repository fails, what is committed stays.
                 Err(e) => fail(store, format!("cannot record results: {e}")),
