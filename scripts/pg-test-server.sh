@@ -54,7 +54,8 @@ start() {
   if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
     useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres
   fi
-  if [ -f "$dir/port" ] && [ -f "$dir/data/postmaster.pid" ]; then
+  if [ -f "$dir/port" ] && [ -f "$dir/data/PG_VERSION" ]; then
+    # An existing cluster (restart): same data, same port.
     port=$(cat "$dir/port")
   else
     rm -rf "$dir"

@@ -197,6 +197,8 @@ struct Conn {
     client: Option<Client>,
     name: String,
     retry_for: Duration,
+    /// Set when the owner goes away: stop retrying (the heartbeat's connection).
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl Conn {
@@ -206,6 +208,7 @@ impl Conn {
             client: None,
             name: name.to_string(),
             retry_for,
+            stop: None,
         };
         c.with(|_| Ok(()))?;
         Ok(c)
@@ -220,6 +223,12 @@ impl Conn {
         let start = Instant::now();
         let mut delay = Duration::from_millis(100);
         loop {
+            if self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
+                return Err(StoreError::Db {
+                    path: self.name.clone(),
+                    reason: "stopped".into(),
+                });
+            }
             if self.client.as_ref().is_none_or(|c| c.is_closed()) {
                 match self.config.connect(NoTls) {
                     Ok(c) => self.client = Some(c),
@@ -604,6 +613,7 @@ fn prepare_schema(conn: &mut Conn, name: &str, migrate: bool) -> Result<(), Stor
 fn start_heartbeat(mut conn: Conn, worker: String, lease_secs: i64) -> Heartbeat {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
+    conn.stop = Some(stop.clone());
     let every = Duration::from_millis((lease_secs as u64 * 1000 / 3).clamp(200, 60_000));
     let thread = std::thread::spawn(move || {
         let secs = lease_secs as f64;

@@ -15,6 +15,7 @@
 //!
 //! - `sweep` (with `sweep_server`, a loopback organisation: listings and smart HTTP): the
 //!   sweep datastore, incrementality, resume after SIGKILL, isolation, credentials
+//! - `sweep_pg`: many workers sharing one sweep through PostgreSQL (`PATROL_TEST_PG_URL`)
 //!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
@@ -28,6 +29,7 @@ mod mock_api;
 mod rules_cli;
 mod scan_files;
 mod sweep;
+mod sweep_pg;
 mod sweep_server;
 mod triage;
 mod util;
