@@ -173,13 +173,14 @@ def timed(cmd, env=None, cwd=None):
     tf = tempfile.NamedTemporaryFile(delete=False)
     tf.close()
     t = time.monotonic()
-    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf.name, *cmd], env=env, cwd=cwd,
+    p = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "-o", tf.name, *cmd], env=env, cwd=cwd,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     dt = time.monotonic() - t
     with open(tf.name) as f:
-        rss = int(f.read().strip().splitlines()[-1] or 0)
+        user, sys_, rss = f.read().strip().splitlines()[-1].split()
     os.unlink(tf.name)
-    return dt, rss, p.returncode, p.stderr.decode(errors="replace")
+    timed.cpu = float(user) + float(sys_)
+    return dt, int(rss), p.returncode, p.stderr.decode(errors="replace")
 
 
 def main():
@@ -239,7 +240,7 @@ def main():
                "--no-progress", "--jobs", str(a.jobs)]
         for label in ["first sweep", "unchanged re-sweep"]:
             dt, rss, code, err = timed(cmd, env=env, cwd=sdir)
-            print(f"{label}: {dt:.2f} s, peak RSS {rss / 1024:.0f} MiB, exit {code}; {err.strip().splitlines()[-1]}")
+            print(f"{label}: {dt:.2f} s wall, {timed.cpu:.2f} s CPU (patrol and its git children), peak RSS {rss / 1024:.0f} MiB, exit {code}; {err.strip().splitlines()[-1]}")
         # One push to one repository.
         wt = os.path.join(work, "push")
         git("clone", "-q", os.path.join(root, originals[1] + ".git"), wt)
@@ -249,7 +250,8 @@ def main():
         git("commit", "-q", "-m", "push", cwd=wt)
         git("push", "-q", "origin", "HEAD:main", cwd=wt)
         dt, rss, code, err = timed(cmd, env=env, cwd=sdir)
-        print(f"re-sweep after one push: {dt:.2f} s, peak RSS {rss / 1024:.0f} MiB, exit {code}; {err.strip().splitlines()[-1]}")
+        print(f"re-sweep after one push: {dt:.2f} s wall, {timed.cpu:.2f} s CPU, peak RSS {rss / 1024:.0f} MiB, exit {code}; {err.strip().splitlines()[-1]}")
+        print(f"load average during the run: {os.getloadavg()}")
         st = subprocess.run([patrol, "sweep", "status", "--format", "json"], cwd=sdir, capture_output=True, env=env)
         print("status:", st.stdout.decode().strip())
         srv.shutdown()

@@ -4,7 +4,8 @@
 //! 1. `plan`: continue the unfinished sweep of the same target and rule set, or list the
 //!    repositories ([`inventory`]), decide which are skipped and why, and write the plan
 //!    BEFORE anything is fetched;
-//! 2. fetch workers (`jobs` of them) take claimed repositories: `git ls-remote` against the
+//! 2. fetch workers (`jobs` of them) take claimed repositories: the remote's advertised refs
+//!    ([`refs`]: one smart-HTTP request; `git ls-remote` for local paths) against the
 //!    watermark (equal: unchanged, no pack fetched), else an incremental mirror fetch
 //!    ([`crate::source::remote`]); the credential goes only to the listing API's git host;
 //! 3. the calling thread, the only one that writes to the store, scans each fetched mirror
@@ -16,6 +17,7 @@
 //! Nothing here prints: progress and per-repository outcomes go to an [`Events`] callback.
 
 pub mod inventory;
+pub mod refs;
 pub mod scan;
 mod shared;
 
@@ -27,7 +29,7 @@ use std::sync::{mpsc, Mutex};
 use base64::Engine;
 
 use crate::finding::Secret;
-use crate::provider::http::HttpClient;
+use crate::provider::http::{Auth, HttpClient, HttpPolicy};
 use crate::provider::ProviderError;
 use crate::scan::Counters;
 use crate::source::remote::{GitCredential, GitRunner, Tip};
@@ -167,6 +169,13 @@ pub fn run(
         }
     }
     let cred_header = opts.token.as_ref().map(|t| git_header(&opts.source, t));
+    let cred_auth = opts.token.as_ref().map(|t| git_auth(&opts.source, t));
+    // Ref checks are git traffic, paced like git (no per-host interval), one per job.
+    let ref_client = HttpClient::new(HttpPolicy {
+        min_interval: std::time::Duration::ZERO,
+        max_in_flight: opts.jobs.max(1),
+        ..HttpPolicy::default()
+    })?;
     let git_origins: Vec<String> = api
         .as_ref()
         .map(|a| a.git_origins.clone())
@@ -190,7 +199,9 @@ pub fn run(
             let queue = &queue;
             let marks = &marks;
             let cred_header = &cred_header;
+            let cred_auth = &cred_auth;
             let git_origins = &git_origins;
+            let ref_client = &ref_client;
             sc.spawn(move || loop {
                 if cancel.load(Ordering::Relaxed) {
                     return;
@@ -198,10 +209,13 @@ pub fn run(
                 let Some(r) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else {
                     return;
                 };
-                let cred = cred_header
-                    .as_ref()
-                    .filter(|_| git_origins.contains(&inventory::origin(&r.clone_url)));
-                let out = fetch_one(opts, &r, marks.get(&r.key), cred);
+                let ours = git_origins.contains(&inventory::origin(&r.clone_url));
+                let cred = cred_header.as_ref().filter(|_| ours);
+                let auth = match cred_auth {
+                    Some(a) if ours => a.clone(),
+                    _ => Auth::None,
+                };
+                let out = fetch_one(opts, ref_client, &r, marks.get(&r.key), cred, &auth);
                 if tx
                     .send(Fetched {
                         repo: r,
@@ -270,25 +284,46 @@ enum FetchOutcome {
 
 fn fetch_one(
     opts: &SweepOptions,
+    ref_client: &HttpClient,
     r: &RepoEntry,
     mark: Option<&Vec<crate::store::RefTip>>,
     cred: Option<&GitCredential>,
+    auth: &Auth,
 ) -> Result<FetchOutcome, String> {
     let mirror = mirror_dir(&opts.cache, &r.key);
     if let Some(mark) = mark.filter(|m| !m.is_empty()) {
-        let remote = opts
-            .git
-            .ls_remote(&r.clone_url, cred)
-            .map_err(|e| e.to_string())?;
+        let is_http = r.clone_url.starts_with("https://") || r.clone_url.starts_with("http://");
+        // One in-process request for HTTP remotes; `git ls-remote` for the rest. A failed
+        // check is not a verdict: the fetch below says what is wrong.
+        let remote = if is_http {
+            refs::advertised(ref_client, &r.clone_url, auth).ok()
+        } else {
+            opts.git.ls_remote(&r.clone_url, cred).ok()
+        };
+        let Some(remote) = remote else {
+            return fetch_mirror(opts, r, &mirror, cred);
+        };
         if &remote == mark || (remote.is_empty() && mark == std::slice::from_ref(&*NO_REFS)) {
             return Ok(FetchOutcome::Unchanged);
         }
     }
+    fetch_mirror(opts, r, &mirror, cred)
+}
+
+fn fetch_mirror(
+    opts: &SweepOptions,
+    r: &RepoEntry,
+    mirror: &Path,
+    cred: Option<&GitCredential>,
+) -> Result<FetchOutcome, String> {
     opts.git
-        .mirror(&r.clone_url, &mirror, cred)
+        .mirror(&r.clone_url, mirror, cred)
         .map_err(|e| e.to_string())?;
-    let tips = opts.git.local_tips(&mirror).map_err(|e| e.to_string())?;
-    Ok(FetchOutcome::Fetched { mirror, tips })
+    let tips = opts.git.local_tips(mirror).map_err(|e| e.to_string())?;
+    Ok(FetchOutcome::Fetched {
+        mirror: mirror.to_path_buf(),
+        tips,
+    })
 }
 
 /// Scans and commits one fetched repository, or records why it failed. An error returned
@@ -439,8 +474,8 @@ pub fn mirror_dir(cache: &Path, key: &str) -> PathBuf {
     cache.join(format!("{tail}-{hex}.git"))
 }
 
-/// The `http.extraHeader` line for the provider's git host.
-fn git_header(source: &Source, token: &Secret) -> GitCredential {
+/// `Basic <base64(user:token)>` as the provider's git host takes it.
+fn basic_value(source: &Source, token: &Secret) -> String {
     let user = match source {
         Source::Ado { .. } | Source::Urls { .. } => "",
         Source::GitHub { .. } => "x-access-token",
@@ -448,5 +483,15 @@ fn git_header(source: &Source, token: &Secret) -> GitCredential {
     };
     let b64 =
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", token.expose()));
-    GitCredential::header(format!("Authorization: Basic {b64}"))
+    format!("Basic {b64}")
+}
+
+/// The `http.extraHeader` line for the provider's git host.
+fn git_header(source: &Source, token: &Secret) -> GitCredential {
+    GitCredential::header(format!("Authorization: {}", basic_value(source, token)))
+}
+
+/// The same credential for the in-process ref check.
+fn git_auth(source: &Source, token: &Secret) -> Auth {
+    Auth::Header("authorization", Secret::new(basic_value(source, token)))
 }
