@@ -866,7 +866,7 @@ impl Store for PgStore {
                 c.query(
                     "SELECT oid, fingerprint, line, col, encoding, rule FROM object_hits
                      WHERE ruleset = $1 AND oid = ANY($2::text[])
-                     ORDER BY oid, fingerprint, line, col",
+                     ORDER BY oid COLLATE \"C\", fingerprint COLLATE \"C\", line, col",
                     &[&ruleset, &chunk],
                 )
             })?;

@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 
 use super::{
-    fetch_one, finish_one, git_header, inventory, plan, Event, Events, Fetched, SweepError,
-    SweepOptions, SweepRun,
+    fetch_one, finish_one, git_auth, git_header, inventory, plan, Event, Events, Fetched,
+    SweepError, SweepOptions, SweepRun,
 };
-use crate::provider::http::HttpClient;
+use crate::provider::http::{Auth, HttpClient, HttpPolicy};
 use crate::scan::Counters;
 use crate::store::{RefTip, RepoEntry, RepoState, Store, StoreError};
 
@@ -79,6 +79,13 @@ pub(super) fn run(
     let sweep = plan(store, http, opts, api.as_ref(), setup, events)?;
     let worker = store.worker_id().unwrap_or_else(|| "worker".into());
     let cred_header = opts.token.as_ref().map(|t| git_header(&opts.source, t));
+    let cred_auth = opts.token.as_ref().map(|t| git_auth(&opts.source, t));
+    // Ref checks are git traffic, paced like git (no per-host interval), one per job.
+    let ref_client = HttpClient::new(HttpPolicy {
+        min_interval: std::time::Duration::ZERO,
+        max_in_flight: opts.jobs.max(1),
+        ..HttpPolicy::default()
+    })?;
     let git_origins: Vec<String> = api
         .as_ref()
         .map(|a| a.git_origins.clone())
@@ -94,7 +101,9 @@ pub(super) fn run(
             let tx = tx.clone();
             let work_rx = &work_rx;
             let cred_header = &cred_header;
+            let cred_auth = &cred_auth;
             let git_origins = &git_origins;
+            let ref_client = &ref_client;
             sc.spawn(move || loop {
                 if cancel.load(Ordering::Relaxed) {
                     return;
@@ -106,10 +115,13 @@ pub(super) fn run(
                 if cancel.load(Ordering::Relaxed) {
                     return;
                 }
-                let cred = cred_header
-                    .as_ref()
-                    .filter(|_| git_origins.contains(&inventory::origin(&r.clone_url)));
-                let out = fetch_one(opts, &r, mark.as_ref(), cred);
+                let ours = git_origins.contains(&inventory::origin(&r.clone_url));
+                let cred = cred_header.as_ref().filter(|_| ours);
+                let auth = match cred_auth {
+                    Some(a) if ours => a.clone(),
+                    _ => Auth::None,
+                };
+                let out = fetch_one(opts, ref_client, &r, mark.as_ref(), cred, &auth);
                 if tx
                     .send(Fetched {
                         repo: r,
