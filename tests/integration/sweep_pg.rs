@@ -321,3 +321,25 @@ fn workers_ride_out_a_database_restart_and_nothing_is_lost_or_doubled() {
         assert_eq!(k, 1, "{r} fetched {k} times");
     }
 }
+
+#[test]
+fn a_password_in_the_datastore_url_is_refused_and_never_echoed() {
+    let d = TestDir::new();
+    let list = d.write("urls.txt", "/nonexistent/repo\n");
+    let url = "postgres://patrol:hunter2-not-here@127.0.0.1:1/patrol";
+    for args in [
+        vec!["sweep", "urls", list.to_str().unwrap(), "--datastore", url],
+        vec!["sweep", "status", "--datastore", url],
+        vec!["report", "--datastore", url],
+    ] {
+        let out = run_patrol_env(d.path(), &args, None, &[]);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("password in the datastore URL is refused"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("hunter2") && !out.stdout.contains("hunter2"));
+    }
+}
