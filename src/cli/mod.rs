@@ -6,8 +6,11 @@ mod ado;
 mod audit;
 mod baseline;
 pub mod exit;
-mod history;
 mod hook;
+mod http;
+mod notify;
+mod output;
+mod pats;
 mod report;
 mod rules;
 mod scan;
@@ -40,6 +43,12 @@ enum Command {
     Ado(ado::AdoArgs),
     /// Install git hooks (pre-commit).
     Hook(hook::HookArgs),
+    /// Your own Azure DevOps PATs (PAT Lifecycle API, Entra token): list, create, renew,
+    /// revoke, rotate.
+    Pats(pats::PatsArgs),
+    /// Verify (and revoke) the findings of a saved report (`act --from REPORT`), exactly as
+    /// `scan --verify/--revoke` does.
+    Act(Box<act::ActFromArgs>),
     /// Sweep every repository of an organisation into a datastore, incrementally.
     Sweep(sweep::SweepArgs),
     /// Write the findings of a sweep from its datastore.
@@ -67,15 +76,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Audit(a) => audit::run(a),
         Command::Ado(a) => ado::run(a),
         Command::Hook(a) => hook::run(a),
+        Command::Pats(a) => pats::run(a),
+        Command::Act(a) => act::run_from(*a),
         Command::Sweep(a) => sweep::run(a),
         Command::Report(a) => report::run(a),
-    }
-}
-
-/// Writes to stdout, treating a closed pipe (`patrol ... | head`) as a normal end.
-pub fn ignore_broken_pipe(r: std::io::Result<()>) -> std::io::Result<()> {
-    match r {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
     }
 }

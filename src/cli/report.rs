@@ -70,7 +70,16 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
                 a.datastore.display()
             );
         }
-        findings.push(to_finding(&f));
+        let mut f = to_finding(&f);
+        if format == Format::Human {
+            // The terminal format has no column for the repository: name it before the path.
+            for l in &mut f.locations {
+                if let Some(r) = &l.repository {
+                    l.path = format!("{r}:{}", l.path);
+                }
+            }
+        }
+        findings.push(f);
     }
     let mut out: Box<dyn Write> = match &a.output {
         Some(p) => {
@@ -80,9 +89,13 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         }
         None => Box::new(io::BufWriter::new(io::stdout())),
     };
+    // The totals of the sweep the findings come from.
+    let st = store.status(a.sweep)?;
     let summary = ScanSummary {
+        blobs_scanned: st.blobs_scanned,
+        bytes_scanned: st.bytes_scanned,
         findings: findings.len() as u64,
-        complete: true,
+        complete: st.complete,
         ..ScanSummary::default()
     };
     let opts = ReportOptions {
@@ -93,7 +106,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     };
     let res = (|| {
         let mut sink = report::sink(format, Box::new(&mut out), opts);
-        sink.begin()?;
+        sink.begin(&a.datastore.display().to_string())?;
         for f in &findings {
             sink.finding(f)?;
         }
@@ -101,7 +114,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         drop(sink);
         out.flush()
     })();
-    super::ignore_broken_pipe(res).context("writing the report")?;
+    super::output::ignore_broken_pipe(res).context("writing the report")?;
     Ok(if findings.is_empty() {
         ExitCode::Clean
     } else {

@@ -13,16 +13,15 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use patrol::finding::Secret;
 use patrol::report::escape::for_terminal;
-use patrol::scan::{Counters, ScanOptions};
+use patrol::scan::Counters;
 use patrol::source::remote::GitRunner;
-use patrol::source::FsOptions;
 use patrol::store::postgres::is_url;
 use patrol::store::{FindingQuery, InFlight, Outcome, RepoState, Store, SweepStatus, WorkerInfo};
 use patrol::sweep::scan::{to_finding, ScanSetup};
 use patrol::sweep::{self, Event, Source, SweepOptions};
+use patrol::{ScanConfig, ScanSettings};
 
 use super::exit::ExitCode;
-use super::triage;
 
 #[derive(Debug, Args)]
 pub struct SweepArgs {
@@ -202,24 +201,16 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
 
 fn sweep_run(source: Source, token: Option<Secret>, c: &Common) -> anyhow::Result<ExitCode> {
     // Only the team's own --config applies: no patrol.toml is discovered in the sweep.
-    let config = match &c.config {
-        Some(p) => triage::load_config(&[], Some(p))?,
-        None => patrol::config::Config::default(),
+    let settings = ScanSettings {
+        paths: Vec::new(),
+        config_file: c.config.clone(),
+        no_config: c.config.is_none(),
+        rule_files: c.rules.clone(),
+        baseline: c.baseline.clone(),
+        threads: c.threads,
+        ..ScanSettings::default()
     };
-    let rules = triage::load_rules(&c.rules, &config)?;
-    let accepted = triage::accepted(&config, c.baseline.as_deref())?;
-    let threads = c
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let opts = ScanOptions {
-        fs: FsOptions {
-            threads,
-            ..FsOptions::default()
-        },
-        ..ScanOptions::default()
-    };
-    let setup = ScanSetup::new(rules, opts, accepted, c.honour_repo_config);
+    let setup = ScanSetup::new(ScanConfig::new(&settings)?, c.honour_repo_config);
     let act = super::act::prepare(&act_args(&source, c), c.audit_log.as_ref())?;
     let mut store = patrol::store::open(
         &c.datastore.to_string_lossy(),
@@ -247,6 +238,8 @@ fn sweep_run(source: Source, token: Option<Secret>, c: &Common) -> anyhow::Resul
     {
         git.timeout = std::time::Duration::from_secs(s.max(1));
     }
+    let cancel = Arc::new(AtomicBool::new(false));
+    git.cancel = Some(cancel.clone());
     let opts = SweepOptions {
         source,
         token,
@@ -261,7 +254,6 @@ fn sweep_run(source: Source, token: Option<Secret>, c: &Common) -> anyhow::Resul
     };
     let http = super::act::http_client()?;
     let counters = Counters::default();
-    let cancel = Arc::new(AtomicBool::new(false));
     {
         let cancel = cancel.clone();
         let _ = ctrlc::set_handler(move || {
@@ -408,7 +400,7 @@ fn status(datastore: &Path, sweep: Option<i64>, format: &str) -> anyhow::Result<
     } else {
         human_status(&mut out, &st).and_then(|()| human_workers(&mut out, &workers, &in_flight))
     };
-    super::ignore_broken_pipe(res)?;
+    super::output::ignore_broken_pipe(res)?;
     Ok(ExitCode::Clean)
 }
 

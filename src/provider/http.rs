@@ -167,6 +167,8 @@ pub enum Method {
     Post,
     /// A write: sent once.
     Delete,
+    /// A write: sent once.
+    Put,
 }
 
 impl Method {
@@ -176,6 +178,7 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Delete => "DELETE",
+            Method::Put => "PUT",
         }
     }
 }
@@ -317,6 +320,7 @@ impl HttpClient {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
             Method::Delete => reqwest::Method::DELETE,
+            Method::Put => reqwest::Method::PUT,
         };
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));

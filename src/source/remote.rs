@@ -46,6 +46,8 @@ pub struct GitRunner {
     pub program: PathBuf,
     /// Deadline of one command (clone, fetch, ls-remote).
     pub timeout: Duration,
+    /// When set (Ctrl-C), a running git is killed with its process group at once.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for GitRunner {
@@ -53,6 +55,7 @@ impl Default for GitRunner {
         Self {
             program: PathBuf::from("git"),
             timeout: Duration::from_secs(30 * 60),
+            cancel: None,
         }
     }
 }
@@ -160,9 +163,20 @@ impl GitRunner {
             b
         });
         let deadline = Instant::now() + self.timeout;
+        let cancelled = || {
+            self.cancel
+                .as_ref()
+                .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        };
+        let mut interrupted = false;
         let status = loop {
             match child.try_wait() {
                 Ok(Some(s)) => break Some(s),
+                Ok(None) if cancelled() => {
+                    kill_group(&mut child);
+                    interrupted = true;
+                    break None;
+                }
                 Ok(None) if Instant::now() >= deadline => {
                     kill_group(&mut child);
                     break None;
@@ -174,6 +188,7 @@ impl GitRunner {
         let stdout = t_out.join().unwrap_or_default();
         let stderr = t_err.join().unwrap_or_default();
         match status {
+            None if interrupted => Err(fail(what, "interrupted (git killed)")),
             None => Err(fail(
                 what,
                 format!("timed out after {} s (git killed)", self.timeout.as_secs()),

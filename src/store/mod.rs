@@ -18,6 +18,14 @@
 //! `FOR UPDATE SKIP LOCKED`) gives each worker a different one and lets expired leases be taken
 //! again. Committing a repository releases its lease.
 //!
+//! What a shared backend adds behind this trait (not needed by SQLite, where one process owns
+//! a sweep): a lease end checked against the database clock in `claim_next`; a heartbeat that
+//! renews it from its own connection; `commit_repo` / `finish_repo` that fail when the lease
+//! was lost (so an expired worker records nothing); one unfinished sweep per target (the plan
+//! is written under an advisory lock) so that the first worker writes the plan and the others
+//! join it; and object
+//! rows inserted `ON CONFLICT DO NOTHING` so two workers never record one blob twice.
+//!
 //! A shared backend ([`postgres`]) also answers [`Store::worker_id`], [`Store::workers`],
 //! [`Store::in_flight`] and [`Store::pending_elsewhere`] (who works on the sweep, what they
 //! hold, whether to wait for them); the single-process defaults say "nobody else".
@@ -405,11 +413,14 @@ pub trait Store {
     /// The ref tips last scanned in `repo` under `ruleset` (empty when never).
     fn watermark(&self, repo: &str, ruleset: &str) -> Result<Vec<RefTip>, StoreError>;
 
-    /// Which of `objects` (hex ids) were already read under `ruleset`, in any repository.
+    /// Which of `objects` (hex ids) were already read under `ruleset`, in any repository,
+    /// in sweep `since` or later (`0`: ever; a `--full` sweep passes its own id, so it reads
+    /// everything again, yet each object once).
     fn seen_objects(
         &self,
         ruleset: &str,
         objects: &[String],
+        since: i64,
     ) -> Result<std::collections::HashSet<String>, StoreError>;
 
     /// The hits recorded in `objects` under `ruleset`.

@@ -841,13 +841,14 @@ impl Store for PgStore {
         &self,
         ruleset: &str,
         objects: &[String],
+        since: i64,
     ) -> Result<HashSet<String>, StoreError> {
         let mut out = HashSet::new();
         for chunk in objects.chunks(10_000) {
             let rows = self.with(|c| {
                 c.query(
-                    "SELECT oid FROM objects WHERE ruleset = $1 AND oid = ANY($2::text[])",
-                    &[&ruleset, &chunk],
+                    "SELECT oid FROM objects WHERE ruleset = $1 AND oid = ANY($2::text[]) AND sweep >= $3",
+                    &[&ruleset, &chunk, &since],
                 )
             })?;
             out.extend(rows.iter().map(|r| r.get::<_, String>(0)));
@@ -948,6 +949,14 @@ impl Store for PgStore {
         let tip_refs: Vec<&str> = res.tips.iter().map(|(r, _)| r.as_str()).collect();
         let tip_oids: Vec<&str> = res.tips.iter().map(|(_, o)| o.as_str()).collect();
         let blobs = res.blobs as i64;
+        // One row per object: an upsert may not touch a row twice in one statement.
+        let mut once = HashSet::new();
+        let objects: Vec<&str> = res
+            .objects
+            .iter()
+            .map(String::as_str)
+            .filter(|o| once.insert(*o))
+            .collect();
         let bytes = res.bytes as i64;
         let written = self.with(|c| {
             let mut tx = c.transaction()?;
@@ -956,8 +965,8 @@ impl Store for PgStore {
             }
             tx.execute(
                 "INSERT INTO objects (ruleset, oid, sweep) SELECT $1, unnest($2::text[]), $3
-                 ON CONFLICT DO NOTHING",
-                &[&ruleset, &res.objects, &sweep],
+                 ON CONFLICT (ruleset, oid) DO UPDATE SET sweep = GREATEST(objects.sweep, excluded.sweep)",
+                &[&ruleset, &objects, &sweep],
             )?;
             tx.execute(
                 "INSERT INTO object_hits (ruleset, oid, fingerprint, rule, line, col, encoding)
@@ -1267,7 +1276,9 @@ impl Store for PgStore {
     }
 
     fn poll_interval(&self) -> Duration {
-        Duration::from_millis((self.lease_secs as u64 * 1000 / 5).clamp(200, 5_000))
+        // A waiting worker's check is one count on the partial `plan_pending` index: cheap
+        // enough to ask every second, so the last workers leave soon after the sweep ends.
+        Duration::from_millis((self.lease_secs as u64 * 1000 / 10).clamp(100, 1_000))
     }
 
     fn workers(&self, sweep: i64) -> Result<Vec<WorkerInfo>, StoreError> {

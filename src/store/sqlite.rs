@@ -128,6 +128,14 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// When a lease taken now ends (10 minutes): recorded for `sweep status` and for a shared
+/// backend's expiry; a single-process SQLite sweep never waits for it.
+fn lease_end() -> String {
+    (time::OffsetDateTime::now_utc() + time::Duration::minutes(10))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 fn now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -421,7 +429,7 @@ impl Store for SqliteStore {
         if let Some(r) = &next {
             tx.execute(
                 "UPDATE plan SET lease_holder = ?3, lease_until = ?4 WHERE sweep = ?1 AND repo = ?2",
-                params![sweep, r.key, worker, now()],
+                params![sweep, r.key, worker, lease_end()],
             )
             .map_err(e)?;
         }
@@ -446,14 +454,15 @@ impl Store for SqliteStore {
         &self,
         ruleset: &str,
         objects: &[String],
+        since: i64,
     ) -> Result<HashSet<String>, StoreError> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT 1 FROM objects WHERE ruleset = ?1 AND oid = ?2")
+            .prepare_cached("SELECT 1 FROM objects WHERE ruleset = ?1 AND oid = ?2 AND sweep >= ?3")
             .map_err(self.err())?;
         let mut out = HashSet::new();
         for o in objects {
-            if st.exists([ruleset, o]).map_err(self.err())? {
+            if st.exists(params![ruleset, o, since]).map_err(self.err())? {
                 out.insert(o.clone());
             }
         }
@@ -507,7 +516,7 @@ impl Store for SqliteStore {
         {
             let mut st = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO objects (ruleset, oid, sweep) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO objects (ruleset, oid, sweep) VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET sweep = excluded.sweep",
                 )
                 .map_err(e)?;
             for o in &res.objects {
@@ -925,9 +934,18 @@ mod tests {
         assert!(!f[0].secret_stored);
         assert_eq!(f[0].row.secret, "the-**************alue");
         assert!(f[0].at_tip);
-        let seen = s.seen_objects("rs", &["b1".into(), "b2".into()]).unwrap();
+        let seen = s
+            .seen_objects("rs", &["b1".into(), "b2".into()], 0)
+            .unwrap();
         assert_eq!(seen, HashSet::from(["b1".to_string()]));
-        assert!(s.seen_objects("other", &["b1".into()]).unwrap().is_empty());
+        assert!(s
+            .seen_objects("other", &["b1".into()], 0)
+            .unwrap()
+            .is_empty());
+        assert!(s
+            .seen_objects("rs", &["b1".into()], sw.id + 1)
+            .unwrap()
+            .is_empty());
         assert_eq!(s.watermark("a", "rs").unwrap(), result().tips);
         let st = s.status(None).unwrap();
         assert_eq!(

@@ -160,7 +160,7 @@ fn the_plan_is_claimed_once_each_and_a_repository_committed_twice_is_recorded_on
         assert!(f[0].at_tip, "{b}");
         assert_eq!(f[0].first_seen_sweep, sw.id, "{b}");
         let seen = s
-            .seen_objects("rs", &["b1".into(), "b2".into(), "c1".into()])
+            .seen_objects("rs", &["b1".into(), "b2".into(), "c1".into()], 0)
             .unwrap();
         assert_eq!(
             seen,
@@ -168,7 +168,9 @@ fn the_plan_is_claimed_once_each_and_a_repository_committed_twice_is_recorded_on
             "{b}"
         );
         assert!(
-            s.seen_objects("other", &["b1".into()]).unwrap().is_empty(),
+            s.seen_objects("other", &["b1".into()], 0)
+                .unwrap()
+                .is_empty(),
             "{b}"
         );
         let hits = s.object_hits("rs", &["b1".into(), "c1".into()]).unwrap();

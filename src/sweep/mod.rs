@@ -76,8 +76,8 @@ pub struct SweepOptions {
     pub exclude: Vec<String>,
     /// Skip repositories the API says are larger.
     pub max_repo_size: Option<u64>,
-    /// Ignore watermarks and unfinished sweeps: fetch and plan everything again (objects
-    /// already read under this rule set are still not read twice).
+    /// Ignore watermarks, unfinished sweeps and the objects earlier sweeps read: plan, fetch
+    /// and read everything again (each object still once in this sweep).
     pub full: bool,
     /// How to run git.
     pub git: GitRunner,
@@ -233,7 +233,16 @@ pub fn run(
                 continue;
             }
             events(&Event::Started(f.repo.key.clone()));
-            let res = finish_one(store, sweep.id, setup, counters, cancel, &f, &mut secrets);
+            let res = finish_one(
+                store,
+                sweep.id,
+                opts.full,
+                setup,
+                counters,
+                cancel,
+                &f,
+                &mut secrets,
+            );
             match res {
                 Ok((state, reason)) => events(&Event::Finished {
                     repo: f.repo.key.clone(),
@@ -328,9 +337,11 @@ fn fetch_mirror(
 
 /// Scans and commits one fetched repository, or records why it failed. An error returned
 /// here is the datastore's own (the sweep cannot go on) or an interruption.
+#[allow(clippy::too_many_arguments)]
 fn finish_one(
     store: &mut dyn Store,
     sweep: i64,
+    full: bool,
     setup: &scan::ScanSetup,
     counters: &Counters,
     cancel: &AtomicBool,
@@ -350,7 +361,8 @@ fn finish_one(
         }
         Ok(FetchOutcome::Fetched { mirror, tips }) => {
             let before = counters.bytes.load(Ordering::Relaxed);
-            let scanned = scan::scan_mirror(setup, &*store, key, mirror, counters, cancel);
+            let since = if full { sweep } else { 0 };
+            let scanned = scan::scan_mirror(setup, &*store, key, mirror, since, counters, cancel);
             let mut scanned = match scanned {
                 Ok(s) => s,
                 Err(SweepError::Interrupted) => return Err(SweepError::Interrupted),

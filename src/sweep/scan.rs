@@ -14,14 +14,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 
+use crate::config::ScanConfig;
 use crate::error::Diagnostics;
 use crate::finding::{
     ChecksumStatus, Finding, Fingerprint, Location, Secret, Verification, VerificationStatus,
 };
-use crate::matcher::Matcher;
-use crate::rules::RuleSet;
-use crate::scan::history::scan_planned;
-use crate::scan::{Collector, Counters, ScanOptions};
+use crate::scan::{scan_selected, Counters};
 use crate::source::git::{plan_history, PlannedBlob, Selection};
 use crate::source::{CommitMeta, Origin};
 use crate::store::{FindingRow, LocationRow, ObjectHit, RepoResult, Store, StoredFinding};
@@ -30,12 +28,10 @@ use super::SweepError;
 
 /// What every repository of a sweep is scanned with.
 pub struct ScanSetup {
-    /// The rules.
-    pub matcher: Matcher,
-    /// Threads, file-size cap... (`inline_allow` only with `--honour-repo-config`).
-    pub opts: ScanOptions,
-    /// Fingerprints the team accepted (its `--config` allow-list and `--baseline`).
-    pub accepted: BTreeSet<Fingerprint>,
+    /// The team's validated scan configuration: rules (with `--rules` and the team's
+    /// `disable_rules`), threads, and the accepted set (its `--config` allow-list and
+    /// `--baseline`); inline markers only with `--honour-repo-config`.
+    pub config: ScanConfig,
     /// Apply each swept repository's own `patrol.toml` and inline markers.
     pub honour_repo_config: bool,
     /// The rule-set id (see [`ruleset_id`]).
@@ -44,20 +40,13 @@ pub struct ScanSetup {
 
 impl ScanSetup {
     /// A setup whose rule-set id covers everything that changes what a blob yields.
-    pub fn new(
-        rules: RuleSet,
-        mut opts: ScanOptions,
-        accepted: BTreeSet<Fingerprint>,
-        honour_repo_config: bool,
-    ) -> Self {
-        opts.inline_allow = honour_repo_config;
+    pub fn new(mut config: ScanConfig, honour_repo_config: bool) -> Self {
+        config.inline_allow = honour_repo_config;
         // Every location is kept: the datastore is the place of record.
-        opts.max_locations = usize::MAX;
-        let ruleset = ruleset_id(&rules, &opts);
+        config.max_locations = usize::MAX;
+        let ruleset = ruleset_id(&config);
         Self {
-            matcher: Matcher::new(rules),
-            opts,
-            accepted,
+            config,
             honour_repo_config,
             ruleset,
         }
@@ -66,15 +55,15 @@ impl ScanSetup {
 
 /// A digest of patrol's version, every rule as written and the options that change what a
 /// blob yields: a new patrol, `--rules` or `disable_rules` is a new rule set, so it rescans.
-pub fn ruleset_id(rules: &RuleSet, opts: &ScanOptions) -> String {
+pub fn ruleset_id(config: &ScanConfig) -> String {
     let mut h = Sha256::new();
     h.update(concat!("patrol ", env!("CARGO_PKG_VERSION"), "\0"));
-    for r in rules.rules() {
+    for r in config.matcher.rules().rules() {
         h.update(format!("{:?}\0", r.spec).as_bytes());
     }
     h.update(format!(
         "inline_allow={} max_file_size={:?} skip_binary={}",
-        opts.inline_allow, opts.fs.max_file_size, opts.fs.skip_binary
+        config.inline_allow, config.max_file_size, config.skip_binary
     ));
     let d = h.finalize();
     d[..12].iter().map(|b| format!("{b:02x}")).collect()
@@ -93,11 +82,13 @@ pub struct RepoScan {
 }
 
 /// Scans the mirror at `mirror` (repository `repo`) incrementally; see the module doc.
+/// Objects read in sweep `since` or later are not read again (`0`: ever read).
 pub fn scan_mirror(
     setup: &ScanSetup,
     store: &dyn Store,
     repo: &str,
     mirror: &Path,
+    since: i64,
     counters: &Counters,
     cancel: &AtomicBool,
 ) -> Result<RepoScan, SweepError> {
@@ -107,7 +98,7 @@ pub fn scan_mirror(
     // Object ids: blobs, and commits / tags for their messages.
     let mut ids: Vec<String> = plan.blobs.iter().map(|b| b.oid.to_string()).collect();
     ids.extend(plan.messages.iter().map(|(_, o)| meta_of(o).id.clone()));
-    let seen = store.seen_objects(&setup.ruleset, &ids)?;
+    let seen = store.seen_objects(&setup.ruleset, &ids, since)?;
 
     // Where each (commit, path) came from, to tie a location back to its object.
     let mut object_of: HashMap<(String, Vec<u8>), String> = HashMap::new();
@@ -134,36 +125,28 @@ pub fn scan_mirror(
             origins: b.origins.clone(),
         })
         .collect();
-    let collector = Collector::spawn(setup.opts.max_locations);
     let mut fresh_objects: Vec<String> = Vec::new();
-    {
-        let mut s = crate::scan::BlobScanner::new(
-            &setup.matcher,
-            collector.sender(),
-            counters,
-            &setup.opts,
-        );
-        for (bytes, o) in &plan.messages {
-            let id = &meta_of(o).id;
-            if !seen.contains(id) && !fresh_objects.contains(id) {
+    let mut fresh_messages: HashSet<&str> = HashSet::new();
+    let mut messages: Vec<(&[u8], &Origin)> = Vec::new();
+    for (bytes, o) in &plan.messages {
+        let id = &meta_of(o).id;
+        if !seen.contains(id) {
+            if fresh_messages.insert(id) {
                 fresh_objects.push(id.clone());
             }
-            if !seen.contains(id) {
-                s.scan_bytes(bytes, std::slice::from_ref(o));
-            }
+            messages.push((bytes, o));
         }
     }
-    scan_planned(
-        &setup.matcher,
-        &setup.opts,
+    let findings = scan_selected(
+        &setup.config,
         mirror,
+        repo,
         &fresh,
-        &collector,
+        &messages,
         &diags,
         counters,
         cancel,
     );
-    let findings = collector.finish(&setup.matcher);
     if cancel.load(Ordering::Relaxed) {
         return Err(SweepError::Interrupted);
     }
@@ -176,7 +159,7 @@ pub fn scan_mirror(
         RepoConfig::default()
     };
     let hidden = |fp: &str, rule: &str| {
-        setup.accepted.contains(&Fingerprint(fp.to_string()))
+        setup.config.accepted.contains(&Fingerprint(fp.to_string()))
             || own.allowed.contains(fp)
             || own.disabled.iter().any(|d| d == rule)
     };
@@ -198,7 +181,7 @@ pub fn scan_mirror(
                 oid.clone(),
                 ObjectHit {
                     fingerprint: fp.clone(),
-                    rule: f.rule.clone(),
+                    rule: f.rule.to_string(),
                     line: l.line,
                     column: l.column,
                     encoding: l.encoding.map(str::to_string),
@@ -222,9 +205,9 @@ pub fn scan_mirror(
         // baseline finds it without reading the object again.
         out.result.findings.push(FindingRow {
             fingerprint: fp.clone(),
-            rule: f.rule.clone(),
+            rule: f.rule.to_string(),
             name: f.name.clone(),
-            provider: f.provider.clone(),
+            provider: f.provider.to_string(),
             checksum: f.checksum.as_str().to_string(),
             secret: f.secret.expose().to_string(),
             redacted: mask(f.secret.expose()),
@@ -385,14 +368,13 @@ impl RepoConfig {
     }
 }
 
-/// A stored finding as the report writers take it. Until `Location` carries a repository of
-/// its own, the repository is the path's prefix: `REPOSITORY:PATH`.
+/// A stored finding as the report writers take it: each location names its repository.
 pub fn to_finding(f: &StoredFinding) -> Finding {
     let mut locations: Vec<Location> = f
         .locations
         .iter()
         .map(|l| Location {
-            path: format!("{}:{}", l.repo, l.path),
+            path: l.path.clone(),
             path_raw: None,
             line: l.line,
             column: l.column,
@@ -407,13 +389,14 @@ pub fn to_finding(f: &StoredFinding) -> Finding {
                 Some("base64") => Some("base64"),
                 Some(_) => Some("decoded"),
             },
+            repository: Some(l.repo.clone()),
         })
         .collect();
     locations.sort();
     Finding {
-        rule: f.row.rule.clone(),
+        rule: f.row.rule.as_str().into(),
         name: f.row.name.clone(),
-        provider: f.row.provider.clone(),
+        provider: f.row.provider.as_str().into(),
         secret: Secret::new(f.row.secret.clone()),
         fingerprint: Fingerprint(f.row.fingerprint.clone()),
         checksum: if f.row.checksum == "valid" {

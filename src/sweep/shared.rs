@@ -194,7 +194,16 @@ pub(super) fn run(
                 continue;
             }
             events(&Event::Started(f.repo.key.clone()));
-            match finish_one(store, sweep.id, setup, counters, cancel, &f, &mut secrets) {
+            match finish_one(
+                store,
+                sweep.id,
+                opts.full,
+                setup,
+                counters,
+                cancel,
+                &f,
+                &mut secrets,
+            ) {
                 Ok((state, reason)) => events(&Event::Finished {
                     repo: f.repo.key.clone(),
                     state,

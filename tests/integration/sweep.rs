@@ -49,8 +49,10 @@ fn places(findings: &[Value]) -> BTreeSet<(String, String, u64)> {
     let mut out = BTreeSet::new();
     for f in findings {
         for l in f["locations"].as_array().unwrap() {
-            let p = l["path"].as_str().unwrap();
-            let (repo, path) = p.rsplit_once(':').unwrap();
+            let repo = l["repository"]
+                .as_str()
+                .expect("a sweep location names its repository");
+            let path = l["path"].as_str().unwrap();
             out.insert((
                 repo.to_string(),
                 path.to_string(),
@@ -203,7 +205,17 @@ fn ado_sweep_is_incremental_reads_shared_blobs_once_and_keeps_no_credential() {
     let (_, all) = report(d.path(), &[]);
     assert_eq!(all.len(), 3);
 
-    assert_no_credential(d.path(), &[&first, &again, &third]);
+    // --full reads everything again, each blob once, and records nothing twice.
+    let full = ado(&org, d.path(), &["--include-forks", "--full"]);
+    assert_eq!(full.code, 1, "{}", full.stderr);
+    let s = status(d.path());
+    assert_eq!(s["repositories"]["scanned"], 3);
+    let blobs = org.distinct_blobs(&["app", "lib", "app-fork"]);
+    assert_eq!(s["blobs_scanned"].as_u64().unwrap(), blobs.len() as u64);
+    let (_, again_all) = report(d.path(), &[]);
+    assert_eq!(places(&again_all), places(&all));
+
+    assert_no_credential(d.path(), &[&first, &again, &third, &full]);
 }
 
 #[test]
@@ -595,4 +607,96 @@ fn a_git_past_its_deadline_is_killed_and_its_repository_fails() {
         started.elapsed() < Duration::from_secs(4),
         "the sweep did not wait for git"
     );
+}
+
+#[test]
+fn whole_secrets_are_stored_only_when_asked_and_report_writes_every_format() {
+    let org = Org::start(TOKEN);
+    let s1 = fake("github.pat_classic", 61);
+    let s2 = fake("github.pat_classic", 62);
+    org.add(Repo::new("p", "one"), &[("a.txt", &format!("{s1}\n"))]);
+    org.add(Repo::new("q", "two"), &[("b.txt", &format!("{s2}\n"))]);
+
+    let plain = TestDir::new();
+    assert_eq!(ado(&org, plain.path(), &[]).code, 1);
+    let db = std::fs::read(plain.path().join("patrol-sweep.db")).unwrap();
+    assert!(
+        !db.windows(s1.len()).any(|w| w == s1.as_bytes()),
+        "a whole secret at rest"
+    );
+    let refused = run_patrol_env(plain.path(), &["report", "--show-secrets"], None, &[]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("--store-secrets"),
+        "{}",
+        refused.stderr
+    );
+    for format in ["human", "json", "jsonl", "sarif", "csv"] {
+        let out = run_patrol_env(plain.path(), &["report", "--format", format], None, &[]);
+        assert_eq!(out.code, 1, "{format}: {}", out.stderr);
+        assert!(
+            !out.stdout.contains(&s1) && !out.stdout.contains(&s2),
+            "{format}"
+        );
+        assert!(out.stdout.contains(&s1[..4]), "{format}: {}", out.stdout);
+    }
+    let (_, only) = report(plain.path(), &["--repo", "ado:acme/q/*"]);
+    assert_eq!(
+        places(&only),
+        BTreeSet::from([("ado:acme/q/two".to_string(), "b.txt".to_string(), 1)])
+    );
+
+    let kept = TestDir::new();
+    assert_eq!(ado(&org, kept.path(), &["--store-secrets"]).code, 1);
+    let out = run_patrol_env(
+        kept.path(),
+        &["report", "--show-secrets", "--format", "jsonl"],
+        None,
+        &[],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.contains(&s1) && out.stdout.contains(&s2));
+}
+
+#[test]
+fn ctrl_c_kills_the_git_in_hand_and_leaves_the_rest_pending() {
+    let org = Org::start(TOKEN);
+    for i in 0..3 {
+        org.add(Repo::new("p", &format!("c{i}")), &[("a.txt", "x\n")]);
+    }
+    org.set_delay(Duration::from_secs(20));
+    let d = TestDir::new();
+    let base = format!("{}/acme", org.base);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_patrol"))
+        .args([
+            "sweep",
+            "ado",
+            "--org",
+            "acme",
+            "--api-base",
+            &base,
+            "--no-progress",
+        ])
+        .current_dir(d.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", d.path())
+        .env("AZURE_DEVOPS_EXT_PAT", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Instant::now();
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let exit = child.wait().unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "waited for git to finish"
+    );
+    assert_eq!(exit.code(), Some(2));
+    let s = status(d.path());
+    assert_eq!(s["complete"], false);
+    assert_eq!(s["repositories"]["pending"], 3);
 }
