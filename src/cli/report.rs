@@ -10,8 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use patrol::finding::ScanSummary;
 use patrol::report::{self, Format, ReportOptions};
-use patrol::store::sqlite::SqliteStore;
-use patrol::store::{FindingQuery, Store};
+use patrol::store::FindingQuery;
 use patrol::sweep::scan::to_finding;
 
 use super::exit::ExitCode;
@@ -43,7 +42,7 @@ pub struct ReportArgs {
 
 pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     let format = Format::parse(&a.format).expect("clap checked the value");
-    let store = SqliteStore::open_existing(&a.datastore)?;
+    let store = patrol::store::open_existing(&a.datastore.to_string_lossy())?;
     let stored = store.findings(&FindingQuery {
         sweep: a.sweep,
         only_new: a.new,

@@ -15,8 +15,8 @@ use patrol::finding::Secret;
 use patrol::report::escape::for_terminal;
 use patrol::scan::Counters;
 use patrol::source::remote::GitRunner;
-use patrol::store::sqlite::SqliteStore;
-use patrol::store::{FindingQuery, Outcome, RepoState, Store, SweepStatus};
+use patrol::store::postgres::is_url;
+use patrol::store::{FindingQuery, InFlight, Outcome, RepoState, Store, SweepStatus, WorkerInfo};
 use patrol::sweep::scan::{to_finding, ScanSetup};
 use patrol::sweep::{self, Event, Source, SweepOptions};
 use patrol::{ScanConfig, ScanSettings};
@@ -93,9 +93,17 @@ enum SweepCmd {
 /// Flags every sweep takes.
 #[derive(Debug, Args, Clone)]
 struct Common {
-    /// The datastore (SQLite file, created mode 0600).
-    #[arg(long, value_name = "FILE", default_value = "patrol-sweep.db")]
+    /// The datastore: a SQLite file (created mode 0600) or `postgres://USER@HOST:PORT/DB`
+    /// shared by many workers (password from PGPASSWORD or ~/.pgpass, never in the URL).
+    #[arg(long, value_name = "FILE|URL", default_value = "patrol-sweep.db")]
     datastore: PathBuf,
+    /// PostgreSQL datastore: seconds a claimed repository stays leased to this worker
+    /// without a heartbeat (renewed every third of it while the worker lives).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    lease: u64,
+    /// PostgreSQL datastore: migrate an older schema forward (otherwise it is an error).
+    #[arg(long)]
+    migrate: bool,
     /// Where the bare mirrors live (default: `patrol-sweep-cache` beside the datastore).
     #[arg(long, value_name = "DIR")]
     cache: Option<PathBuf>,
@@ -207,8 +215,19 @@ fn sweep_run(source: Source, token: Option<Secret>, c: &Common) -> anyhow::Resul
     };
     let setup = ScanSetup::new(ScanConfig::new(&settings)?, c.honour_repo_config);
     let act = super::act::prepare(&act_args(&source, c), c.audit_log.as_ref())?;
-    let mut store = SqliteStore::open(&c.datastore, c.store_secrets)?;
+    let mut store = patrol::store::open(
+        &c.datastore.to_string_lossy(),
+        &patrol::store::OpenOptions {
+            store_secrets: c.store_secrets,
+            lease_secs: Some(c.lease),
+            migrate: c.migrate,
+        },
+    )?;
+    let shared = is_url(&c.datastore.to_string_lossy());
     let cache = c.cache.clone().unwrap_or_else(|| {
+        if shared {
+            return PathBuf::from("patrol-sweep-cache");
+        }
         c.datastore
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -249,10 +268,12 @@ fn sweep_run(source: Source, token: Option<Secret>, c: &Common) -> anyhow::Resul
             );
         });
     }
-    let progress = Progress::new(!c.no_progress && io::stderr().is_terminal());
+    let mut progress = Progress::new(!c.no_progress && io::stderr().is_terminal());
+    // A shared sweep's lines name this worker and every repository it finishes.
+    progress.worker = store.worker_id();
     let mut on_event = |e: &Event| progress.event(e, &counters);
     let run = sweep::run(
-        &mut store,
+        &mut *store,
         &http,
         &opts,
         &setup,
@@ -280,7 +301,7 @@ fn sweep_run(source: Source, token: Option<Secret>, c: &Common) -> anyhow::Resul
     );
     let mut code = sweep_exit(st, run.interrupted);
     if let Some(act) = act.filter(|_| !run.interrupted) {
-        code = code.merge(act_on(&act, &mut store, run.sweep.id, &run.secrets)?);
+        code = code.merge(act_on(&act, &mut *store, run.sweep.id, &run.secrets)?);
     }
     Ok(code)
 }
@@ -320,7 +341,7 @@ fn act_args(source: &Source, c: &Common) -> super::act::ActArgs {
 /// this run, or stored with --store-secrets), and keeps each outcome in the datastore.
 fn act_on(
     act: &super::act::Act,
-    store: &mut SqliteStore,
+    store: &mut dyn Store,
     sweep: i64,
     secrets: &HashMap<String, Secret>,
 ) -> anyhow::Result<ExitCode> {
@@ -374,14 +395,21 @@ fn act_on(
 }
 
 fn status(datastore: &Path, sweep: Option<i64>, format: &str) -> anyhow::Result<ExitCode> {
-    let store = SqliteStore::open_existing(datastore)?;
+    let store = patrol::store::open_existing(&datastore.to_string_lossy())?;
     let st = store.status(sweep)?;
+    let workers = store.workers(st.sweep)?;
+    let in_flight = store.in_flight(st.sweep)?;
+    let shared = is_url(&datastore.to_string_lossy());
     let mut out = io::stdout().lock();
     let res = if format == "json" {
-        let v = serde_json::to_value(&st).context("status as JSON")?;
+        let mut v = serde_json::to_value(&st).context("status as JSON")?;
+        if shared {
+            v["workers"] = serde_json::to_value(&workers).context("status as JSON")?;
+            v["in_flight"] = serde_json::to_value(&in_flight).context("status as JSON")?;
+        }
         writeln!(out, "{v}")
     } else {
-        human_status(&mut out, &st)
+        human_status(&mut out, &st).and_then(|()| human_workers(&mut out, &workers, &in_flight))
     };
     super::output::ignore_broken_pipe(res)?;
     Ok(ExitCode::Clean)
@@ -423,8 +451,50 @@ fn human_status(out: &mut impl Write, st: &SweepStatus) -> io::Result<()> {
     Ok(())
 }
 
+/// The live workers and the repositories they hold (shared datastores).
+fn human_workers(out: &mut impl Write, workers: &[WorkerInfo], fl: &[InFlight]) -> io::Result<()> {
+    if !workers.is_empty() {
+        writeln!(
+            out,
+            "workers: {} live of {}",
+            workers.iter().filter(|w| w.live).count(),
+            workers.len()
+        )?;
+    }
+    for w in workers {
+        writeln!(
+            out,
+            "  {} {} (pid {} on {}) since {}, last heartbeat {}",
+            if w.live { "live" } else { "gone" },
+            for_terminal(&w.worker),
+            w.pid,
+            for_terminal(&w.host),
+            w.started_at,
+            w.heartbeat_at
+        )?;
+    }
+    if !fl.is_empty() {
+        writeln!(out, "in flight: {}", fl.len())?;
+    }
+    for f in fl {
+        writeln!(
+            out,
+            "  {} held by {} since {} (lease until {}{})",
+            for_terminal(&f.repository),
+            for_terminal(&f.worker),
+            f.since,
+            f.lease_until,
+            if f.expired { ", expired" } else { "" }
+        )?;
+    }
+    Ok(())
+}
+
 /// The progress line (terminal only) and the per-repository lines on stderr.
 struct Progress {
+    /// The worker's name in a shared sweep: prefixed to every line, and each finished
+    /// repository gets a line.
+    worker: Option<String>,
     bar: Option<indicatif::ProgressBar>,
     state: std::cell::RefCell<(u64, u64, Vec<String>)>,
 }
@@ -432,6 +502,7 @@ struct Progress {
 impl Progress {
     fn new(show: bool) -> Self {
         Self {
+            worker: None,
             bar: show.then(|| {
                 let b = indicatif::ProgressBar::new(0);
                 b.set_style(
@@ -445,7 +516,10 @@ impl Progress {
     }
 
     fn line(&self, s: String) {
-        let s = for_terminal(&s);
+        let s = match &self.worker {
+            Some(w) => for_terminal(&format!("[{w}] {s}")),
+            None => for_terminal(&s),
+        };
         match &self.bar {
             Some(b) => b.println(format!("patrol: {s}")),
             None => eprintln!("patrol: {s}"),
@@ -486,6 +560,7 @@ impl Progress {
                         "note: skipped {repo}: {}",
                         reason.as_deref().unwrap_or("")
                     )),
+                    _ if self.worker.is_some() => self.line(format!("{repo}: {}", state.as_str())),
                     _ => {}
                 }
             }

@@ -21,11 +21,19 @@
 //! What a shared backend adds behind this trait (not needed by SQLite, where one process owns
 //! a sweep): a lease end checked against the database clock in `claim_next`; a heartbeat that
 //! renews it from its own connection; `commit_repo` / `finish_repo` that fail when the lease
-//! was lost (so an expired worker records nothing); one unfinished sweep per target (a partial
-//! unique index) so that the first worker writes the plan and the others join it; and object
+//! was lost (so an expired worker records nothing); one unfinished sweep per target (the plan
+//! is written under an advisory lock) so that the first worker writes the plan and the others
+//! join it; and object
 //! rows inserted `ON CONFLICT DO NOTHING` so two workers never record one blob twice.
+//!
+//! A shared backend ([`postgres`]) also answers [`Store::worker_id`], [`Store::workers`],
+//! [`Store::in_flight`] and [`Store::pending_elsewhere`] (who works on the sweep, what they
+//! hold, whether to wait for them); the single-process defaults say "nobody else".
 
+pub mod postgres;
 pub mod sqlite;
+#[cfg(test)]
+mod tests;
 
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +68,15 @@ pub enum StoreError {
         path: String,
         /// What failed.
         reason: String,
+    },
+    /// This worker's lease on a repository expired and another worker took it: nothing of
+    /// this worker's result was written (the other worker records the repository).
+    #[error("datastore {path}: lease on {repo} was lost to another worker; its results were not recorded here")]
+    LeaseLost {
+        /// The datastore.
+        path: String,
+        /// The repository.
+        repo: String,
     },
     /// A request the datastore cannot answer (unknown sweep id...).
     #[error("datastore {path}: {reason}")]
@@ -338,6 +355,40 @@ pub struct Outcome {
     pub revoked_at: Option<String>,
 }
 
+/// A worker of a shared datastore, as `sweep status` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkerInfo {
+    /// The worker's name (host, process id and a random tail).
+    pub worker: String,
+    /// The host it runs on.
+    pub host: String,
+    /// Its process id there.
+    pub pid: i64,
+    /// When it joined the sweep.
+    pub started_at: String,
+    /// Its last heartbeat.
+    pub heartbeat_at: String,
+    /// Whether the heartbeat is younger than its lease (a killed worker turns `false`).
+    pub live: bool,
+}
+
+/// A repository claimed by a worker and not finished yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InFlight {
+    /// The repository key.
+    pub repository: String,
+    /// The lease holder.
+    pub worker: String,
+    /// When it was claimed.
+    pub since: String,
+    /// When the lease runs out unless renewed.
+    pub lease_until: String,
+    /// Whether the lease has run out (another worker may take it).
+    pub expired: bool,
+    /// How many times it was claimed in this sweep (more than 1: a lease was taken over).
+    pub claims: u64,
+}
+
 /// The datastore. Every method is one transaction; see the module doc for the contract.
 pub trait Store {
     /// The sweep of `target` that is not complete, if any (the one a rerun continues).
@@ -355,7 +406,8 @@ pub trait Store {
     fn plan(&self, sweep: i64) -> Result<Vec<PlanRow>, StoreError>;
 
     /// Takes the next pending repository of `sweep` for `worker` (a lease in shared
-    /// backends). `None` when nothing is pending.
+    /// backends, where `worker` is [`Store::worker_id`]: commits are checked against it).
+    /// `None` when nothing is pending.
     fn claim_next(&mut self, sweep: i64, worker: &str) -> Result<Option<RepoEntry>, StoreError>;
 
     /// The ref tips last scanned in `repo` under `ruleset` (empty when never).
@@ -413,4 +465,69 @@ pub trait Store {
 
     /// Whether whole secrets are kept.
     fn stores_secrets(&self) -> bool;
+
+    /// The name this process claims under, when the backend gives one (shared backends
+    /// name workers so that leases, `sweep status` and log lines agree).
+    fn worker_id(&self) -> Option<String> {
+        None
+    }
+
+    /// Pending repositories of `sweep` leased by workers other than `worker`: while there
+    /// are some, a worker with nothing to claim waits (their leases finish or expire).
+    fn pending_elsewhere(&self, _sweep: i64, _worker: &str) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    /// How long to wait before claiming again while others hold the rest.
+    fn poll_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(500)
+    }
+
+    /// The workers that joined `sweep` (empty for single-process backends).
+    fn workers(&self, _sweep: i64) -> Result<Vec<WorkerInfo>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// The repositories of `sweep` claimed and not finished, with their lease holders.
+    fn in_flight(&self, _sweep: i64) -> Result<Vec<InFlight>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+/// How to open a datastore named by `--datastore`: a `postgres://` URL or a SQLite file.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// Keep whole secrets.
+    pub store_secrets: bool,
+    /// Lease seconds (shared backends; 600 when `None`).
+    pub lease_secs: Option<u64>,
+    /// Migrate an older shared schema forward.
+    pub migrate: bool,
+}
+
+/// Opens the datastore for a sweep (creating it when needed).
+pub fn open(datastore: &str, o: &OpenOptions) -> Result<Box<dyn Store>, StoreError> {
+    if postgres::is_url(datastore) {
+        let opts = postgres::PgOptions {
+            store_secrets: o.store_secrets,
+            lease_secs: o.lease_secs.unwrap_or(600),
+            migrate: o.migrate,
+            ..postgres::PgOptions::default()
+        };
+        return Ok(Box::new(postgres::PgStore::open(datastore, &opts)?));
+    }
+    Ok(Box::new(sqlite::SqliteStore::open(
+        std::path::Path::new(datastore),
+        o.store_secrets,
+    )?))
+}
+
+/// Opens an existing datastore for reading (`sweep status`, `report`).
+pub fn open_existing(datastore: &str) -> Result<Box<dyn Store>, StoreError> {
+    if postgres::is_url(datastore) {
+        return Ok(Box::new(postgres::PgStore::open_existing(datastore)?));
+    }
+    Ok(Box::new(sqlite::SqliteStore::open_existing(
+        std::path::Path::new(datastore),
+    )?))
 }

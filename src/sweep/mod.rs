@@ -19,6 +19,7 @@
 pub mod inventory;
 pub mod refs;
 pub mod scan;
+mod shared;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -137,6 +138,10 @@ pub fn run(
     cancel: &AtomicBool,
     events: Events<'_>,
 ) -> Result<SweepRun, SweepError> {
+    if store.worker_id().is_some() {
+        // A datastore shared by many workers: claim one repository at a time.
+        return shared::run(store, http, opts, setup, counters, cancel, events);
+    }
     let api = inventory::api(&opts.source, opts.token.clone())?;
     let sweep = plan(store, http, opts, api.as_ref(), setup, events)?;
     let worker = format!(

@@ -27,6 +27,7 @@
 //! - `sweep` (with `sweep_server`, a loopback organisation: listings and smart HTTP): the
 //!   sweep datastore, incrementality, resume after SIGKILL, isolation, credentials
 //! - `containers`: archives (zip, tar, gzip, nested) and encodings, with their limits
+//! - `sweep_pg`: many workers sharing one sweep through PostgreSQL (`PATROL_TEST_PG_URL`)
 //!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
@@ -58,6 +59,7 @@ mod rules_cli;
 mod sarif;
 mod scan_files;
 mod sweep;
+mod sweep_pg;
 mod sweep_server;
 mod util;
 mod verify;

@@ -1,0 +1,407 @@
+//! The store contract, checked on every backend: each test runs on SQLite (a temporary file)
+//! and on PostgreSQL (a fresh database on the server `PATROL_TEST_PG_URL` names; with the
+//! variable unset the PostgreSQL half fails under `CI=true` and is skipped loudly otherwise).
+
+use std::collections::HashSet;
+
+use super::postgres::{PgOptions, PgStore};
+use super::sqlite::SqliteStore;
+use super::*;
+
+/// A fresh, empty PostgreSQL database for one test: its URL, or `None` (skipped).
+pub(crate) fn pg_database(test: &str) -> Option<String> {
+    let Ok(url) = std::env::var("PATROL_TEST_PG_URL") else {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("PATROL_TEST_PG_URL is not set: CI must start PostgreSQL (scripts/pg-test-server.sh)");
+        }
+        eprintln!(
+            "\n!!! SKIPPED the PostgreSQL half of {test}: PATROL_TEST_PG_URL is not set \
+             (eval \"$(scripts/pg-test-server.sh start)\") !!!\n"
+        );
+        return None;
+    };
+    let (cfg, _) = super::postgres::config(&url).expect("PATROL_TEST_PG_URL");
+    let mut c = cfg
+        .connect(::postgres::NoTls)
+        .expect("connect to PATROL_TEST_PG_URL");
+    let name = format!(
+        "t_{}_{:08x}",
+        test.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(30)
+            .collect::<String>()
+            .to_lowercase(),
+        uuid::Uuid::new_v4().as_u128() as u32
+    );
+    c.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create test database");
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+    Some(format!("{base}/{name}"))
+}
+
+fn pg(url: &str, store_secrets: bool, lease_secs: u64) -> PgStore {
+    PgStore::open(
+        url,
+        &PgOptions {
+            store_secrets,
+            lease_secs,
+            ..PgOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+/// Runs `check` on a new SQLite store and a new PostgreSQL store.
+fn both(test: &str, store_secrets: bool, check: impl Fn(&mut dyn Store, &str)) {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open(&d.path().join("s.db"), store_secrets).unwrap();
+    check(&mut s, "sqlite");
+    if let Some(url) = pg_database(test) {
+        let mut p = pg(&url, store_secrets, 600);
+        check(&mut p, "postgres");
+    }
+}
+
+/// The name to claim under: a shared backend's own worker name (its leases are checked
+/// against it), any name for a single-process one.
+fn me(s: &dyn Store) -> String {
+    s.worker_id().unwrap_or_else(|| "w".into())
+}
+
+fn entry(key: &str) -> RepoEntry {
+    RepoEntry {
+        key: key.into(),
+        clone_url: format!("https://example.com/{key}.git"),
+        size: Some(42),
+        is_fork: key.contains("fork"),
+        parent: key.contains("fork").then(|| "a".to_string()),
+        archived: false,
+        skip: key.contains("skip").then(|| "disabled".to_string()),
+    }
+}
+
+fn result(repo: &str) -> RepoResult {
+    RepoResult {
+        tips: vec![("refs/heads/main".into(), "aa".into())],
+        objects: vec!["b1".into(), "c1".into()],
+        hits: vec![(
+            "b1".into(),
+            ObjectHit {
+                fingerprint: "f1".into(),
+                rule: "r.x".into(),
+                line: 1,
+                column: 2,
+                encoding: Some("base64".into()),
+            },
+        )],
+        findings: vec![FindingRow {
+            fingerprint: "f1".into(),
+            rule: "r.x".into(),
+            name: "X".into(),
+            provider: "r".into(),
+            checksum: "none".into(),
+            secret: "the-whole-secret-value".into(),
+            redacted: "the-**************alue".into(),
+        }],
+        locations: vec![LocationRow {
+            fingerprint: "f1".into(),
+            repo: repo.into(),
+            commit: "c1".into(),
+            path: "p".into(),
+            line: 1,
+            column: 2,
+            encoding: None,
+            author_name: "A".into(),
+            author_email: "a@example.com".into(),
+            author_date: "2024-01-01T00:00:00Z".into(),
+            object: "b1".into(),
+        }],
+        at_tip: vec!["f1".into()],
+        blobs: 1,
+        bytes: 10,
+    }
+}
+
+#[test]
+fn the_plan_is_claimed_once_each_and_a_repository_committed_twice_is_recorded_once() {
+    both("plan_claim_commit", false, |s, b| {
+        assert!(s.unfinished_sweep("t").unwrap().is_none(), "{b}");
+        let sw = s
+            .begin_sweep("t", "rs", &[entry("a"), entry("fork-b"), entry("skip-c")])
+            .unwrap();
+        assert_eq!(s.unfinished_sweep("t").unwrap().unwrap().id, sw.id, "{b}");
+        let plan = s.plan(sw.id).unwrap();
+        assert_eq!(plan.len(), 3, "{b}");
+        assert_eq!(plan[1].repo, entry("fork-b"), "{b}");
+        assert!(plan.iter().all(|r| r.state == RepoState::Pending), "{b}");
+        let mut claimed = Vec::new();
+        while let Some(r) = s.claim_next(sw.id, &me(s)).unwrap() {
+            claimed.push(r.key);
+        }
+        assert_eq!(claimed, ["a", "fork-b", "skip-c"], "{b}");
+        assert!(
+            !s.close_sweep(sw.id).unwrap(),
+            "{b}: pending repositories keep it open"
+        );
+        s.commit_repo(sw.id, "a", "rs", &result("a")).unwrap();
+        s.commit_repo(sw.id, "a", "rs", &result("a")).unwrap();
+        s.finish_repo(sw.id, "fork-b", RepoState::Failed, Some("404"))
+            .unwrap();
+        s.finish_repo(sw.id, "skip-c", RepoState::Skipped, Some("disabled"))
+            .unwrap();
+        assert!(s.close_sweep(sw.id).unwrap(), "{b}");
+        assert!(s.unfinished_sweep("t").unwrap().is_none(), "{b}");
+        let f = s.findings(&FindingQuery::default()).unwrap();
+        assert_eq!(f.len(), 1, "{b}");
+        assert_eq!(f[0].locations.len(), 1, "{b}");
+        assert_eq!(f[0].locations[0].repo, "a", "{b}");
+        assert!(!f[0].secret_stored, "{b}");
+        assert_eq!(f[0].row.secret, "the-**************alue", "{b}");
+        assert!(f[0].at_tip, "{b}");
+        assert_eq!(f[0].first_seen_sweep, sw.id, "{b}");
+        let seen = s
+            .seen_objects("rs", &["b1".into(), "b2".into(), "c1".into()], 0)
+            .unwrap();
+        assert_eq!(
+            seen,
+            HashSet::from(["b1".to_string(), "c1".to_string()]),
+            "{b}"
+        );
+        assert!(
+            s.seen_objects("other", &["b1".into()], 0)
+                .unwrap()
+                .is_empty(),
+            "{b}"
+        );
+        let hits = s.object_hits("rs", &["b1".into(), "c1".into()]).unwrap();
+        assert_eq!(hits, result("a").hits, "{b}");
+        assert_eq!(s.watermark("a", "rs").unwrap(), result("a").tips, "{b}");
+        assert!(s.watermark("a", "other").unwrap().is_empty(), "{b}");
+        let st = s.status(None).unwrap();
+        assert_eq!(st.sweep, sw.id, "{b}");
+        assert!(st.complete, "{b}");
+        assert_eq!(
+            (
+                st.repositories.listed,
+                st.repositories.scanned,
+                st.repositories.failed,
+                st.repositories.skipped,
+                st.repositories.pending
+            ),
+            (3, 1, 1, 1, 0),
+            "{b}"
+        );
+        assert_eq!((st.blobs_scanned, st.bytes_scanned), (1, 10), "{b}");
+        assert_eq!((st.findings, st.new_findings), (1, 1), "{b}");
+        assert_eq!(st.not_scanned.len(), 2, "{b}");
+        assert_eq!(st.not_scanned[0].reason, "404", "{b}");
+    });
+}
+
+#[test]
+fn whole_secrets_are_kept_only_when_asked_and_outcomes_merge() {
+    both("secrets_outcomes", true, |s, b| {
+        let sw = s.begin_sweep("t", "rs", &[entry("a")]).unwrap();
+        s.claim_next(sw.id, &me(s)).unwrap().unwrap();
+        s.commit_repo(sw.id, "a", "rs", &result("a")).unwrap();
+        assert!(s.stores_secrets(), "{b}");
+        let f = s.findings(&FindingQuery::default()).unwrap();
+        assert!(f[0].secret_stored, "{b}");
+        assert_eq!(f[0].row.secret, "the-whole-secret-value", "{b}");
+        s.record_outcome(
+            "f1",
+            &Outcome {
+                status: "live".into(),
+                owner: Some("someone".into()),
+                checked_at: "2024-01-01T00:00:00Z".into(),
+                revoked_at: None,
+            },
+        )
+        .unwrap();
+        s.record_outcome(
+            "f1",
+            &Outcome {
+                status: "revoked_or_invalid".into(),
+                owner: None,
+                checked_at: "2024-01-02T00:00:00Z".into(),
+                revoked_at: Some("2024-01-02T00:00:00Z".into()),
+            },
+        )
+        .unwrap();
+        let o = s.findings(&FindingQuery::default()).unwrap()[0]
+            .outcome
+            .clone()
+            .unwrap();
+        assert_eq!(o.status, "revoked_or_invalid", "{b}");
+        assert_eq!(o.owner.as_deref(), Some("someone"), "{b}");
+        assert!(o.revoked_at.is_some(), "{b}");
+    });
+}
+
+#[test]
+fn a_second_sweep_sees_old_findings_as_not_new() {
+    both("second_sweep_new", false, |s, b| {
+        let one = s.begin_sweep("t", "rs", &[entry("a")]).unwrap();
+        s.claim_next(one.id, &me(s)).unwrap();
+        s.commit_repo(one.id, "a", "rs", &result("a")).unwrap();
+        assert!(s.close_sweep(one.id).unwrap());
+        let two = s.begin_sweep("t", "rs", &[entry("a")]).unwrap();
+        assert!(two.id > one.id, "{b}");
+        s.claim_next(two.id, &me(s)).unwrap();
+        s.finish_repo(two.id, "a", RepoState::Unchanged, None)
+            .unwrap();
+        assert!(s.close_sweep(two.id).unwrap());
+        let all = s
+            .findings(&FindingQuery {
+                sweep: Some(two.id),
+                only_new: false,
+            })
+            .unwrap();
+        assert_eq!(all.len(), 1, "{b}");
+        let new = s
+            .findings(&FindingQuery {
+                sweep: Some(two.id),
+                only_new: true,
+            })
+            .unwrap();
+        assert!(new.is_empty(), "{b}");
+        let st = s.status(Some(two.id)).unwrap();
+        assert_eq!((st.repositories.unchanged, st.new_findings), (1, 0), "{b}");
+        assert!(s.sweep(Some(999)).is_err(), "{b}");
+    });
+}
+
+#[test]
+fn workers_share_a_plan_and_a_lost_lease_writes_nothing() {
+    let Some(url) = pg_database("shared_leases") else {
+        return;
+    };
+    let mut a = pg(&url, false, 1);
+    let mut b = pg(&url, false, 1);
+    let wa = a.worker_id().unwrap();
+    let wb = b.worker_id().unwrap();
+    assert_ne!(wa, wb);
+    let sw = a.begin_sweep("t", "rs", &[entry("a"), entry("b")]).unwrap();
+    // The second worker finds the plan instead of writing another.
+    let joined = b.begin_sweep("t", "rs", &[entry("zzz")]).unwrap();
+    assert_eq!(joined.id, sw.id);
+    assert_eq!(b.plan(sw.id).unwrap().len(), 2);
+    let ra = a.claim_next(sw.id, &wa).unwrap().unwrap();
+    let rb = b.claim_next(sw.id, &wb).unwrap().unwrap();
+    assert_ne!(ra.key, rb.key);
+    assert!(a.claim_next(sw.id, &wa).unwrap().is_none());
+    assert_eq!(a.pending_elsewhere(sw.id, &wa).unwrap(), 1);
+    // The heartbeat keeps a 1-second lease alive well past a second.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(a.claim_next(sw.id, &wa).unwrap().is_none());
+    let fl = a.in_flight(sw.id).unwrap();
+    assert_eq!(fl.len(), 2);
+    assert!(fl.iter().all(|f| !f.expired && f.claims == 1));
+    assert_eq!(
+        a.workers(sw.id).unwrap().iter().filter(|w| w.live).count(),
+        2
+    );
+    // b dies (no heartbeat): its lease runs out and a takes the repository.
+    b.stop_heartbeat();
+    let mut dead_b = b;
+    let mut taken = None;
+    for _ in 0..40 {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        taken = a.claim_next(sw.id, &wa).unwrap();
+        if taken.is_some() {
+            break;
+        }
+    }
+    assert_eq!(taken.unwrap().key, rb.key);
+    // The dead worker's late commit writes nothing; the new holder's does.
+    let e = dead_b
+        .commit_repo(sw.id, &rb.key, "rs", &result(&rb.key))
+        .unwrap_err();
+    assert!(matches!(e, StoreError::LeaseLost { .. }), "{e}");
+    assert!(dead_b
+        .findings(&FindingQuery::default())
+        .unwrap()
+        .is_empty());
+    assert!(dead_b
+        .finish_repo(sw.id, &rb.key, RepoState::Failed, Some("x"))
+        .is_err());
+    a.commit_repo(sw.id, &rb.key, "rs", &result(&rb.key))
+        .unwrap();
+    a.finish_repo(sw.id, &ra.key, RepoState::Unchanged, None)
+        .unwrap();
+    assert!(a.close_sweep(sw.id).unwrap());
+    let st = a.status(None).unwrap();
+    assert_eq!((st.repositories.scanned, st.repositories.unchanged), (1, 1));
+    let f = a.findings(&FindingQuery::default()).unwrap();
+    assert_eq!((f.len(), f[0].locations.len()), (1, 1));
+    let plan_claims: i64 = {
+        let (cfg, _) = super::postgres::config(&url).unwrap();
+        let mut c = cfg.connect(::postgres::NoTls).unwrap();
+        c.query_one("SELECT sum(claims)::bigint FROM plan", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(
+        plan_claims, 3,
+        "one repository claimed twice, the other once"
+    );
+}
+
+#[test]
+fn a_running_sweep_of_another_target_is_refused() {
+    let Some(url) = pg_database("other_target") else {
+        return;
+    };
+    let mut a = pg(&url, false, 60);
+    let wa = a.worker_id().unwrap();
+    let sw = a.begin_sweep("ado:one", "rs", &[entry("a")]).unwrap();
+    a.claim_next(sw.id, &wa).unwrap().unwrap();
+    let mut b = pg(&url, false, 60);
+    let e = b.begin_sweep("ado:two", "rs", &[entry("b")]).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("is running in this database"), "{msg}");
+    assert!(msg.contains("ado:one"), "{msg}");
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_an_empty_database_gets_the_schema() {
+    let Some(url) = pg_database("schema_versions") else {
+        return;
+    };
+    drop(pg(&url, false, 60));
+    let (cfg, _) = super::postgres::config(&url).unwrap();
+    let mut c = cfg.connect(::postgres::NoTls).unwrap();
+    let v: i64 = c
+        .query_one(
+            "SELECT value FROM patrol_meta WHERE key = 'schema_version'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(v, super::sqlite::SCHEMA_VERSION);
+    c.execute(
+        "UPDATE patrol_meta SET value = 99 WHERE key = 'schema_version'",
+        &[],
+    )
+    .unwrap();
+    let e = PgStore::open(&url, &PgOptions::default()).unwrap_err();
+    assert!(matches!(e, StoreError::TooNew { found: 99, .. }), "{e}");
+    let e = PgStore::open_existing(&url).unwrap_err();
+    assert!(e.to_string().contains("newer than this patrol"), "{e}");
+    let tables: i64 = c
+        .query_one("SELECT count(*) FROM sweeps", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0, "nothing was changed");
+    // A database with someone else's `sweeps` table is not taken over.
+    let Some(other) = pg_database("schema_foreign") else {
+        return;
+    };
+    let (cfg, _) = super::postgres::config(&other).unwrap();
+    let mut c = cfg.connect(::postgres::NoTls).unwrap();
+    c.batch_execute("CREATE TABLE sweeps (x int)").unwrap();
+    let e = PgStore::open(&other, &PgOptions::default()).unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+    let e = PgStore::open_existing(&other).unwrap_err();
+    assert!(e.to_string().contains("no patrol datastore"), "{e}");
+}
