@@ -16,8 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::{
-    is_binary, summarize, walk_files_into, BlobScanner, Collector, Counters, ScanOptions,
-    ScanOutcome,
+    summarize, walk_files_into, BlobScanner, Collector, Counters, ScanOptions, ScanOutcome,
 };
 use crate::error::Diagnostics;
 use crate::matcher::Matcher;
@@ -65,6 +64,12 @@ pub fn scan_git(
             break;
         }
         let planned = match &t.what {
+            GitWhat::History(sel) if excluded.is_none() && super::pipeline::applies(sel) => {
+                super::pipeline::scan_history(
+                    matcher, opts, &t.repo, sel, &collector, diags, counters, cancel,
+                )
+                .map(|()| Vec::new())
+            }
             GitWhat::History(sel) => plan_history(&t.repo, sel, diags, cancel).map(|p| {
                 let mut s = BlobScanner::new(matcher, collector.sender(), counters, opts);
                 for (bytes, origin) in &p.messages {
@@ -171,31 +176,9 @@ pub fn scan_planned(
                 break;
             }
             let b = &blobs[i];
-            if let Some(max) = opts.fs.max_file_size {
-                match reader.size(b.oid) {
-                    Ok(size) if size > max => {
-                        counters.skipped.fetch_add(1, Ordering::Relaxed);
-                        diags.note(
-                            format!("git object {}", b.oid),
-                            format!("{size} bytes, over --max-file-size: skipped"),
-                        );
-                        continue;
-                    }
-                    _ => {}
-                }
-            }
-            let res = reader.with_blob(b.oid, |bytes| {
-                if opts.fs.skip_binary && is_binary(bytes) {
-                    counters.binary.fetch_add(1, Ordering::Relaxed);
-                    counters.skipped.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    s.scan_bytes(bytes, &b.origins);
-                }
-            });
-            if let Err(e) = res {
-                counters.errors.fetch_add(1, Ordering::Relaxed);
-                diags.error(format!("git object {}", b.oid), reason_of(&e));
-            }
+            super::pipeline::read_and_scan(
+                &reader, b.oid, &b.origins, &mut s, opts, diags, counters,
+            );
         }
     };
     if threads == 1 {
@@ -206,15 +189,6 @@ pub fn scan_planned(
                 sc.spawn(work);
             }
         });
-    }
-}
-
-fn reason_of(e: &crate::error::SourceError) -> String {
-    match e {
-        crate::error::SourceError::Git { reason, .. } => {
-            format!("cannot read blob: {reason}")
-        }
-        other => other.to_string(),
     }
 }
 

@@ -24,6 +24,7 @@ use crate::source::utf16::{self, Utf16Reader};
 use crate::source::{CommitMeta, FsOptions, Origin};
 
 pub mod history;
+pub mod pipeline;
 
 /// Bytes read and matched at a time; larger files are streamed in overlapping chunks.
 pub const CHUNK_BYTES: usize = 8 * 1024 * 1024;

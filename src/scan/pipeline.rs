@@ -1,0 +1,210 @@
+//! A history scan as a pipeline: blobs are scanned while the commit walk is still going, and
+//! only the blobs that hold a hit are attributed to commits and paths afterwards.
+//!
+//! Steps of [`scan_history`]:
+//! 1. the caller's thread runs [`enumerate_history`], which hands each unique blob and each
+//!    message to a bounded channel as it meets them;
+//! 2. `opts.fs.threads` workers, each with its own [`BlobReader`] and [`BlobScanner`], take
+//!    items from the channel; a message's hits go straight to the collector, a blob's hits are
+//!    held with the blob's id (their line and column do not depend on where the blob sits);
+//! 3. [`attribute`] finds every (commit, path) of the few blobs with hits, and each held hit
+//!    goes to the collector once per origin, as a planned scan would have sent it.
+//!
+//! The findings, locations, counters and diagnostics are those of [`plan_history`] followed
+//! by [`super::history::scan_planned`]; the memory is about 60 bytes per unique blob and tree
+//! and 40 per commit, instead of an origin per (blob, path) pair.
+//!
+//! [`plan_history`]: crate::source::git::plan_history
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Mutex;
+
+use git2::Oid;
+
+use super::{is_binary, location_of, BlobScanner, Collector, Counters, RawHit, ScanOptions};
+use crate::error::{Diagnostics, SourceError};
+use crate::matcher::Matcher;
+use crate::source::git::{
+    attribute, enumerate_history, BlobReader, HistoryItem, Selection, STREAM_ABOVE,
+};
+use crate::source::Origin;
+
+/// Items waiting for a worker: enough to keep both sides busy, few enough to stay small.
+const QUEUE: usize = 4096;
+
+/// Whether [`scan_history`] gives exactly the planned scan's result and counters for this
+/// selection: every selection without an excluded boundary (a range's boundary blobs would
+/// be read and counted, though never reported).
+pub fn applies(selection: &Selection) -> bool {
+    match selection {
+        Selection::AllRefs => true,
+        Selection::Revs { exclude, .. } => exclude.is_empty(),
+    }
+}
+
+/// Scans the selected history of `repo` into `collector`. Fails as [`enumerate_history`] and
+/// [`attribute`] fail (the repository cannot be opened, a revision does not resolve);
+/// unreadable objects are diagnostics and the scan goes on.
+#[allow(clippy::too_many_arguments)]
+pub fn scan_history(
+    matcher: &Matcher,
+    opts: &ScanOptions,
+    repo: &Path,
+    selection: &Selection,
+    collector: &Collector,
+    diags: &Diagnostics,
+    counters: &Counters,
+    cancel: &AtomicBool,
+) -> Result<(), SourceError> {
+    let (tx, rx) = mpsc::sync_channel::<HistoryItem>(QUEUE);
+    let rx = Mutex::new(rx);
+    let threads = opts.fs.threads.max(1);
+    let (walk, held) = std::thread::scope(|sc| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                sc.spawn(|| worker(matcher, opts, repo, &rx, collector, diags, counters, cancel))
+            })
+            .collect();
+        let walk = enumerate_history(repo, selection, diags, cancel, &mut |item| {
+            let _ = tx.send(item);
+        });
+        drop(tx);
+        let mut held = Vec::new();
+        for w in workers {
+            match w.join() {
+                Ok(h) => held.extend(h),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        (walk, held)
+    });
+    let walk = walk?;
+    let targets: HashSet<Oid> = held.iter().map(|(oid, _)| *oid).collect();
+    let origins = attribute(repo, &walk, &targets, cancel)?;
+    let out = collector.sender();
+    for (oid, hit) in held {
+        let os = origins.get(&oid).map(Vec::as_slice).unwrap_or_default();
+        // The worker counted this hit once; a planned scan counts it once per origin.
+        counters.hits.fetch_add(os.len() as u64, Ordering::Relaxed);
+        counters.hits.fetch_sub(1, Ordering::Relaxed);
+        let l = &hit.location;
+        for o in os {
+            let _ = out.send(RawHit {
+                rule: hit.rule,
+                secret: hit.secret.clone(),
+                checksum: hit.checksum,
+                location: location_of(o, l.line, l.column, l.encoding),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Takes items until the walk ends; returns the hits of blobs, each with its blob's id. After
+/// a cancel it keeps taking (so the walk never blocks) but scans nothing.
+#[allow(clippy::too_many_arguments)]
+fn worker(
+    matcher: &Matcher,
+    opts: &ScanOptions,
+    repo: &Path,
+    rx: &Mutex<mpsc::Receiver<HistoryItem>>,
+    collector: &Collector,
+    diags: &Diagnostics,
+    counters: &Counters,
+    cancel: &AtomicBool,
+) -> Vec<(Oid, RawHit)> {
+    let reader = BlobReader::open(repo)
+        .map_err(|e| {
+            counters.errors.fetch_add(1, Ordering::Relaxed);
+            diags.error(repo.display().to_string(), e);
+        })
+        .ok();
+    let (tx, hits) = mpsc::channel();
+    let mut s = BlobScanner::new(matcher, tx, counters, opts);
+    let direct = collector.sender();
+    // Where a blob sits is not known yet: its hits carry this and are re-located later.
+    let unplaced = [Origin::Stdin];
+    let mut held = Vec::new();
+    loop {
+        let item = match rx.lock().unwrap_or_else(|e| e.into_inner()).recv() {
+            Ok(item) => item,
+            Err(_) => break,
+        };
+        if cancel.load(Ordering::Relaxed) {
+            continue;
+        }
+        match item {
+            HistoryItem::Message(bytes, origin) => {
+                s.scan_bytes(&bytes, std::slice::from_ref(&origin));
+                for h in hits.try_iter() {
+                    let _ = direct.send(h);
+                }
+            }
+            HistoryItem::Blob(oid) => {
+                if let Some(reader) = &reader {
+                    read_and_scan(reader, oid, &unplaced, &mut s, opts, diags, counters);
+                    held.extend(hits.try_iter().map(|h| (oid, h)));
+                }
+            }
+        }
+    }
+    held
+}
+
+/// Reads blob `oid` and scans it with `origins`, as a planned scan does: over
+/// `--max-file-size` it is skipped with a note, binary with `--skip-binary` is counted and
+/// skipped, and an unreadable blob is one error line naming it. A blob over
+/// [`STREAM_ABOVE`] is streamed in chunks, so memory stays bounded whatever its size.
+pub(super) fn read_and_scan(
+    reader: &BlobReader,
+    oid: Oid,
+    origins: &[Origin],
+    s: &mut BlobScanner<'_>,
+    opts: &ScanOptions,
+    diags: &Diagnostics,
+    counters: &Counters,
+) {
+    let size = reader.size(oid).ok();
+    if let (Some(max), Some(size)) = (opts.fs.max_file_size, size) {
+        if size > max {
+            counters.skipped.fetch_add(1, Ordering::Relaxed);
+            diags.note(
+                format!("git object {oid}"),
+                format!("{size} bytes, over --max-file-size: skipped"),
+            );
+            return;
+        }
+    }
+    let res = if size.is_some_and(|n| n > STREAM_ABOVE) {
+        reader.stream(oid).and_then(|r| {
+            s.scan_reader(r, origins, opts.fs.skip_binary)
+                .map_err(|e| SourceError::Git {
+                    oid: oid.to_string(),
+                    reason: e.to_string(),
+                })
+        })
+    } else {
+        reader.with_blob(oid, |bytes| {
+            if opts.fs.skip_binary && is_binary(bytes) {
+                counters.binary.fetch_add(1, Ordering::Relaxed);
+                counters.skipped.fetch_add(1, Ordering::Relaxed);
+            } else {
+                s.scan_bytes(bytes, origins);
+            }
+        })
+    };
+    if let Err(e) = res {
+        counters.errors.fetch_add(1, Ordering::Relaxed);
+        diags.error(format!("git object {oid}"), reason_of(&e));
+    }
+}
+
+fn reason_of(e: &SourceError) -> String {
+    match e {
+        SourceError::Git { reason, .. } => format!("cannot read blob: {reason}"),
+        other => other.to_string(),
+    }
+}
