@@ -16,7 +16,7 @@
 //!
 //! [`plan_history`]: crate::source::git::plan_history
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -82,24 +82,30 @@ pub fn scan_history(
         (walk, held)
     });
     let walk = walk?;
-    let targets: HashSet<Oid> = held.iter().map(|(oid, _)| *oid).collect();
-    let origins = attribute(repo, &walk, &targets, cancel)?;
-    let out = collector.sender();
+    let mut by_blob: HashMap<Oid, Vec<RawHit>> = HashMap::new();
+    let mut placed = 0u64;
     for (oid, hit) in held {
-        let os = origins.get(&oid).map(Vec::as_slice).unwrap_or_default();
-        // The worker counted this hit once; a planned scan counts it once per origin.
-        counters.hits.fetch_add(os.len() as u64, Ordering::Relaxed);
-        counters.hits.fetch_sub(1, Ordering::Relaxed);
-        let l = &hit.location;
-        for o in os {
+        by_blob.entry(oid).or_default().push(hit);
+        placed += 1;
+    }
+    let targets: HashSet<Oid> = by_blob.keys().copied().collect();
+    let out = collector.sender();
+    // Each hit goes out once per origin, as a planned scan sends it (and counts it); the
+    // workers counted it once, unplaced.
+    let res = attribute(repo, &walk, &targets, cancel, &mut |oid, origin| {
+        for hit in by_blob.get(&oid).into_iter().flatten() {
+            let l = &hit.location;
+            counters.hits.fetch_add(1, Ordering::Relaxed);
             let _ = out.send(RawHit {
                 rule: hit.rule,
                 secret: hit.secret.clone(),
                 checksum: hit.checksum,
-                location: location_of(o, l.line, l.column, l.encoding),
+                location: location_of(&origin, l.line, l.column, l.encoding),
             });
         }
-    }
+    });
+    counters.hits.fetch_sub(placed, Ordering::Relaxed);
+    res?;
     Ok(())
 }
 

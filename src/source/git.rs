@@ -614,8 +614,8 @@ fn boundary_trees(repo: &Repository, commits: &[Oid]) -> Vec<Oid> {
         .collect()
 }
 
-/// Where each of `targets` entered the walked history: every (commit, path) pair, the
-/// commit being the first in the walk's order that has the blob at that path, exactly as
+/// Gives `emit` every place each of `targets` entered the walked history, in walk order:
+/// every (commit, path) pair, the commit being the first in the walk's order that has the blob at that path, exactly as
 /// [`plan_history`] attributes it (pairs already in an excluded boundary get none). Only
 /// trees that hold a target somewhere below are walked by path; whether a tree does is
 /// worked out once per tree. Errors were reported by the enumeration; an unreadable tree is
@@ -625,10 +625,10 @@ pub fn attribute(
     walk: &HistoryWalk,
     targets: &HashSet<Oid>,
     cancel: &AtomicBool,
-) -> Result<HashMap<Oid, Vec<Origin>>, SourceError> {
-    let mut out: HashMap<Oid, Vec<Origin>> = HashMap::new();
+    emit: &mut dyn FnMut(Oid, Origin),
+) -> Result<(), SourceError> {
     if targets.is_empty() {
-        return Ok(out);
+        return Ok(());
     }
     let repo = open(path)?;
     let mut a = Attributor {
@@ -659,13 +659,16 @@ pub fn attribute(
         };
         let meta = Arc::new(commit_meta(&c));
         for (oid, path) in found.drain(..) {
-            out.entry(oid).or_default().push(Origin::GitBlob {
-                commit: meta.clone(),
-                path,
-            });
+            emit(
+                oid,
+                Origin::GitBlob {
+                    commit: meta.clone(),
+                    path,
+                },
+            );
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The path walk of [`attribute`], pruned to trees that hold a target.
