@@ -10,13 +10,9 @@ use std::sync::atomic::AtomicBool;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use git2::{Repository, Signature, Time};
-use patrol::error::Diagnostics;
-use patrol::matcher::Matcher;
 use patrol::rules::sample::{generator, Rng, ALNUM};
-use patrol::rules::RuleSet;
-use patrol::scan::history::{scan_git, GitTarget, GitWhat};
-use patrol::scan::{scan_files, Counters, ScanOptions};
 use patrol::source::git::Selection;
+use patrol::{ScanConfig, ScanPlan, ScanSettings, Scanner};
 
 const FILES: usize = 2_000;
 const COMMITS: usize = 600;
@@ -122,54 +118,37 @@ fn history(root: &Path) -> u64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let m = Matcher::new(RuleSet::builtin().unwrap());
     let dir = tempfile::tempdir().unwrap();
     let files = dir.path().join("tree");
     let files_bytes = tree(&files);
     let repo = dir.path().join("history");
     let history_bytes = history(&repo);
-    let mut opts = ScanOptions::default();
-    opts.fs.threads = 2;
+    let settings = ScanSettings {
+        no_config: true,
+        threads: Some(2),
+        ..Default::default()
+    };
+    let scanner = Scanner::new(ScanConfig::new(&settings).unwrap());
     let cancel = AtomicBool::new(false);
-
     let mut g = c.benchmark_group("scan");
     g.sample_size(10);
-    g.throughput(Throughput::Bytes(files_bytes));
-    let mut fopts = opts.clone();
-    fopts.fs.paths = vec![files.clone()];
-    g.bench_function("files", |b| {
-        b.iter(|| {
-            let out = scan_files(
-                &m,
-                &fopts,
-                &Diagnostics::default(),
-                &Counters::default(),
-                &cancel,
-            );
-            assert!(!out.findings.is_empty());
-            out.findings.len()
-        })
-    });
-    g.throughput(Throughput::Bytes(history_bytes));
-    let targets = [GitTarget {
-        repo: repo.clone(),
-        what: GitWhat::History(Selection::AllRefs),
-    }];
-    g.bench_function("history", |b| {
-        b.iter(|| {
-            let out = scan_git(
-                &m,
-                &opts,
-                &targets,
-                false,
-                &Diagnostics::default(),
-                &Counters::default(),
-                &cancel,
-            );
-            assert!(!out.findings.is_empty());
-            out.findings.len()
-        })
-    });
+    for (name, plan, bytes) in [
+        ("files", ScanPlan::files([files.clone()]), files_bytes),
+        (
+            "history",
+            ScanPlan::repository(&repo, Selection::AllRefs),
+            history_bytes,
+        ),
+    ] {
+        g.throughput(Throughput::Bytes(bytes));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let (out, diags) = scanner.collect(&plan, &cancel);
+                assert!(!out.findings.is_empty(), "{:?}", diags.entries());
+                out.findings.len()
+            })
+        });
+    }
     g.finish();
 }
 

@@ -270,7 +270,7 @@ def build(a):
         t["commit"] = ids[t.pop("mark")]
     os.remove(marks)
     print(f"repacking {repo} ...", file=sys.stderr)
-    subprocess.run(["nice", "-n", "10", "git", "-C", repo, "repack", "-adfq", "--window=10",
+    subprocess.run(["git", "-C", repo, "repack", "-adfq", "--window=10",
                     "--depth=50"], check=True)
     subprocess.run(["git", "-C", repo, "checkout", "-q", "main"], check=True)
     with open(repo + ".truth.json", "w") as fh:
@@ -305,10 +305,7 @@ def score(report, truth):
         if not locs:
             continue
         found += 1
-        commits = {(l.get("commit") or {}).get("id") for l in locs}
-        if t["commit"] in commits and any(l.get("path") == t["path"] and
-                                          (l.get("commit") or {}).get("id") == t["commit"]
-                                          for l in locs):
+        if any(l.get("path") == t["path"] and l.get("commit") == t["commit"] for l in locs):
             attributed += 1
         else:
             wrong.append(t["token"][:8] + "...")

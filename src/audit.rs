@@ -319,6 +319,8 @@ fn to_io(e: AuditError) -> io::Error {
 }
 
 impl FindingSink for AuditSink<'_> {
+    type Error = std::io::Error;
+
     fn finding(&mut self, f: &Finding) -> io::Result<()> {
         let e = secret_discovered(self.ctx, &self.activity_id, f);
         self.log.append(&e).map_err(to_io)
@@ -333,7 +335,7 @@ impl FindingSink for AuditSink<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{ChecksumStatus, CommitMeta, Fingerprint, Location, Secret};
+    use crate::finding::{sample, Location};
 
     fn ctx() -> AuditContext {
         AuditContext::new(
@@ -347,31 +349,13 @@ mod tests {
     #[test]
     fn secret_discovered_holds_the_first_location_and_commit_but_never_the_secret() {
         let whole = "npm_0123456789abcdefghijklmnopqrstuvwxyz";
-        let secret = Secret::new(whole);
-        let commit = CommitMeta {
-            id: "a".repeat(40),
-            author_name: "A".into(),
-            author_email: "a@example.com".into(),
-            author_date: "2024-01-01T00:00:00Z".into(),
-        };
-        let f = Finding {
-            rule: "npm.token".into(),
-            name: "npm access token".into(),
-            provider: "npm".into(),
-            fingerprint: Fingerprint::of("npm.token", &secret),
-            secret,
-            checksum: ChecksumStatus::Valid,
-            locations: vec![Location {
-                path: "x/.npmrc".into(),
-                path_raw: None,
-                line: 3,
-                column: 7,
-                commit: Some(commit),
-                encoding: None,
-            }],
-            locations_omitted: 2,
-            verification: None,
-        };
+        let mut f = sample::finding("npm.token", whole);
+        f.locations = vec![Location {
+            line: 3,
+            column: 7,
+            ..sample::history_location("x/.npmrc", &"a".repeat(40), "/r")
+        }];
+        f.locations_omitted = 2;
         let e = secret_discovered(&ctx(), "act", &f);
         let line = serde_json::to_string(&e).unwrap();
         assert!(!line.contains(whole), "{line}");

@@ -85,7 +85,7 @@ impl Baseline {
             .iter()
             .map(|f| {
                 let e = Entry {
-                    rule: f.rule.clone(),
+                    rule: f.rule.to_string(),
                     redacted: f.secret.redacted(),
                 };
                 (f.fingerprint.clone(), e)
@@ -260,21 +260,10 @@ fn shorten(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{ChecksumStatus, Secret};
+    use crate::finding::sample;
 
     fn finding(rule: &str, secret: &str) -> Finding {
-        let secret = Secret::new(secret);
-        Finding {
-            rule: rule.into(),
-            name: "n".into(),
-            provider: "p".into(),
-            fingerprint: Fingerprint::of(rule, &secret),
-            secret,
-            checksum: ChecksumStatus::None,
-            locations: Vec::new(),
-            locations_omitted: 0,
-            verification: None,
-        }
+        sample::finding(rule, secret)
     }
 
     #[test]

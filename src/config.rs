@@ -15,7 +15,9 @@
 //!
 //! Unknown keys and invalid values are errors that name the file, the line and the key; a
 //! scan never runs with a configuration it could not read. Nothing here sees clap types: the
-//! CLI turns flags and this file into library options.
+//! CLI turns flags into [`ScanSettings`], and [`ScanConfig::new`] merges them with this file
+//! and validates everything once (exclude globs compiled, rule files checked against their own
+//! examples, `disable_rules` ids checked, the baseline read) before the scan starts.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -24,6 +26,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::baseline::{Baseline, BaselineError};
+use crate::error::RuleError;
+use crate::finding::Fingerprint;
+use crate::matcher::{check_examples, Matcher};
+use crate::rules::RuleSet;
+
 /// The file name looked for in the scanned directory or repository root.
 pub const FILE_NAME: &str = "patrol.toml";
 
@@ -31,6 +39,21 @@ pub const FILE_NAME: &str = "patrol.toml";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
+    /// The built-in rules did not load (a packaging bug).
+    #[error("built-in rules")]
+    BuiltinRules(#[source] RuleError),
+    /// A `rule_files` entry of patrol.toml is wrong or does not find its own examples.
+    #[error("loading rule_files from the configuration")]
+    ConfigRules(#[source] RuleError),
+    /// A `--rules` file is wrong or does not find its own examples.
+    #[error("loading --rules")]
+    ExtraRules(#[source] RuleError),
+    /// `disable_rules` could not be applied.
+    #[error("disabling rules")]
+    Disable(#[source] RuleError),
+    /// The baseline file could not be read.
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
     /// The file could not be read.
     #[error("config {file}: {source}")]
     Io {
@@ -313,6 +336,184 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     bytecount::count(&text.as_bytes()[..end], b'\n') + 1
+}
+
+/// Bytes read and matched at a time; larger files are streamed in overlapping chunks.
+pub const CHUNK_BYTES: usize = 8 * 1024 * 1024;
+/// Default cap on locations kept per finding (`--max-locations`).
+pub const DEFAULT_MAX_LOCATIONS: usize = 1000;
+
+/// The scan's settings as the user gave them (flags, or an embedding program's choices):
+/// plain data, nothing checked yet. [`ScanConfig::new`] validates them.
+#[derive(Debug, Clone)]
+pub struct ScanSettings {
+    /// The scanned paths: only used to discover `patrol.toml` when `config_file` is `None`.
+    pub paths: Vec<PathBuf>,
+    /// `--config FILE`: read this instead of discovering `patrol.toml`.
+    pub config_file: Option<PathBuf>,
+    /// Skip discovery: use no `patrol.toml` at all (an embedding program's choice).
+    pub no_config: bool,
+    /// `--rules FILE` (repeatable): extra rule files.
+    pub rule_files: Vec<PathBuf>,
+    /// `--baseline FILE`.
+    pub baseline: Option<PathBuf>,
+    /// Honour .gitignore / .ignore (default `true`).
+    pub respect_ignore: bool,
+    /// Follow symbolic links while walking.
+    pub follow_links: bool,
+    /// Skip files (and blobs) larger than this many bytes.
+    pub max_file_size: Option<u64>,
+    /// Skip binary inputs instead of scanning them.
+    pub skip_binary: bool,
+    /// Worker threads; `None` is one per CPU.
+    pub threads: Option<usize>,
+    /// Locations kept per finding (at least 1).
+    pub max_locations: usize,
+    /// Honour `patrol:allow` and friends.
+    pub inline_allow: bool,
+    /// Bytes read at a time (tests make it small to exercise chunk boundaries).
+    pub chunk_bytes: usize,
+}
+
+impl Default for ScanSettings {
+    fn default() -> Self {
+        Self {
+            paths: vec![PathBuf::from(".")],
+            config_file: None,
+            no_config: false,
+            rule_files: Vec::new(),
+            baseline: None,
+            respect_ignore: true,
+            follow_links: false,
+            max_file_size: None,
+            skip_binary: false,
+            threads: None,
+            max_locations: DEFAULT_MAX_LOCATIONS,
+            inline_allow: true,
+            chunk_bytes: CHUNK_BYTES,
+        }
+    }
+}
+
+/// Everything a scan needs, merged and validated once: the compiled rules, the exclude globs
+/// (compiled), the accepted fingerprints (allow-list and baseline) and the reading options.
+/// Built only by [`ScanConfig::new`], so a value of this type is always valid.
+#[derive(Debug)]
+pub struct ScanConfig {
+    pub(crate) matcher: Matcher,
+    pub(crate) file: Config,
+    pub(crate) exclude: Vec<String>,
+    pub(crate) exclude_set: Option<globset::GlobSet>,
+    pub(crate) accepted: BTreeSet<Fingerprint>,
+    pub(crate) respect_ignore: bool,
+    pub(crate) follow_links: bool,
+    pub(crate) max_file_size: Option<u64>,
+    pub(crate) skip_binary: bool,
+    pub(crate) threads: usize,
+    pub(crate) max_locations: usize,
+    pub(crate) inline_allow: bool,
+    pub(crate) chunk_bytes: usize,
+}
+
+impl ScanConfig {
+    /// Reads `patrol.toml` (given or discovered), loads and checks the rules, compiles the
+    /// exclude globs and reads the baseline. Any error stops here, before a byte is scanned.
+    pub fn new(s: &ScanSettings) -> Result<Self, ConfigError> {
+        let file = if s.no_config {
+            Config::default()
+        } else {
+            match s.config_file.clone().or_else(|| Config::discover(&s.paths)) {
+                Some(f) => Config::load(&f)?,
+                None => Config::default(),
+            }
+        };
+        let rules = load_rules(&s.rule_files, &file)?;
+        let mut accepted: BTreeSet<Fingerprint> =
+            file.allowed().into_iter().map(Fingerprint).collect();
+        if let Some(p) = &s.baseline {
+            accepted.extend(Baseline::load(p)?.fingerprints());
+        }
+        let exclude_set = compile_globs(&file.exclude);
+        let threads = s
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
+        Ok(Self {
+            matcher: Matcher::new(rules),
+            exclude: file.exclude.clone(),
+            exclude_set,
+            file,
+            accepted,
+            respect_ignore: s.respect_ignore,
+            follow_links: s.follow_links,
+            max_file_size: s.max_file_size,
+            skip_binary: s.skip_binary,
+            threads,
+            max_locations: s.max_locations.max(1),
+            inline_allow: s.inline_allow,
+            chunk_bytes: s.chunk_bytes.max(1024),
+        })
+    }
+
+    /// The patrol.toml that was read (defaults when there was none).
+    pub fn file(&self) -> &Config {
+        &self.file
+    }
+
+    /// The compiled rules.
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    /// Fingerprints not reported: the allow-list plus the baseline.
+    pub fn accepted(&self) -> &BTreeSet<Fingerprint> {
+        &self.accepted
+    }
+
+    /// Worker threads.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+}
+
+/// The built-in rules, the config's `rule_files`, the extra (`--rules`) files, minus the
+/// config's `disable_rules` (an unknown id there is an error naming its line).
+pub fn load_rules(extra: &[PathBuf], config: &Config) -> Result<RuleSet, ConfigError> {
+    let mut set = RuleSet::builtin().map_err(ConfigError::BuiltinRules)?;
+    for f in &config.rule_files {
+        add_checked(&mut set, f).map_err(ConfigError::ConfigRules)?;
+    }
+    for f in extra {
+        add_checked(&mut set, f).map_err(ConfigError::ExtraRules)?;
+    }
+    config.check_rule_ids(|id| set.get(id).is_some())?;
+    set.disable(&config.disabled_ids())
+        .map_err(ConfigError::Disable)?;
+    Ok(set)
+}
+
+/// Adds a custom rule file after running its examples through the matcher on their own: a
+/// rule that does not find its own examples would silently miss leaks. Used for `--rules`
+/// and for patrol.toml's `rule_files`.
+pub fn add_checked(set: &mut RuleSet, f: &Path) -> Result<(), RuleError> {
+    let mut alone = RuleSet::default();
+    alone.add_file(f)?;
+    if let Some(e) = check_examples(&alone).into_iter().next() {
+        return Err(e);
+    }
+    set.add_file(f)
+}
+
+/// The exclude globs as one set (each was already checked by [`Config::parse`]).
+fn compile_globs(globs: &[String]) -> Option<globset::GlobSet> {
+    if globs.is_empty() {
+        return None;
+    }
+    let mut b = globset::GlobSetBuilder::new();
+    for g in globs {
+        b.add(globset::Glob::new(g).ok()?);
+    }
+    b.build().ok()
 }
 
 #[cfg(test)]

@@ -13,25 +13,53 @@ use sha2::{Digest, Sha256};
 pub use crate::source::CommitMeta;
 
 /// A secret value. Redacted in `Debug` and `Display`.
+///
+/// A secret read back from a redacted report holds only its redacted form
+/// ([`Secret::from_redacted`], [`Secret::is_redacted`]): it can be shown and stored, never sent
+/// to a provider.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Secret(String);
+pub struct Secret {
+    value: String,
+    redacted: bool,
+}
 
 impl Secret {
     /// Wraps a value.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self {
+            value: value.into(),
+            redacted: false,
+        }
+    }
+
+    /// A secret known only by its redacted form (read from a report written without
+    /// `--show-secrets`).
+    pub fn from_redacted(shown: impl Into<String>) -> Self {
+        Self {
+            value: shown.into(),
+            redacted: true,
+        }
+    }
+
+    /// Whether only the redacted form is known: such a secret must not be verified or revoked.
+    pub fn is_redacted(&self) -> bool {
+        self.redacted
     }
 
     /// The whole value. Call only where the user asked for it (`--show-secrets`) or where the
-    /// value goes to its own provider.
+    /// value goes to its own provider. For a secret read from a redacted report this is the
+    /// redacted form.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
     }
 
     /// The redacted form shown by default: first 4 and last 4 characters for values of 16
     /// characters or more, otherwise only the length.
     pub fn redacted(&self) -> String {
-        let chars: Vec<char> = self.0.chars().collect();
+        if self.redacted {
+            return self.value.clone();
+        }
+        let chars: Vec<char> = self.value.chars().collect();
         if chars.len() >= 16 {
             let head: String = chars[..4].iter().collect();
             let tail: String = chars[chars.len() - 4..].iter().collect();
@@ -44,7 +72,7 @@ impl Secret {
     /// The value as it should be shown: whole when `show` is set, redacted otherwise.
     pub fn display(&self, show: bool) -> String {
         if show {
-            self.0.clone()
+            self.value.clone()
         } else {
             self.redacted()
         }
@@ -113,8 +141,89 @@ impl ChecksumStatus {
     }
 }
 
+/// A rule id, `<provider>.<kind>` (`azure_devops.pat_legacy`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RuleId(String);
+
+/// A provider id: a rule file's stem (`azure_devops`, `github`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProviderId(String);
+
+macro_rules! string_id {
+    ($t:ident) => {
+        impl $t {
+            /// Wraps an id.
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            /// The id as a string.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $t {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $t {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $t {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $t {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl From<&str> for $t {
+            fn from(s: &str) -> Self {
+                Self(s.to_string())
+            }
+        }
+
+        impl From<String> for $t {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+    };
+}
+string_id!(RuleId);
+string_id!(ProviderId);
+
 /// Where in a scanned input a secret sits.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// Serialized as the location object of the JSON report (see `report::json`): the commit is
+/// flattened into `commit` / `author_*`, raw path bytes become `path_raw_base64`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "LocationRecord")]
 pub struct Location {
     /// Path (lossy UTF-8), `-` for stdin, or for git messages `<commit message>` / the tag ref.
     pub path: String,
@@ -129,17 +238,130 @@ pub struct Location {
     /// How the secret was encoded at this location when it was decoded to be found
     /// (`base64`), `None` when it stood as it is.
     pub encoding: Option<&'static str>,
+    /// The repository of a history location, as the scan named it (a path or a URL); `None`
+    /// for files on disk and stdin. With it, one finding can span repositories.
+    pub repository: Option<String>,
+}
+
+impl Location {
+    /// A location in a plain file (no commit, no repository, no encoding).
+    pub fn in_file(path: impl Into<String>, line: u64, column: u64) -> Self {
+        Self {
+            path: path.into(),
+            path_raw: None,
+            line,
+            column,
+            commit: None,
+            encoding: None,
+            repository: None,
+        }
+    }
+}
+
+/// The wire form of a [`Location`]: the JSON object, field for field.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LocationRecord {
+    path: String,
+    #[serde(default)]
+    path_raw_base64: Option<String>,
+    line: u64,
+    column: u64,
+    #[serde(default)]
+    commit: Option<String>,
+    #[serde(default)]
+    author_name: Option<String>,
+    #[serde(default)]
+    author_email: Option<String>,
+    #[serde(default)]
+    author_date: Option<String>,
+    #[serde(default)]
+    encoding: Option<String>,
+    #[serde(default)]
+    repository: Option<String>,
+}
+
+impl From<Location> for LocationRecord {
+    fn from(l: Location) -> Self {
+        use base64::Engine as _;
+        let (commit, author_name, author_email, author_date) = match l.commit {
+            Some(c) => (
+                Some(c.id),
+                Some(c.author_name),
+                Some(c.author_email),
+                Some(c.author_date),
+            ),
+            None => (None, None, None, None),
+        };
+        Self {
+            path: l.path,
+            path_raw_base64: l
+                .path_raw
+                .map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+            line: l.line,
+            column: l.column,
+            commit,
+            author_name,
+            author_email,
+            author_date,
+            encoding: l.encoding.map(str::to_string),
+            repository: l.repository,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Location {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        LocationRecord::deserialize(d).map(Self::from)
+    }
+}
+
+impl From<LocationRecord> for Location {
+    fn from(r: LocationRecord) -> Self {
+        use base64::Engine as _;
+        Self {
+            path: r.path,
+            path_raw: r
+                .path_raw_base64
+                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()),
+            line: r.line,
+            column: r.column,
+            commit: r.commit.map(|id| CommitMeta {
+                id,
+                author_name: r.author_name.unwrap_or_default(),
+                author_email: r.author_email.unwrap_or_default(),
+                author_date: r.author_date.unwrap_or_default(),
+            }),
+            encoding: r.encoding.map(encoding_name),
+            repository: r.repository,
+        }
+    }
+}
+
+/// The `&'static` name of an encoding read back from a report: the matcher's own names are
+/// returned as they are; an unknown one (a report from a newer patrol) is kept by leaking its
+/// few bytes, once per location read.
+fn encoding_name(s: String) -> &'static str {
+    const KNOWN: &[&str] = &["base64", "url", "basic_auth", "npmrc", "utf16"];
+    match KNOWN.iter().find(|k| **k == s) {
+        Some(k) => k,
+        None => s.leak(),
+    }
 }
 
 /// One finding: a unique (rule, secret) with every location, sorted.
-#[derive(Debug, Clone)]
+///
+/// Serialized as the finding object of the JSON report (`report::json` documents it), with the
+/// secret **redacted**; [`Finding::record`] gives the form with the whole secret for
+/// `--show-secrets`. A finding read back from a redacted report holds a redacted [`Secret`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(into = "FindingRecord", from = "FindingRecord")]
 pub struct Finding {
     /// Rule id, `<provider>.<kind>`.
-    pub rule: String,
+    pub rule: RuleId,
     /// Rule name for humans.
     pub name: String,
     /// Provider id (the rule file's stem).
-    pub provider: String,
+    pub provider: ProviderId,
     /// The secret.
     pub secret: Secret,
     /// Fingerprint of (rule, secret).
@@ -152,6 +374,79 @@ pub struct Finding {
     pub locations_omitted: u64,
     /// What the provider said about the token (`--verify`); `None` when not checked.
     pub verification: Option<Verification>,
+}
+
+impl Finding {
+    /// The wire form, with the whole secret only when `show_secrets` is set.
+    pub fn record(&self, show_secrets: bool) -> FindingRecord {
+        let show = show_secrets && !self.secret.is_redacted();
+        FindingRecord {
+            rule: self.rule.clone(),
+            name: self.name.clone(),
+            provider: self.provider.clone(),
+            secret: self.secret.display(show),
+            redacted: !show,
+            fingerprint: self.fingerprint.clone(),
+            checksum: self.checksum,
+            locations: self.locations.clone(),
+            locations_omitted: self.locations_omitted,
+            verification: self.verification.clone(),
+        }
+    }
+}
+
+/// The JSON object of one finding, field for field (the README's contract: add fields, never
+/// rename). `verification` is left out when the token was not checked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FindingRecord {
+    /// Rule id.
+    pub rule: RuleId,
+    /// Rule name.
+    pub name: String,
+    /// Provider id.
+    pub provider: ProviderId,
+    /// The secret, whole or redacted (see `redacted`).
+    pub secret: String,
+    /// Whether `secret` is redacted.
+    pub redacted: bool,
+    /// Fingerprint of (rule, whole secret).
+    pub fingerprint: Fingerprint,
+    /// Checksum status.
+    pub checksum: ChecksumStatus,
+    /// Locations.
+    pub locations: Vec<Location>,
+    /// Locations beyond the cap.
+    #[serde(default)]
+    pub locations_omitted: u64,
+    /// The provider's answer, when checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+}
+
+impl From<Finding> for FindingRecord {
+    fn from(f: Finding) -> Self {
+        f.record(false)
+    }
+}
+
+impl From<FindingRecord> for Finding {
+    fn from(r: FindingRecord) -> Self {
+        Self {
+            secret: if r.redacted {
+                Secret::from_redacted(r.secret)
+            } else {
+                Secret::new(r.secret)
+            },
+            rule: r.rule,
+            name: r.name,
+            provider: r.provider,
+            fingerprint: r.fingerprint,
+            checksum: r.checksum,
+            locations: r.locations,
+            locations_omitted: r.locations_omitted,
+            verification: r.verification,
+        }
+    }
 }
 
 /// The result of checking a token against its provider (data only; `provider/` fills it).
@@ -218,21 +513,81 @@ pub struct ScanSummary {
     pub interrupted: bool,
 }
 
-/// The seam between collecting and writing findings. Report writers and the audit writer
-/// implement it; `scan` never knows which ones are attached.
+impl ScanSummary {
+    /// The totals of two parts of one run (two targets): counts add up, the run is complete
+    /// only when both parts are, interrupted when either was.
+    pub fn merge(&mut self, other: &ScanSummary) {
+        self.blobs_scanned += other.blobs_scanned;
+        self.bytes_scanned += other.bytes_scanned;
+        self.skipped += other.skipped;
+        self.binary += other.binary;
+        self.errors += other.errors;
+        self.findings += other.findings;
+        self.suppressed += other.suppressed;
+        self.duration_ms += other.duration_ms;
+        self.complete &= other.complete;
+        self.interrupted |= other.interrupted;
+    }
+}
+
+/// The seam between collecting and writing findings. Report writers, the audit writer and
+/// the scanner's callers implement it; `scan` never knows which ones are attached.
 ///
-/// Contract: `begin` once, then `finding` once per finding in sorted order (by rule, then
-/// fingerprint), then `finish` once with the totals. An error from any call stops the writing
-/// and is reported by the caller; the scan result itself is unaffected.
+/// Contract: for each target of a scan, `begin` once with the target's name, then `finding`
+/// once per finding of that target in sorted order (by rule, then fingerprint), then `finish`
+/// once with that target's totals. A scan of several targets repeats the three steps per target,
+/// in plan order. An error from any call stops the scan at that point and is returned to the
+/// scan's caller as it is (the sink's own [`FindingSink::Error`]).
 pub trait FindingSink {
-    /// Called before the first finding.
-    fn begin(&mut self) -> std::io::Result<()> {
+    /// What a failing sink returns (`std::io::Error` for writers).
+    type Error;
+    /// Called before the first finding of a target.
+    fn begin(&mut self, target: &str) -> Result<(), Self::Error> {
+        let _ = target;
         Ok(())
     }
     /// Called once per finding.
-    fn finding(&mut self, finding: &Finding) -> std::io::Result<()>;
-    /// Called after the last finding.
-    fn finish(&mut self, summary: &ScanSummary) -> std::io::Result<()>;
+    fn finding(&mut self, finding: &Finding) -> Result<(), Self::Error>;
+    /// Called after the last finding of a target, with its totals.
+    fn finish(&mut self, summary: &ScanSummary) -> Result<(), Self::Error>;
+}
+
+/// Shared test data: ONE sample finding for every module's unit tests (and the integration
+/// tests), built from a fake token. Not part of the stable interface.
+#[doc(hidden)]
+pub mod sample {
+    use super::*;
+
+    /// A finding of `rule` (provider = the id's first part) with secret `secret` at
+    /// `path:line:column`, no commit, checksum valid, not verified.
+    pub fn finding(rule: &str, secret: &str) -> Finding {
+        let secret = Secret::new(secret);
+        Finding {
+            rule: RuleId::new(rule),
+            name: format!("{rule} (sample)"),
+            provider: ProviderId::new(rule.split('.').next().unwrap_or(rule)),
+            fingerprint: Fingerprint::of(rule, &secret),
+            secret,
+            checksum: ChecksumStatus::Valid,
+            locations: vec![Location::in_file("src/app.py", 3, 9)],
+            locations_omitted: 0,
+            verification: None,
+        }
+    }
+
+    /// A history location of `commit` in `repository`.
+    pub fn history_location(path: &str, commit: &str, repository: &str) -> Location {
+        Location {
+            commit: Some(CommitMeta {
+                id: commit.to_string(),
+                author_name: "A U Thor".into(),
+                author_email: "author@example.com".into(),
+                author_date: "2026-01-01T00:00:00Z".into(),
+            }),
+            repository: Some(repository.to_string()),
+            ..Location::in_file(path, 1, 1)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -272,4 +627,33 @@ mod tests {
         assert_eq!(f.0, PINNED);
     }
     const PINNED: &str = "1781b7e3836525489b174256fe387c7d";
+
+    /// A finding survives a trip through its JSON form; the default form is redacted and
+    /// reads back as a redacted secret, never as a usable one.
+    #[test]
+    fn findings_round_trip_through_json_and_redact_by_default() {
+        let mut f = sample::finding(
+            "github.pat_classic",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        );
+        f.locations
+            .push(sample::history_location("a.txt", "0123abcd", "/r/one"));
+        let shown = serde_json::to_value(f.record(true)).unwrap();
+        assert_eq!(shown["redacted"], false);
+        assert_eq!(shown["locations"][0]["repository"], serde_json::Value::Null);
+        assert_eq!(shown["locations"][1]["repository"], "/r/one");
+        assert_eq!(shown["locations"][1]["commit"], "0123abcd");
+        let back: Finding = serde_json::from_value(shown).unwrap();
+        assert_eq!(back.secret, f.secret);
+        assert!(!back.secret.is_redacted());
+        assert_eq!(back.locations, f.locations);
+        assert_eq!(back.rule, f.rule);
+
+        let default = serde_json::to_string(&f).unwrap();
+        assert!(!default.contains("efghijkl"), "{default}");
+        let back: Finding = serde_json::from_str(&default).unwrap();
+        assert!(back.secret.is_redacted());
+        assert_eq!(back.fingerprint, f.fingerprint);
+        assert!(!back.record(true).secret.contains("efghijkl"));
+    }
 }

@@ -785,22 +785,15 @@ mod tests {
     }
 
     fn finding(rule: &str, provider: &str, status: Option<VerificationStatus>) -> Finding {
-        let secret = Secret::new("abcdefghijklmnopqrstuvwxyz0123456789");
         Finding {
-            rule: rule.into(),
-            name: rule.into(),
             provider: provider.into(),
-            fingerprint: Fingerprint::of(rule, &secret),
-            secret,
-            checksum: crate::finding::ChecksumStatus::None,
-            locations: vec![],
-            locations_omitted: 0,
             verification: status.map(|s| crate::finding::Verification {
                 status: s,
                 owner: None,
                 checked_at: String::new(),
                 detail: format!("no verifier for {rule}"),
             }),
+            ..crate::finding::sample::finding(rule, "abcdefghijklmnopqrstuvwxyz0123456789")
         }
     }
 

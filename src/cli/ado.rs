@@ -203,7 +203,7 @@ fn pats(a: PatsArgs) -> anyhow::Result<ExitCode> {
         let mut out = std::io::BufWriter::new(std::io::stdout());
         let rows: Vec<(&AdoUser, &SessionToken)> =
             plan.items.iter().map(|i| (&i.user, &i.token)).collect();
-        super::ignore_broken_pipe(
+        super::output::ignore_broken_pipe(
             write_pats(&mut out, a.format, &rows).and_then(|()| out.flush()),
         )?;
         finish(audit, code)

@@ -3,15 +3,15 @@
 //! The scan is the same as `patrol scan` with the same patrol.toml (excludes, disabled rules,
 //! allow-list); the file format is described in `patrol::baseline`.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, FromArgMatches, Subcommand};
+use clap::{Args, Subcommand};
 use patrol::baseline::Baseline;
+use patrol::scan::{GitOptions, ScanSettings};
 
 use super::exit::ExitCode;
-use super::scan::{self, History, ScanArgs};
+use super::scan::{self, History};
 
 #[derive(Debug, Args)]
 pub struct BaselineArgs {
@@ -59,44 +59,27 @@ pub fn run(a: BaselineArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The `patrol scan` arguments equivalent to `c` (built through clap, so every scan flag keeps
-/// its default).
-fn scan_args(c: &CreateArgs) -> anyhow::Result<ScanArgs> {
-    let mut argv: Vec<OsString> = vec!["scan".into(), "--no-progress".into()];
-    let mut flag = |f: &str, v: Option<OsString>| {
-        argv.push(f.into());
-        argv.extend(v);
-    };
-    if let Some(p) = &c.config {
-        flag("--config", Some(p.into()));
+/// The scan settings of `c`: those of `patrol scan` with the same flags, every other one at
+/// its default (and no progress line).
+fn settings(c: &CreateArgs) -> ScanSettings {
+    ScanSettings {
+        paths: c.paths.clone(),
+        config_file: c.config.clone(),
+        rule_files: c.rules.clone(),
+        respect_ignore: !c.no_ignore,
+        inline_allow: !c.no_inline_allow,
+        threads: c.threads,
+        ..ScanSettings::default()
     }
-    for r in &c.rules {
-        flag("--rules", Some(r.into()));
-    }
-    if let Some(h) = c.history {
-        let v = if h == History::None { "none" } else { "all" };
-        flag("--history", Some(v.into()));
-    }
-    if c.no_ignore {
-        flag("--no-ignore", None);
-    }
-    if c.no_inline_allow {
-        flag("--no-inline-allow", None);
-    }
-    if let Some(n) = c.threads {
-        flag("--threads", Some(n.to_string().into()));
-    }
-    argv.push("--".into());
-    argv.extend(c.paths.iter().map(OsString::from));
-    let cmd = ScanArgs::augment_args(clap::Command::new("scan"));
-    let m = cmd.try_get_matches_from(argv)?;
-    Ok(ScanArgs::from_arg_matches(&m)?)
 }
 
 fn create(c: CreateArgs) -> anyhow::Result<ExitCode> {
-    let args = scan_args(&c)?;
-    let plan = scan::plan(&args)?;
-    let outcome = scan::execute(&args, &plan);
+    let git = GitOptions {
+        history: c.history.map(History::mode),
+        ..GitOptions::default()
+    };
+    let prepared = scan::prepare(&settings(&c), &c.paths, &git)?;
+    let outcome = scan::execute(&prepared, false);
     let b = Baseline::from_findings(&outcome.findings);
     std::fs::write(&c.output, b.to_text())
         .with_context(|| format!("cannot write baseline {}", c.output.display()))?;

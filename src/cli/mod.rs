@@ -6,8 +6,8 @@ mod ado;
 mod audit;
 mod baseline;
 pub mod exit;
-mod history;
 mod hook;
+mod output;
 mod rules;
 mod scan;
 mod triage;
@@ -61,13 +61,5 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Audit(a) => audit::run(a),
         Command::Ado(a) => ado::run(a),
         Command::Hook(a) => hook::run(a),
-    }
-}
-
-/// Writes to stdout, treating a closed pipe (`patrol ... | head`) as a normal end.
-pub fn ignore_broken_pipe(r: std::io::Result<()>) -> std::io::Result<()> {
-    match r {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
     }
 }

@@ -1,10 +1,11 @@
 //! `patrol rules list` and `patrol rules check FILE`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use patrol::config::add_checked;
 use patrol::matcher::check_examples;
 use patrol::rules::RuleSet;
 
@@ -51,19 +52,6 @@ pub fn load(extra: &[PathBuf]) -> anyhow::Result<RuleSet> {
     Ok(set)
 }
 
-/// Adds a custom rule file after running its examples through the matcher on their own: a
-/// rule that does not find its own examples would silently miss leaks. Used for `--rules`
-/// and for patrol.toml's `rule_files`.
-pub fn add_checked(set: &mut RuleSet, f: &Path) -> anyhow::Result<()> {
-    let mut alone = RuleSet::default();
-    alone.add_file(f)?;
-    if let Some(e) = check_examples(&alone).into_iter().next() {
-        return Err(e.into());
-    }
-    set.add_file(f)?;
-    Ok(())
-}
-
 fn list(extra: &[PathBuf], format: &str) -> anyhow::Result<ExitCode> {
     let set = load(extra)?;
     let mut out = std::io::stdout().lock();
@@ -86,7 +74,7 @@ fn list(extra: &[PathBuf], format: &str) -> anyhow::Result<ExitCode> {
             writeln!(out, "{:<28} {:<22} {}", r.id(), check, r.spec.name)
         })
     };
-    super::ignore_broken_pipe(res)?;
+    super::output::ignore_broken_pipe(res)?;
     Ok(ExitCode::Clean)
 }
 

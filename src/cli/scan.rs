@@ -1,6 +1,5 @@
 //! `patrol scan`: flags -> options, run the scan, write the report, decide the exit code.
 
-use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -10,13 +9,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use patrol::baseline;
 use patrol::error::Diagnostics;
-use patrol::finding::Fingerprint;
-use patrol::matcher::Matcher;
 use patrol::report::{self, escape::for_terminal, Format, ReportOptions};
-use patrol::scan::{self, Counters, ScanOptions, ScanOutcome};
-use patrol::source::FsOptions;
+use patrol::scan::{
+    self, Counters, GitOptions, HistoryMode, RunContext, ScanConfig, ScanOutcome, ScanPlan,
+    ScanSettings, Scanner,
+};
 
 use super::exit::ExitCode;
 use super::triage;
@@ -103,75 +101,97 @@ pub struct ScanArgs {
 }
 
 /// What a scan needs, prepared and validated before anything is read.
-pub struct Plan {
-    matcher: Matcher,
-    opts: ScanOptions,
-    accepted: BTreeSet<Fingerprint>,
-    git: super::history::Plan,
+pub struct Prepared {
+    scanner: Scanner,
+    plan: ScanPlan,
 }
 
-/// Reads patrol.toml, the rules and the baseline: any error stops the run before scanning.
-pub fn plan(a: &ScanArgs) -> anyhow::Result<Plan> {
-    let config = triage::load_config(&a.paths, a.config.as_deref())?;
-    let matcher = Matcher::new(triage::load_rules(&a.rules, &config)?);
-    let mut opts = scan_options(a);
-    opts.fs.exclude = config.exclude.clone();
-    let accepted = triage::accepted(&config, a.baseline.as_deref())?;
-    let git = super::history::plan(
-        &a.paths,
-        &super::history::GitFlags {
-            history: a.history,
-            branch: a.branch.clone(),
-            since_commit: a.since_commit.clone(),
-            range: a.range.clone(),
-            staged: a.staged,
-        },
-    )?;
-    opts.fs.paths = git.file_paths.clone();
-    Ok(Plan {
-        matcher,
-        opts,
-        accepted,
-        git,
-    })
-}
-
-/// Scans, then drops accepted findings (allow-list, baseline) before any sink sees them.
-pub fn execute(a: &ScanArgs, p: &Plan) -> ScanOutcome {
-    let diags = Diagnostics::new(|d| eprintln!("patrol: {}", for_terminal(&d.to_string())));
-    for (subject, reason) in &p.git.errors {
-        diags.error(subject.clone(), reason);
+impl ScanArgs {
+    /// The library settings these flags ask for (patrol.toml is merged by `ScanConfig::new`).
+    pub fn settings(&self) -> ScanSettings {
+        ScanSettings {
+            paths: self.paths.clone(),
+            config_file: self.config.clone(),
+            no_config: false,
+            rule_files: self.rules.clone(),
+            baseline: self.baseline.clone(),
+            respect_ignore: !self.no_ignore,
+            follow_links: self.follow_links,
+            max_file_size: self.max_file_size,
+            skip_binary: self.skip_binary,
+            threads: self.threads,
+            max_locations: self.max_locations,
+            inline_allow: !self.no_inline_allow,
+            chunk_bytes: scan::CHUNK_BYTES,
+        }
     }
+
+    /// The history choices these flags ask for.
+    pub fn git_options(&self) -> GitOptions {
+        GitOptions {
+            history: self.history.map(History::mode),
+            branch: self.branch.clone(),
+            since_commit: self.since_commit.clone(),
+            range: self.range.clone(),
+            staged: self.staged,
+        }
+    }
+}
+
+impl History {
+    /// The library's value.
+    pub fn mode(self) -> HistoryMode {
+        match self {
+            History::None => HistoryMode::None,
+            History::All => HistoryMode::All,
+        }
+    }
+}
+
+/// Reads patrol.toml, the rules and the baseline, and plans the targets: any error stops the
+/// run before scanning.
+pub fn prepare(
+    settings: &ScanSettings,
+    paths: &[PathBuf],
+    git: &GitOptions,
+) -> anyhow::Result<Prepared> {
+    let scanner = Scanner::new(ScanConfig::new(settings)?);
+    let plan = ScanPlan::from_paths(paths, git)?;
+    Ok(Prepared { scanner, plan })
+}
+
+/// Scans the plan into one outcome (accepted findings already dropped), printing each
+/// skipped or unreadable input on stderr and a progress line when asked.
+pub fn execute(p: &Prepared, progress: bool) -> ScanOutcome {
+    let diags = Diagnostics::new(|d| eprintln!("patrol: {}", for_terminal(&d.to_string())));
     let counters = Counters::default();
     let cancel = Arc::new(AtomicBool::new(false));
     install_ctrl_c(cancel.clone());
-    let show_progress = !a.no_progress && io::stderr().is_terminal();
-    // A files-only scan is the plan with no repository (its `walk_files` is then set).
-    let mut outcome = with_progress(show_progress, &counters, || {
-        scan::history::scan_git(
-            &p.matcher,
-            &p.opts,
-            &p.git.targets,
-            p.git.walk_files,
-            &diags,
-            &counters,
-            &cancel,
-        )
-    });
-    baseline::suppress(&mut outcome.findings, &mut outcome.summary, &p.accepted);
-    outcome
+    let show_progress = progress && io::stderr().is_terminal();
+    let ctx = RunContext {
+        diagnostics: &diags,
+        counters: &counters,
+        cancel: &cancel,
+    };
+    with_progress(show_progress, &counters, || {
+        let mut outcome = ScanOutcome::default();
+        let Ok(total) = p.scanner.run(&p.plan, &mut outcome, &ctx);
+        outcome.summary.interrupted |= total.interrupted;
+        outcome.summary.complete &= total.complete;
+        outcome
+    })
 }
 
 pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     let format = Format::parse(&a.format).expect("clap checked the value");
-    let plan = plan(&a)?;
+    let plan = prepare(&a.settings(), &a.paths, &a.git_options())?;
     let audit = match &a.audit_log {
         Some(p) => Some(triage::ScanAudit::start(p, &a.paths)?),
         None => None,
     };
     let act = super::act::prepare(&a.act, a.audit_log.as_ref())?;
     let mut out = open_output(&a)?;
-    let mut outcome = execute(&a, &plan);
+    let mut outcome = execute(&plan, !a.no_progress);
     // The scan's entries first, then the acting stage's, under one correlation id.
     let audited = audit.as_ref().map_or(Ok(()), |au| au.record(&outcome));
     let acted = match &act {
@@ -207,27 +227,6 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     Ok(exit_code(&outcome).merge(acted))
 }
 
-fn scan_options(a: &ScanArgs) -> ScanOptions {
-    let threads = a
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    ScanOptions {
-        fs: FsOptions {
-            paths: a.paths.clone(),
-            respect_ignore: !a.no_ignore,
-            follow_links: a.follow_links,
-            max_file_size: a.max_file_size,
-            skip_binary: a.skip_binary,
-            threads,
-            exclude: Vec::new(),
-        },
-        max_locations: a.max_locations.max(1),
-        inline_allow: !a.no_inline_allow,
-        chunk_bytes: scan::CHUNK_BYTES,
-    }
-}
-
 fn open_output(a: &ScanArgs) -> anyhow::Result<Box<dyn Write>> {
     Ok(match &a.output {
         Some(p) => {
@@ -247,13 +246,13 @@ fn write_report(
 ) -> anyhow::Result<()> {
     let mut sink = report::sink(format, Box::new(out), opts);
     let res = (|| {
-        sink.begin()?;
+        sink.begin("")?;
         for f in &o.findings {
             sink.finding(f)?;
         }
         sink.finish(&o.summary)
     })();
-    super::ignore_broken_pipe(res).context("writing the report")?;
+    super::output::ignore_broken_pipe(res).context("writing the report")?;
     if format != Format::Human {
         eprintln!("{}", summary_line(o));
     }

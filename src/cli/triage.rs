@@ -1,58 +1,15 @@
-//! Glue shared by `scan` and `baseline create`: patrol.toml, rule loading with the config's
-//! additions and removals, the accepted-fingerprint set (allow-list + baseline), and the
-//! scan's audit trail (actor, scope, the three scan events).
+//! The scan's audit trail (actor, scope, the three scan events), shared by `scan` and the
+//! acting stage. patrol.toml, rules and the baseline are read by `patrol::config::ScanConfig`.
 //!
-//! Everything here runs before the scan starts, so a bad config, a corrupt baseline or an
-//! unwritable audit log stops the run with exit 2 before a single file is read.
+//! The trail is opened before the scan starts, so an unwritable audit log stops the run with
+//! exit 2 before a single file is read.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use patrol::audit::{self, AuditContext, AuditLog, AuditSink};
-use patrol::baseline::Baseline;
-use patrol::config::Config;
-use patrol::finding::{FindingSink, Fingerprint};
-use patrol::rules::RuleSet;
+use patrol::finding::FindingSink;
 use patrol::scan::ScanOutcome;
-
-/// `--config FILE` when given, else the discovered `patrol.toml`, else the defaults.
-pub fn load_config(paths: &[PathBuf], explicit: Option<&Path>) -> anyhow::Result<Config> {
-    let file = match explicit {
-        Some(p) => Some(p.to_path_buf()),
-        None => Config::discover(paths),
-    };
-    match file {
-        Some(f) => Ok(Config::load(&f)?),
-        None => Ok(Config::default()),
-    }
-}
-
-/// The built-in rules, the config's `rule_files`, the `--rules` files, minus the config's
-/// `disable_rules` (an unknown id there is an error naming its line).
-pub fn load_rules(cli_rules: &[PathBuf], config: &Config) -> anyhow::Result<RuleSet> {
-    let mut set = RuleSet::builtin().context("built-in rules")?;
-    for f in &config.rule_files {
-        super::rules::add_checked(&mut set, f)
-            .context("loading rule_files from the configuration")?;
-    }
-    for f in cli_rules {
-        super::rules::add_checked(&mut set, f).context("loading --rules")?;
-    }
-    config.check_rule_ids(|id| set.get(id).is_some())?;
-    set.disable(&config.disabled_ids())
-        .context("disabling rules")?;
-    Ok(set)
-}
-
-/// Fingerprints not to report: the config's allow-list plus the baseline file's entries.
-pub fn accepted(config: &Config, baseline: Option<&Path>) -> anyhow::Result<BTreeSet<Fingerprint>> {
-    let mut set: BTreeSet<Fingerprint> = config.allowed().into_iter().map(Fingerprint).collect();
-    if let Some(p) = baseline {
-        set.extend(Baseline::load(p)?.fingerprints());
-    }
-    Ok(set)
-}
 
 /// The user running patrol: git `user.email` / `user.name` from the user's global and system
 /// git configuration, else the OS user. Never from the scanned repository's own config: a

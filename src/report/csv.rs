@@ -69,7 +69,9 @@ pub fn field(s: &str) -> String {
 }
 
 impl FindingSink for CsvWriter<'_> {
-    fn begin(&mut self) -> io::Result<()> {
+    type Error = std::io::Error;
+
+    fn begin(&mut self, _target: &str) -> io::Result<()> {
         self.row(HEADER)
     }
 

@@ -58,6 +58,8 @@ pub fn describe_location(l: &Location) -> String {
 }
 
 impl FindingSink for HumanWriter<'_> {
+    type Error = std::io::Error;
+
     fn finding(&mut self, f: &Finding) -> io::Result<()> {
         let title = self.paint("1;31", &format!("{} ", f.rule));
         writeln!(self.out, "{title}{}", for_terminal(&f.name))?;

@@ -17,7 +17,8 @@
 //!     "line": 12, "column": 9,                // 1-based; column in characters
 //!     "commit": null,                         // full commit id for history locations
 //!     "author_name": null, "author_email": null, "author_date": null,
-//!     "encoding": null                        // "base64" when found inside an encoding
+//!     "encoding": null,                       // "base64" when found inside an encoding
+//!     "repository": null                      // history: the repository (path or URL)
 //!   }],
 //!   "locations_omitted": 0,                   // beyond --max-locations
 //!   "verification": {                         // only with --verify
@@ -31,8 +32,7 @@
 
 use std::io::{self, Write};
 
-use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::ReportOptions;
 use crate::finding::{Finding, FindingSink, Location, ScanSummary};
@@ -57,47 +57,20 @@ impl<'w> JsonWriter<'w> {
     }
 }
 
-/// The JSON value of one location.
+/// The JSON value of one location (`Location`'s serde form).
 pub fn location_json(l: &Location) -> Value {
-    json!({
-        "path": l.path,
-        "path_raw_base64": l.path_raw.as_ref().map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
-        "line": l.line,
-        "column": l.column,
-        "commit": l.commit.as_ref().map(|c| c.id.clone()),
-        "author_name": l.commit.as_ref().map(|c| c.author_name.clone()),
-        "author_email": l.commit.as_ref().map(|c| c.author_email.clone()),
-        "author_date": l.commit.as_ref().map(|c| c.author_date.clone()),
-        "encoding": l.encoding,
-    })
+    serde_json::to_value(l).expect("a location serializes")
 }
 
-/// The JSON value of one finding.
+/// The JSON value of one finding (`Finding::record`'s serde form).
 pub fn finding_json(f: &Finding, show_secrets: bool) -> Value {
-    let mut v = json!({
-        "rule": f.rule,
-        "name": f.name,
-        "provider": f.provider,
-        "secret": f.secret.display(show_secrets),
-        "redacted": !show_secrets,
-        "fingerprint": f.fingerprint,
-        "checksum": f.checksum.as_str(),
-        "locations": f.locations.iter().map(location_json).collect::<Vec<_>>(),
-        "locations_omitted": f.locations_omitted,
-    });
-    if let Some(ver) = &f.verification {
-        v["verification"] = json!({
-            "status": ver.status.as_str(),
-            "owner": ver.owner,
-            "checked_at": ver.checked_at,
-            "detail": ver.detail,
-        });
-    }
-    v
+    serde_json::to_value(f.record(show_secrets)).expect("a finding serializes")
 }
 
 impl FindingSink for JsonWriter<'_> {
-    fn begin(&mut self) -> io::Result<()> {
+    type Error = std::io::Error;
+
+    fn begin(&mut self, _target: &str) -> io::Result<()> {
         if !self.lines {
             self.out.write_all(b"[")?;
         }

@@ -57,7 +57,7 @@ pub fn sink<'w>(
     format: Format,
     out: Box<dyn Write + 'w>,
     opts: ReportOptions,
-) -> Box<dyn FindingSink + 'w> {
+) -> Box<dyn FindingSink<Error = std::io::Error> + 'w> {
     match format {
         Format::Human => Box::new(human::HumanWriter::new(out, opts)),
         Format::Json => Box::new(json::JsonWriter::new(out, opts, false)),

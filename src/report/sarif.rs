@@ -48,12 +48,12 @@ impl<'w> SarifWriter<'w> {
     }
 
     fn rule_index(&mut self, f: &Finding) -> usize {
-        if let Some(&i) = self.rule_index.get(&f.rule) {
+        if let Some(&i) = self.rule_index.get(f.rule.as_str()) {
             return i;
         }
         let i = self.rules.len();
         self.rules.push(rule_json(f));
-        self.rule_index.insert(f.rule.clone(), i);
+        self.rule_index.insert(f.rule.to_string(), i);
         i
     }
 }
@@ -171,6 +171,8 @@ fn location_json(l: &Location, id: Option<usize>) -> Value {
 }
 
 impl FindingSink for SarifWriter<'_> {
+    type Error = std::io::Error;
+
     fn finding(&mut self, f: &Finding) -> io::Result<()> {
         let index = self.rule_index(f);
         let secret = f.secret.display(self.opts.show_secrets);
@@ -242,7 +244,7 @@ impl FindingSink for SarifWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{ChecksumStatus, CommitMeta, Fingerprint, Secret};
+    use crate::finding::sample;
 
     #[test]
     fn names_and_uris() {
@@ -250,14 +252,7 @@ mod tests {
             pascal_case("azure_devops.pat_legacy"),
             "AzureDevopsPatLegacy"
         );
-        let l = |p: &str| Location {
-            path: p.into(),
-            path_raw: None,
-            line: 1,
-            column: 1,
-            commit: None,
-            encoding: None,
-        };
+        let l = |p: &str| Location::in_file(p, 1, 1);
         assert_eq!(
             artifact_location(&l("a b/c:d.txt")),
             json!({"uri": "a%20b/c%3Ad.txt", "uriBaseId": "%SRCROOT%"})
@@ -280,31 +275,12 @@ mod tests {
 
     #[test]
     fn history_locations_carry_the_commit_in_properties() {
-        let secret = Secret::new("npm_0123456789abcdefghijklmnopqrstuvwxyz");
-        let c = CommitMeta {
-            id: "b".repeat(40),
-            author_name: "A".into(),
-            author_email: "a@example.com".into(),
-            author_date: "2024-01-01T00:00:00Z".into(),
-        };
-        let f = Finding {
-            rule: "npm.token".into(),
-            name: "npm access token".into(),
-            provider: "npm".into(),
-            fingerprint: Fingerprint::of("npm.token", &secret),
-            secret,
-            checksum: ChecksumStatus::Valid,
-            locations: vec![Location {
-                path: "x/.npmrc".into(),
-                path_raw: None,
-                line: 2,
-                column: 3,
-                commit: Some(c),
-                encoding: None,
-            }],
-            locations_omitted: 0,
-            verification: None,
-        };
+        let mut f = sample::finding("npm.token", "npm_0123456789abcdefghijklmnopqrstuvwxyz");
+        f.locations = vec![Location {
+            line: 2,
+            column: 3,
+            ..sample::history_location("x/.npmrc", &"b".repeat(40), "/r")
+        }];
         let mut buf = Vec::new();
         {
             let mut w = SarifWriter::new(Box::new(&mut buf), ReportOptions::default());

@@ -11,22 +11,23 @@
 //!    goes to the collector once per origin, as a planned scan would have sent it.
 //!
 //! The findings, locations, counters and diagnostics are those of [`plan_history`] followed
-//! by [`super::history::scan_planned`]; the memory is about 60 bytes per unique blob and tree
+//! by [``scan_planned``]; the memory is about 60 bytes per unique blob and tree
 //! and 40 per commit, instead of an origin per (blob, path) pair.
 //!
 //! [`plan_history`]: crate::source::git::plan_history
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Mutex;
 
 use git2::Oid;
 
-use super::{is_binary, location_of, BlobScanner, Collector, Counters, RawHit, ScanOptions};
-use crate::error::{Diagnostics, SourceError};
-use crate::matcher::Matcher;
+use super::blob::{is_binary, location_of, BlobScanner};
+use super::collect::{Job, RawHit};
+use crate::error::SourceError;
+use crate::finding::Location;
 use crate::source::git::{
     attribute, enumerate_history, BlobReader, HistoryItem, Selection, STREAM_ABOVE,
 };
@@ -38,7 +39,7 @@ const QUEUE: usize = 4096;
 /// Whether [`scan_history`] gives exactly the planned scan's result and counters for this
 /// selection: every selection without an excluded boundary (a range's boundary blobs would
 /// be read and counted, though never reported).
-pub fn applies(selection: &Selection) -> bool {
+pub(crate) fn applies(selection: &Selection) -> bool {
     match selection {
         Selection::AllRefs => true,
         Selection::Revs { exclude, .. } => exclude.is_empty(),
@@ -48,25 +49,19 @@ pub fn applies(selection: &Selection) -> bool {
 /// Scans the selected history of `repo` into `collector`. Fails as [`enumerate_history`] and
 /// [`attribute`] fail (the repository cannot be opened, a revision does not resolve);
 /// unreadable objects are diagnostics and the scan goes on.
-#[allow(clippy::too_many_arguments)]
-pub fn scan_history(
-    matcher: &Matcher,
-    opts: &ScanOptions,
+pub(crate) fn scan_history(
+    job: &Job<'_>,
     repo: &Path,
+    repository: &str,
     selection: &Selection,
-    collector: &Collector,
-    diags: &Diagnostics,
-    counters: &Counters,
-    cancel: &AtomicBool,
 ) -> Result<(), SourceError> {
+    let (counters, diags, cancel) = (job.counters, job.diags, job.cancel);
     let (tx, rx) = mpsc::sync_channel::<HistoryItem>(QUEUE);
     let rx = Mutex::new(rx);
-    let threads = opts.fs.threads.max(1);
+    let threads = job.config.threads.max(1);
     let (walk, held) = std::thread::scope(|sc| {
         let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                sc.spawn(|| worker(matcher, opts, repo, &rx, collector, diags, counters, cancel))
-            })
+            .map(|_| sc.spawn(|| worker(job, repo, repository, &rx)))
             .collect();
         let walk = enumerate_history(repo, selection, diags, cancel, &mut |item| {
             let _ = tx.send(item);
@@ -89,7 +84,7 @@ pub fn scan_history(
         placed += 1;
     }
     let targets: HashSet<Oid> = by_blob.keys().copied().collect();
-    let out = collector.sender();
+    let out = job.collector.sender();
     // Each hit goes out once per origin, as a planned scan sends it (and counts it); the
     // workers counted it once, unplaced.
     let res = attribute(repo, &walk, &targets, cancel, &mut |oid, origin| {
@@ -100,7 +95,10 @@ pub fn scan_history(
                 rule: hit.rule,
                 secret: hit.secret.clone(),
                 checksum: hit.checksum,
-                location: location_of(&origin, l.line, l.column, l.encoding),
+                location: Location {
+                    repository: Some(repository.to_string()),
+                    ..location_of(&origin, l.line, l.column, l.encoding)
+                },
             });
         }
     });
@@ -111,26 +109,22 @@ pub fn scan_history(
 
 /// Takes items until the walk ends; returns the hits of blobs, each with its blob's id. After
 /// a cancel it keeps taking (so the walk never blocks) but scans nothing.
-#[allow(clippy::too_many_arguments)]
 fn worker(
-    matcher: &Matcher,
-    opts: &ScanOptions,
+    job: &Job<'_>,
     repo: &Path,
+    repository: &str,
     rx: &Mutex<mpsc::Receiver<HistoryItem>>,
-    collector: &Collector,
-    diags: &Diagnostics,
-    counters: &Counters,
-    cancel: &AtomicBool,
 ) -> Vec<(Oid, RawHit)> {
+    let (counters, diags) = (job.counters, job.diags);
     let reader = BlobReader::open(repo)
         .map_err(|e| {
             counters.errors.fetch_add(1, Ordering::Relaxed);
-            diags.error(repo.display().to_string(), e);
+            diags.error(repository.to_string(), e);
         })
         .ok();
     let (tx, hits) = mpsc::channel();
-    let mut s = BlobScanner::new(matcher, tx, counters, opts);
-    let direct = collector.sender();
+    let mut s = BlobScanner::with_sender(job, Some(repository.to_string()), tx);
+    let direct = job.collector.sender();
     // Where a blob sits is not known yet: its hits carry this and are re-located later.
     let unplaced = [Origin::Stdin];
     let mut held = Vec::new();
@@ -139,7 +133,7 @@ fn worker(
             Ok(item) => item,
             Err(_) => break,
         };
-        if cancel.load(Ordering::Relaxed) {
+        if job.cancelled() {
             continue;
         }
         match item {
@@ -151,7 +145,7 @@ fn worker(
             }
             HistoryItem::Blob(oid) => {
                 if let Some(reader) = &reader {
-                    read_and_scan(reader, oid, &unplaced, &mut s, opts, diags, counters);
+                    read_and_scan(reader, oid, &unplaced, &mut s, job);
                     held.extend(hits.try_iter().map(|h| (oid, h)));
                 }
             }
@@ -169,12 +163,11 @@ pub(super) fn read_and_scan(
     oid: Oid,
     origins: &[Origin],
     s: &mut BlobScanner<'_>,
-    opts: &ScanOptions,
-    diags: &Diagnostics,
-    counters: &Counters,
+    job: &Job<'_>,
 ) {
+    let (c, counters, diags) = (job.config, job.counters, job.diags);
     let size = reader.size(oid).ok();
-    if let (Some(max), Some(size)) = (opts.fs.max_file_size, size) {
+    if let (Some(max), Some(size)) = (c.max_file_size, size) {
         if size > max {
             counters.skipped.fetch_add(1, Ordering::Relaxed);
             diags.note(
@@ -186,7 +179,7 @@ pub(super) fn read_and_scan(
     }
     let res = if size.is_some_and(|n| n > STREAM_ABOVE) {
         reader.stream(oid).and_then(|r| {
-            s.scan_reader(r, origins, opts.fs.skip_binary)
+            s.scan_reader(r, origins, c.skip_binary)
                 .map_err(|e| SourceError::Git {
                     oid: oid.to_string(),
                     reason: e.to_string(),
@@ -194,7 +187,7 @@ pub(super) fn read_and_scan(
         })
     } else {
         reader.with_blob(oid, |bytes| {
-            if opts.fs.skip_binary && is_binary(bytes) {
+            if c.skip_binary && is_binary(bytes) {
                 counters.binary.fetch_add(1, Ordering::Relaxed);
                 counters.skipped.fetch_add(1, Ordering::Relaxed);
             } else {

@@ -1,6 +1,6 @@
-//! Where bytes come from: [`Blob`]s with their [`Origin`]s.
+//! Where bytes come from: blobs (bytes in memory or streamed) with their [`Origin`]s.
 //!
-//! A source (the file walker in `fs.rs`, the git history reader in `git.rs`) produces blobs;
+//! A source (the file walker in `fs.rs`, the git history reader in `git.rs`) yields blobs;
 //! the scanner turns blob bytes into findings and each origin into a location. Nothing here
 //! matches or reports.
 
@@ -50,15 +50,6 @@ pub struct CommitMeta {
     pub author_email: String,
     /// Author date, RFC 3339 (UTC offset preserved).
     pub author_date: String,
-}
-
-/// What to read: a set of bytes and where they came from.
-#[derive(Debug)]
-pub struct Blob {
-    /// The bytes.
-    pub bytes: Vec<u8>,
-    /// Where they came from (at least one).
-    pub origins: Vec<Origin>,
 }
 
 /// Options for the file source.

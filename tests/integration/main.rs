@@ -2,7 +2,9 @@
 //!
 //! One test binary; each module covers one area:
 //! - `scan_files`: the file scanner end to end (walk, chunking, output, exit codes)
-//! - `layering`: the module dependency table of STYLE.md, enforced
+//! - `layering`: the module dependency table of STYLE.md, and no import circle in cli/ or
+//!   scan/, enforced
+//! - `embedding`: the library front door's contract (`patrol::Scanner`)
 //! - `hostile`, `hostile_git`: hostile files, trees and git repositories, signals (the
 //!   fault-injection suite)
 //! - `rules_cli`: `patrol rules list|check`
@@ -16,6 +18,7 @@
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
 mod act;
+mod embedding;
 mod git_repo;
 mod history;
 mod hostile;

@@ -32,6 +32,7 @@ struct JsonLocation {
     author_email: Option<String>,
     author_date: Option<String>,
     encoding: Option<String>,
+    repository: Option<String>,
 }
 
 fn findings(stdout: &str) -> Vec<JsonFinding> {
@@ -71,6 +72,11 @@ fn finds_one_secret_with_every_location_and_exits_1() {
     assert_eq!(f[0].checksum, "valid");
     assert_eq!(f[0].fingerprint.len(), 32);
     assert_eq!(f[0].locations_omitted, 0);
+    assert!(
+        f[0].locations.iter().all(|l| l.repository.is_none()),
+        "a plain file has no repository: {}",
+        o.stdout
+    );
     let locs: Vec<(String, u64, u64)> = f[0]
         .locations
         .iter()

@@ -1,0 +1,322 @@
+//! One blob's bytes -> raw hits: per-thread matcher scratch and buffers, chunked reading with
+//! overlap (memory stays bounded whatever the input's size), UTF-16 decoding, line and column
+//! numbers, inline allow markers, and each hit's location for every origin of the blob.
+
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Sender;
+
+use super::collect::{Counters, Job, RawHit};
+use crate::config::ScanConfig;
+use crate::finding::Location;
+use crate::matcher::{Candidate, Matcher, Scratch};
+use crate::source::fs::{self as fs_source, OVERLAP_BYTES};
+use crate::source::utf16::{self, Utf16Reader};
+use crate::source::{CommitMeta, Origin};
+
+/// Markers that allow a line when inline allow comments are honoured.
+pub const INLINE_ALLOW_MARKERS: &[&str] =
+    &["patrol:allow", "gitleaks:allow", "pragma: allowlist secret"];
+
+/// Per-thread scanning state: matcher scratch, buffers and a sender to the collector.
+pub(crate) struct BlobScanner<'a> {
+    matcher: &'a Matcher,
+    scratch: Scratch,
+    cands: Vec<Candidate>,
+    buf: Vec<u8>,
+    tx: Sender<RawHit>,
+    counters: &'a Counters,
+    config: &'a ScanConfig,
+    /// The repository the blobs come from (for history locations).
+    repository: Option<String>,
+}
+
+/// Where a chunk sits in its input, for line and column numbers.
+#[derive(Debug, Clone, Copy, Default)]
+struct LineState {
+    /// Newlines before the chunk.
+    lines: u64,
+    /// Characters between the last newline before the chunk and the chunk's start.
+    col: u64,
+}
+
+impl<'a> BlobScanner<'a> {
+    /// A scanner for one worker thread of `job`, reading blobs of `repository` (`None` for
+    /// files and stdin).
+    pub fn new(job: &Job<'a>, repository: Option<String>) -> Self {
+        let matcher = &job.config.matcher;
+        Self {
+            matcher,
+            scratch: matcher.scratch(),
+            cands: Vec::new(),
+            buf: Vec::new(),
+            tx: job.collector.sender(),
+            counters: job.counters,
+            config: job.config,
+            repository,
+        }
+    }
+
+    /// As [`BlobScanner::new`], but sending hits to `tx` rather than to the job's collector
+    /// (the history pipeline holds a blob's hits until it knows where the blob sits).
+    pub fn with_sender(job: &Job<'a>, repository: Option<String>, tx: Sender<RawHit>) -> Self {
+        Self {
+            tx,
+            ..Self::new(job, repository)
+        }
+    }
+
+    /// The scan's configuration.
+    pub fn config(&self) -> &'a ScanConfig {
+        self.config
+    }
+
+    /// The live counters.
+    pub fn counters(&self) -> &'a Counters {
+        self.counters
+    }
+
+    /// Scans bytes held in memory (a git blob, a commit message) with their origins.
+    pub fn scan_bytes(&mut self, bytes: &[u8], origins: &[Origin]) {
+        self.counters.blobs.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        if is_binary(bytes) {
+            self.counters.binary.fetch_add(1, Ordering::Relaxed);
+        }
+        let decoded = utf16::decode(bytes);
+        let bytes = decoded.as_deref().unwrap_or(bytes);
+        self.scan_chunk_bounded(bytes, true, true, LineState::default(), origins);
+    }
+
+    /// Streams `r` in overlapping chunks, so memory stays bounded whatever its size; a binary
+    /// input is counted and, with `skip_binary`, skipped. On a read error, what was found
+    /// before it has already been sent.
+    pub fn scan_reader(
+        &mut self,
+        r: impl Read,
+        origins: &[Origin],
+        skip_binary: bool,
+    ) -> io::Result<()> {
+        let mut r = io::BufReader::with_capacity(64 * 1024, r);
+        let head = {
+            use io::BufRead;
+            r.fill_buf()?.to_vec()
+        };
+        let binary = is_binary(&head);
+        if binary {
+            self.counters.binary.fetch_add(1, Ordering::Relaxed);
+            if skip_binary {
+                self.counters.skipped.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
+        }
+        if let Some(little_endian) = utf16::bom(&head) {
+            // UTF-16 with a byte-order mark: decoded as a stream, so memory stays bounded.
+            io::BufRead::consume(&mut r, 2);
+            return self.stream(Utf16Reader::new(r, little_endian), origins);
+        }
+        self.stream(r, origins)
+    }
+
+    /// Scans `r` in overlapping chunks (see [`BlobScanner::scan_reader`]).
+    fn stream(&mut self, r: impl Read, origins: &[Origin]) -> io::Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut state = LineState::default();
+        let res = fs_source::read_chunks(
+            r,
+            &mut buf,
+            self.config.chunk_bytes,
+            |chunk, offset, last| {
+                let first = offset == 0;
+                self.counters.bytes.fetch_add(
+                    if first {
+                        chunk.len()
+                    } else {
+                        chunk.len() - OVERLAP_BYTES
+                    } as u64,
+                    Ordering::Relaxed,
+                );
+                self.scan_chunk_bounded(chunk, first, last, state, origins);
+                if !last {
+                    state = advance(state, &chunk[..chunk.len() - OVERLAP_BYTES]);
+                }
+            },
+        );
+        buf.clear();
+        if buf.capacity() > 2 * self.config.chunk_bytes {
+            buf.shrink_to(self.config.chunk_bytes);
+        }
+        self.buf = buf;
+        self.counters.blobs.fetch_add(1, Ordering::Relaxed);
+        res.map(drop)
+    }
+
+    /// Matches one chunk. Candidates starting in the overlap region are left to the next
+    /// chunk (which sees them with their full left context), those starting in the first
+    /// `LEFT_CONTEXT` bytes of a non-first chunk were already taken by the previous one.
+    fn scan_chunk_bounded(
+        &mut self,
+        chunk: &[u8],
+        first: bool,
+        last: bool,
+        state: LineState,
+        origins: &[Origin],
+    ) {
+        const LEFT_CONTEXT: usize = 32;
+        self.cands.clear();
+        self.matcher.find(chunk, &mut self.scratch, &mut self.cands);
+        if self.cands.is_empty() {
+            return;
+        }
+        let lo = if first { 0 } else { LEFT_CONTEXT };
+        let hi = if last {
+            usize::MAX
+        } else {
+            chunk.len() - OVERLAP_BYTES + LEFT_CONTEXT
+        };
+        let mut cands = std::mem::take(&mut self.cands);
+        cands.retain(|c| c.start >= lo && c.start < hi);
+        cands.sort_by_key(|c| c.start);
+        cands.dedup_by(|a, b| a.start == b.start && a.rule == b.rule && a.secret == b.secret);
+        let mut cursor = LineCursor::new(state);
+        for c in cands.drain(..) {
+            let (line, column, line_range) = cursor.locate(chunk, c.start);
+            if self.config.inline_allow && has_allow_marker(&chunk[line_range]) {
+                self.counters.suppressed.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            for o in origins {
+                let mut location = location_of(o, line, column, c.encoding);
+                if location.commit.is_some() {
+                    location.repository.clone_from(&self.repository);
+                }
+                self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                let _ = self.tx.send(RawHit {
+                    rule: c.rule,
+                    secret: c.secret.clone(),
+                    checksum: c.checksum,
+                    location,
+                });
+            }
+        }
+        self.cands = cands;
+    }
+}
+
+fn has_allow_marker(line: &[u8]) -> bool {
+    INLINE_ALLOW_MARKERS
+        .iter()
+        .any(|m| memchr::memmem::find(line, m.as_bytes()).is_some())
+}
+
+/// A NUL byte in the first 8 KiB, as git and ripgrep judge it (UTF-16 text with a BOM is text).
+pub fn is_binary(head: &[u8]) -> bool {
+    if utf16::bom(head).is_some() {
+        return false;
+    }
+    memchr::memchr(0, &head[..head.len().min(8192)]).is_some()
+}
+
+fn chars(b: &[u8]) -> u64 {
+    bytecount::num_chars(b) as u64
+}
+
+fn advance(mut s: LineState, consumed: &[u8]) -> LineState {
+    let n = bytecount::count(consumed, b'\n') as u64;
+    if n == 0 {
+        s.col += chars(consumed);
+    } else {
+        s.lines += n;
+        let last = memchr::memrchr(b'\n', consumed).expect("a newline");
+        s.col = chars(&consumed[last + 1..]);
+    }
+    s
+}
+
+/// Turns increasing offsets in one chunk into (line, column, byte range of the line).
+struct LineCursor {
+    pos: usize,
+    lines: u64,
+    line_start: Option<usize>,
+    carry_col: u64,
+}
+
+impl LineCursor {
+    fn new(s: LineState) -> Self {
+        Self {
+            pos: 0,
+            lines: s.lines,
+            line_start: None,
+            carry_col: s.col,
+        }
+    }
+
+    fn locate(&mut self, chunk: &[u8], p: usize) -> (u64, u64, std::ops::Range<usize>) {
+        let seg = &chunk[self.pos..p];
+        let n = bytecount::count(seg, b'\n') as u64;
+        if n > 0 {
+            self.lines += n;
+            self.line_start = Some(self.pos + memchr::memrchr(b'\n', seg).expect("a newline") + 1);
+        }
+        self.pos = p;
+        let (ls, col) = match self.line_start {
+            Some(ls) => (ls, chars(&chunk[ls..p])),
+            None => (0, self.carry_col + chars(&chunk[..p])),
+        };
+        let le = memchr::memchr(b'\n', &chunk[p..]).map_or(chunk.len(), |i| p + i);
+        (self.lines + 1, col + 1, ls..le)
+    }
+}
+
+/// The location of a hit at (line, column) in a blob with origin `o`.
+pub(crate) fn location_of(
+    o: &Origin,
+    line: u64,
+    column: u64,
+    encoding: Option<&'static str>,
+) -> Location {
+    let (path, path_raw, commit) = match o {
+        Origin::File { path } => (path_string(path), raw_if_not_utf8_path(path), None),
+        Origin::Stdin => ("-".to_string(), None, None),
+        Origin::GitBlob { commit, path } => (
+            String::from_utf8_lossy(path).into_owned(),
+            std::str::from_utf8(path).is_err().then(|| path.clone()),
+            Some(CommitMeta::clone(commit)),
+        ),
+        Origin::GitMessage { commit, what } => {
+            (format!("<{what}>"), None, Some(CommitMeta::clone(commit)))
+        }
+    };
+    Location {
+        path,
+        path_raw,
+        line,
+        column,
+        commit,
+        encoding,
+        repository: None,
+    }
+}
+
+fn path_string(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    s.strip_prefix("./")
+        .map(str::to_string)
+        .unwrap_or_else(|| s.into_owned())
+}
+
+fn raw_if_not_utf8_path(p: &Path) -> Option<Vec<u8>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        if p.to_str().is_none() {
+            let b = p.as_os_str().as_bytes();
+            return Some(b.strip_prefix(b"./").unwrap_or(b).to_vec());
+        }
+    }
+    let _ = p;
+    None
+}

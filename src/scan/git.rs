@@ -1,0 +1,189 @@
+//! Git repositories: each unique blob once, with every (commit, path) that introduced it, or
+//! only what is staged.
+//!
+//! Steps of [`scan_repository`], each a function below or in `source::git`:
+//! 0. a history with no excluded boundary and no exclude globs goes through the pipeline of
+//!    `pipeline.rs` instead (same result, blobs scanned while the walk goes on);
+//! 1. `plan_history` (or `staged_blobs`): each unique blob once, with its origins; commit and
+//!    tag messages are scanned on the caller's thread;
+//! 2. [`without_excluded`]: patrol.toml's excludes apply to history and `--staged` too;
+//! 3. [`scan_planned`]: worker threads, each with its own repository handle and
+//!    [`BlobScanner`], take blobs from a shared counter.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::blob::BlobScanner;
+use super::collect::Job;
+use super::plan::{GitTarget, GitWhat};
+use crate::source::git::{plan_history, staged_blobs, BlobReader, PlannedBlob};
+use crate::source::Origin;
+
+/// Scans one repository into the job's collector. A repository that cannot be opened (or a
+/// revision that does not resolve) is one error line; the caller goes on with the next.
+pub(crate) fn scan_repository(job: &Job<'_>, t: &GitTarget) {
+    let repository = t.repo.display().to_string();
+    let planned = match &t.what {
+        GitWhat::History(sel)
+            if job.config.exclude_set.is_none() && super::pipeline::applies(sel) =>
+        {
+            super::pipeline::scan_history(job, &t.repo, &repository, sel).map(|()| Vec::new())
+        }
+        GitWhat::History(sel) => plan_history(&t.repo, sel, job.diags, job.cancel).map(|p| {
+            let mut s = BlobScanner::new(job, Some(repository.clone()));
+            for (bytes, origin) in &p.messages {
+                s.scan_bytes(bytes, std::slice::from_ref(origin));
+            }
+            p.blobs
+        }),
+        GitWhat::Staged => staged_blobs(&t.repo, job.diags),
+    };
+    match planned.map(|b| without_excluded(b, &job.config.exclude_set)) {
+        Ok(blobs) => scan_planned(job, &t.repo, &repository, &blobs),
+        Err(e) => {
+            job.counters.errors.fetch_add(1, Ordering::Relaxed);
+            job.diags.error(repository, e);
+        }
+    }
+}
+
+/// Drops the origins whose path an exclude glob matches, and the blobs left with none: an
+/// excluded path is excluded from history and from `--staged` too, not only from the walk.
+fn without_excluded(
+    mut blobs: Vec<PlannedBlob>,
+    set: &Option<globset::GlobSet>,
+) -> Vec<PlannedBlob> {
+    let Some(set) = set else { return blobs };
+    let excluded = |o: &Origin| match o {
+        Origin::GitBlob { path, .. } => set.is_match(path_of(path)),
+        Origin::File { path } => set.is_match(path),
+        _ => false,
+    };
+    for b in &mut blobs {
+        b.origins.retain(|o| !excluded(o));
+    }
+    blobs.retain(|b| !b.origins.is_empty());
+    blobs
+}
+
+#[cfg(unix)]
+fn path_of(b: &[u8]) -> &std::path::Path {
+    use std::os::unix::ffi::OsStrExt;
+    std::path::Path::new(std::ffi::OsStr::from_bytes(b))
+}
+
+#[cfg(not(unix))]
+fn path_of(b: &[u8]) -> std::path::PathBuf {
+    std::path::PathBuf::from(String::from_utf8_lossy(b).into_owned())
+}
+
+/// Reads and scans each planned blob once, with all its origins, on up to `threads` threads.
+/// A blob that cannot be read is one error line naming its object id.
+fn scan_planned(job: &Job<'_>, repo: &std::path::Path, repository: &str, blobs: &[PlannedBlob]) {
+    if blobs.is_empty() {
+        return;
+    }
+    let c = job.config;
+    let (counters, diags) = (job.counters, job.diags);
+    let next = AtomicUsize::new(0);
+    let threads = c.threads.clamp(1, blobs.len());
+    let work = || {
+        let reader = match BlobReader::open(repo) {
+            Ok(r) => r,
+            Err(e) => {
+                counters.errors.fetch_add(1, Ordering::Relaxed);
+                diags.error(repository.to_string(), e);
+                return;
+            }
+        };
+        let mut s = BlobScanner::new(job, Some(repository.to_string()));
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= blobs.len() || job.cancelled() {
+                break;
+            }
+            let b = &blobs[i];
+            super::pipeline::read_and_scan(&reader, b.oid, &b.origins, &mut s, job);
+        }
+    };
+    if threads == 1 {
+        work();
+    } else {
+        std::thread::scope(|sc| {
+            for _ in 0..threads {
+                sc.spawn(work);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{ScanConfig, ScanSettings};
+    use crate::scan::{Counters, RunContext, ScanOutcome, ScanPlan, Scanner};
+    use crate::source::git::Selection;
+    use git2::{Repository, Signature, Time};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    fn commit(repo: &Repository, files: &[(&str, &str)], n: i64) {
+        let mut idx = repo.index().unwrap();
+        for (p, c) in files {
+            let full = repo.workdir().unwrap().join(p);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(&full, c).unwrap();
+            idx.add_path(std::path::Path::new(p)).unwrap();
+        }
+        idx.write().unwrap();
+        let tree = repo.find_tree(idx.write_tree().unwrap()).unwrap();
+        let sig = Signature::new("A", "a@example.com", &Time::new(1_700_000_000 + n, 0)).unwrap();
+        let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        repo.commit(Some("HEAD"), &sig, &sig, "m", &tree, &parents)
+            .unwrap();
+    }
+
+    /// Three commits, five paths, but three unique blobs: each is read once, and the hits of
+    /// one blob reach the collector once per origin.
+    #[test]
+    fn each_unique_blob_is_scanned_once_with_all_its_origins() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = Repository::init(d.path()).unwrap();
+        let tok = crate::rules::sample::sample("github.pat_classic", 1).unwrap();
+        let secret = format!("t = {tok}\n");
+        commit(&repo, &[("a.txt", &secret), ("b.txt", "plain\n")], 1);
+        commit(&repo, &[("c/a.txt", &secret), ("d.txt", "plain\n")], 2);
+        commit(&repo, &[("e.txt", "other\n")], 3);
+        let settings = ScanSettings {
+            no_config: true,
+            threads: Some(1),
+            ..Default::default()
+        };
+        let scanner = Scanner::new(ScanConfig::new(&settings).unwrap());
+        let counters = Counters::default();
+        let diags = crate::error::Diagnostics::default();
+        let cancel = AtomicBool::new(false);
+        let plan = ScanPlan::repository(d.path(), Selection::AllRefs);
+        let mut out = ScanOutcome::default();
+        let ctx = RunContext {
+            diagnostics: &diags,
+            counters: &counters,
+            cancel: &cancel,
+        };
+        let Ok(_) = scanner.run(&plan, &mut out, &ctx);
+        // 3 unique blobs + 3 commit messages.
+        assert_eq!(counters.blobs.load(Ordering::Relaxed), 6);
+        assert_eq!(counters.hits.load(Ordering::Relaxed), 2);
+        assert_eq!(out.findings.len(), 1);
+        let paths: Vec<&str> = out.findings[0]
+            .locations
+            .iter()
+            .map(|l| l.path.as_str())
+            .collect();
+        assert_eq!(paths, vec!["a.txt", "c/a.txt"]);
+        let repo_path = d.path().display().to_string();
+        assert!(out.findings[0]
+            .locations
+            .iter()
+            .all(|l| l.repository.as_deref() == Some(repo_path.as_str())));
+        assert!(out.summary.complete, "{:?}", diags.entries());
+    }
+}
