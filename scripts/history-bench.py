@@ -318,6 +318,8 @@ def canonical(report):
     rows = [json.loads(ln) for ln in open(report) if ln.startswith("{")]
     for r in rows:
         r.pop("verification", None)
+        for loc in r.get("locations", []):
+            loc.pop("repository", None)  # a newer field; older builds do not print it
     return sorted(json.dumps(r, sort_keys=True) for r in rows)
 
 

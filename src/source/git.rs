@@ -371,8 +371,10 @@ pub fn plan_history(
 /// One thing to scan met by [`enumerate_history`], in the order met.
 #[derive(Debug)]
 pub enum HistoryItem {
-    /// A blob not met before in this walk (each unique blob comes once).
-    Blob(Oid),
+    /// A blob not met before in this walk (each unique blob comes once), with the path it
+    /// was first met at: only a hint for the reading order (successive versions of one file
+    /// are usually one delta chain); [`attribute`] says where it really entered history.
+    Blob(Oid, Vec<u8>),
     /// A commit message or an annotated tag's message, with its origin.
     Message(Vec<u8>, Origin),
 }
@@ -460,7 +462,8 @@ impl<'r> Enumerator<'r> {
         for entry in t.iter() {
             match entry.kind() {
                 Some(ObjectType::Blob) if self.seen_blobs.insert(entry.id()) => {
-                    sink(HistoryItem::Blob(entry.id()));
+                    push_name(prefix, base, entry.name_bytes());
+                    sink(HistoryItem::Blob(entry.id(), prefix.clone()));
                 }
                 Some(ObjectType::Tree) => {
                     push_name(prefix, base, entry.name_bytes());
