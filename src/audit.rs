@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::finding::{Finding, FindingSink, ScanSummary};
+use crate::finding::{Finding, FindingSink, Fingerprint, ScanSummary};
 
 /// `actionId` of the entry written before a scan starts.
 pub const SCAN_STARTED: &str = "Patrol.ScanStarted";
@@ -24,6 +24,21 @@ pub const SCAN_STARTED: &str = "Patrol.ScanStarted";
 pub const SECRET_DISCOVERED: &str = "Patrol.SecretDiscovered";
 /// `actionId` of the entry written when a scan ends (complete or not).
 pub const SCAN_COMPLETED: &str = "Patrol.ScanCompleted";
+/// `actionId` of the entry written when an organisation's PATs were listed (`ado pats`).
+pub const PAT_INVENTORY: &str = "Token.PatInventory";
+/// `actionId` of the entry written for each token checked with its provider.
+pub const SECRET_VERIFIED: &str = "Patrol.SecretVerified";
+/// `actionId` of the entry written before the first write request of a revocation, naming
+/// every authorization (or redacted token) about to be revoked.
+pub const PAT_REVOKE_PLANNED: &str = "Token.PatRevokePlanned";
+/// `actionId` of the entry written for each token a revocation was sent for (or skipped).
+pub const PAT_REVOKE_EVENT: &str = "Token.PatRevokeEvent";
+/// `actionId` of the entry written for each token a dry run would revoke.
+pub const PAT_REVOKE_DRY_RUN: &str = "Token.PatRevokeDryRun";
+/// `actionId` of the entry written when a revocation rule was sent.
+pub const REVOCATION_RULE_CREATED: &str = "Token.RevocationRuleCreated";
+/// `actionId` of the entry written when a dry run describes a revocation rule.
+pub const REVOCATION_RULE_DRY_RUN: &str = "Token.RevocationRuleDryRun";
 
 /// An error opening or writing the audit log.
 #[derive(Debug, thiserror::Error)]
@@ -149,14 +164,7 @@ impl AuditContext {
     }
 }
 
-/// The current time, RFC 3339 UTC with milliseconds.
-pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    now.format(&fmt).unwrap_or_default()
-}
+pub use crate::clock::now_rfc3339;
 
 /// An append-only audit log file.
 #[derive(Debug)]
@@ -294,6 +302,306 @@ pub fn scan_completed(ctx: &AuditContext, activity_id: &str, s: &ScanSummary) ->
     )
 }
 
+/// One entry of the acting stage, built here and stamped by [`Auditor::record`]: every
+/// action id, category and data shape of verification and revocation lives in this file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// One of the action id constants above.
+    pub action_id: &'static str,
+    /// `Access`, `Create`, `Remove`...
+    pub category: &'static str,
+    /// One human sentence, no secret.
+    pub details: String,
+    /// Structured details, redacted.
+    pub data: serde_json::Value,
+}
+
+impl Entry {
+    /// An entry from its parts (for the builders of other modules' actions).
+    pub fn new(
+        action_id: &'static str,
+        category: &'static str,
+        details: impl Into<String>,
+        data: serde_json::Value,
+    ) -> Self {
+        Self {
+            action_id,
+            category,
+            details: details.into(),
+            data,
+        }
+    }
+}
+
+/// The past-tense verb of an outcome spelling (`dry_run`, `revoked`, `failed`, `skipped`).
+fn outcome_verb(outcome: &str) -> &'static str {
+    match outcome {
+        "dry_run" => "Would revoke",
+        "revoked" => "Revoked",
+        "failed" => "Failed to revoke",
+        _ => "Skipped",
+    }
+}
+
+fn revoke_action(outcome: &str) -> &'static str {
+    if outcome == "dry_run" {
+        PAT_REVOKE_DRY_RUN
+    } else {
+        PAT_REVOKE_EVENT
+    }
+}
+
+/// `Token.PatInventory`: `pats` PATs of `users` user(s) listed in `org`.
+pub fn pat_inventory(org: &str, users: usize, pats: usize) -> Entry {
+    Entry {
+        action_id: PAT_INVENTORY,
+        category: "Access",
+        details: format!("Listed {pats} PAT(s) of {users} user(s) in {org}."),
+        data: json!({ "organization": org, "users": users, "pats": pats, "outcome": "listed" }),
+    }
+}
+
+/// `Patrol.SecretVerified`: what the provider said about one finding's token.
+pub fn secret_verified(f: &Finding, status: &str, owner: Option<&str>, detail: &str) -> Entry {
+    Entry {
+        action_id: SECRET_VERIFIED,
+        category: "Access",
+        details: format!("Checked a {} token with its provider: {status}.", f.rule),
+        data: json!({
+            "rule": f.rule,
+            "provider": f.provider,
+            "fingerprint": f.fingerprint,
+            "redacted": f.secret.redacted(),
+            "outcome": status,
+            "targetUser": owner,
+            "detail": detail,
+        }),
+    }
+}
+
+/// One Azure DevOps PAT as revocation entries name it.
+#[derive(Debug, Clone, Copy)]
+pub struct AdoPat<'a> {
+    /// The organisation.
+    pub org: &'a str,
+    /// The owner's UPN.
+    pub user: &'a str,
+    /// The owner's subject descriptor.
+    pub descriptor: &'a str,
+    /// The PAT's `authorizationId`.
+    pub authorization_id: &'a str,
+    /// The PAT's display name.
+    pub display_name: Option<&'a str>,
+    /// The leaked token's fingerprint, in the leaked-token flow.
+    pub fingerprint: Option<&'a Fingerprint>,
+}
+
+/// `Token.PatRevokePlanned` for Azure DevOps: every `authorizationId` about to be revoked.
+pub fn ado_revoke_planned(org: &str, authorization_ids: &[&str]) -> Entry {
+    Entry {
+        action_id: PAT_REVOKE_PLANNED,
+        category: "Remove",
+        details: format!("Revoking {} PAT(s) in {org}.", authorization_ids.len()),
+        data: json!({
+            "provider": "azure_devops",
+            "organization": org,
+            "authorizationIds": authorization_ids,
+            "outcome": "planned",
+        }),
+    }
+}
+
+/// `Token.PatRevokeEvent` (or `Token.PatRevokeDryRun`) for one Azure DevOps PAT.
+pub fn ado_pat_revoke(p: &AdoPat<'_>, outcome: &str, reason: Option<&str>) -> Entry {
+    Entry {
+        action_id: revoke_action(outcome),
+        category: "Remove",
+        details: format!(
+            "{} personal access token {} of {} in {}.",
+            outcome_verb(outcome),
+            p.authorization_id,
+            p.user,
+            p.org
+        ),
+        data: json!({
+            "provider": "azure_devops",
+            "organization": p.org,
+            "targetUser": p.user,
+            "targetSubjectDescriptor": p.descriptor,
+            "authorizationId": p.authorization_id,
+            "displayName": p.display_name,
+            "fingerprint": p.fingerprint,
+            "outcome": outcome,
+            "reason": reason,
+        }),
+    }
+}
+
+/// A leaked Azure DevOps token not found among its owner's `candidates` PATs: nothing
+/// revoked (`Token.PatRevokeEvent` with `--yes`, `Token.PatRevokeDryRun` without).
+pub fn ado_no_match(org: &str, f: &Finding, user: &str, candidates: usize, yes: bool) -> Entry {
+    Entry {
+        action_id: if yes {
+            PAT_REVOKE_EVENT
+        } else {
+            PAT_REVOKE_DRY_RUN
+        },
+        category: "Remove",
+        details: format!(
+            "Leaked token not found among the {candidates} PAT(s) of {user} in {org}; nothing revoked."
+        ),
+        data: json!({
+            "provider": "azure_devops",
+            "organization": org,
+            "targetUser": user,
+            "authorizationId": null,
+            "fingerprint": f.fingerprint,
+            "outcome": "skipped",
+            "reason": "no PAT matched the token's crossCompanyCorrelatingId",
+        }),
+    }
+}
+
+/// `Token.PatRevokePlanned` for tokens revoked by value (GitHub, GitLab): each one's rule,
+/// fingerprint and redacted form, never the token.
+pub fn token_revoke_planned(provider: &str, findings: &[&Finding]) -> Entry {
+    let tokens: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            json!({
+                "rule": f.rule,
+                "fingerprint": f.fingerprint,
+                "redacted": f.secret.redacted(),
+            })
+        })
+        .collect();
+    Entry {
+        action_id: PAT_REVOKE_PLANNED,
+        category: "Remove",
+        details: format!("Revoking {} {provider} token(s).", findings.len()),
+        data: json!({
+            "provider": provider,
+            "authorizationIds": null,
+            "tokens": tokens,
+            "outcome": "planned",
+        }),
+    }
+}
+
+/// `Token.PatRevokeEvent` (or `Token.PatRevokeDryRun`) for one token revoked by value.
+pub fn token_revoke(provider: &str, f: &Finding, outcome: &str, reason: Option<&str>) -> Entry {
+    let owner = f.verification.as_ref().and_then(|v| v.owner.clone());
+    Entry {
+        action_id: revoke_action(outcome),
+        category: "Remove",
+        details: format!(
+            "{} {} token {} ({}).",
+            outcome_verb(outcome),
+            provider,
+            f.secret.redacted(),
+            f.rule
+        ),
+        data: json!({
+            "provider": provider,
+            "rule": f.rule,
+            "targetUser": owner,
+            "authorizationId": null,
+            "fingerprint": f.fingerprint,
+            "outcome": outcome,
+            "reason": reason,
+        }),
+    }
+}
+
+/// `Token.RevocationRuleCreated` (or `Token.RevocationRuleDryRun`) for one revocation rule.
+pub fn revocation_rule(
+    org: &str,
+    created_before: &str,
+    scopes: &str,
+    yes: bool,
+    outcome: &str,
+    reason: Option<&str>,
+) -> Entry {
+    let word = match outcome {
+        "dry_run" => "dry run",
+        "revoked" => "created",
+        "failed" => "failed",
+        _ => "skipped",
+    };
+    Entry {
+        action_id: if yes {
+            REVOCATION_RULE_CREATED
+        } else {
+            REVOCATION_RULE_DRY_RUN
+        },
+        category: "Create",
+        details: format!(
+            "Revocation rule in {org} for tokens created before {created_before} with scopes {scopes:?}: {word}."
+        ),
+        data: json!({
+            "provider": "azure_devops",
+            "organization": org,
+            "createdBefore": created_before,
+            "scopes": scopes,
+            "outcome": outcome,
+            "reason": reason,
+        }),
+    }
+}
+
+/// Writes the entries of one activity (or nothing when no `--audit-log` was given). A failed
+/// write is kept for [`Auditor::errors`] (the caller exits 2); [`Auditor::try_record`] reports
+/// it at once, for the entry that must be written before anything is revoked.
+pub struct Auditor<'a> {
+    log: Option<&'a AuditLog>,
+    ctx: AuditContext,
+    activity_id: String,
+    errors: std::sync::Mutex<Vec<String>>,
+}
+
+impl<'a> Auditor<'a> {
+    /// An auditor for one activity.
+    pub fn new(log: Option<&'a AuditLog>, ctx: AuditContext) -> Self {
+        Self {
+            log,
+            ctx,
+            activity_id: uuid::Uuid::new_v4().to_string(),
+            errors: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Appends one entry; a write error is kept for [`Auditor::errors`].
+    pub fn record(&self, e: Entry) {
+        if let Err(err) = self.try_record(e) {
+            self.errors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(err.to_string());
+        }
+    }
+
+    /// Appends one entry and says whether it was written (always `Ok` without a log).
+    pub fn try_record(&self, e: Entry) -> Result<(), AuditError> {
+        let Some(log) = self.log else { return Ok(()) };
+        let event = self.ctx.event(
+            &self.activity_id,
+            e.action_id,
+            e.category,
+            e.details,
+            e.data,
+        );
+        log.append(&event)
+    }
+
+    /// Audit writes that failed.
+    pub fn errors(&self) -> Vec<String> {
+        self.errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
 /// A [`FindingSink`] that appends one `Patrol.SecretDiscovered` entry per finding and the
 /// `Patrol.ScanCompleted` entry at the end. (`Patrol.ScanStarted` is written by the caller
 /// before scanning, so a trail that cannot be written stops the run early.)
@@ -331,6 +639,23 @@ impl FindingSink for AuditSink<'_> {
         self.log.append(&e).map_err(to_io)
     }
 }
+
+// ---- PAT lifecycle and owner notifications (`patrol pats`, `--notify`): action ids ----
+
+/// `actionId`: the caller's own PATs were listed (`patrol pats list`).
+pub const LIFECYCLE_PAT_LISTED: &str = "Token.PatList";
+/// `actionId`: a PAT was created (`patrol pats create`, or the replacement in `rotate`).
+pub const LIFECYCLE_PAT_CREATED: &str = "Token.PatCreated";
+/// `actionId`: a PAT's validity was extended (`patrol pats renew`).
+pub const LIFECYCLE_PAT_RENEWED: &str = "Token.PatRenewed";
+/// `actionId`: a PAT was revoked, or its revocation failed (`patrol pats revoke|rotate`).
+pub const LIFECYCLE_PAT_REVOKED: &str = "Token.PatRevokeEvent";
+/// `actionId`: a dry run of `patrol pats revoke|rotate` (what would have been done).
+pub const LIFECYCLE_PAT_DRY_RUN: &str = "Token.PatLifecycleDryRun";
+/// `actionId`: a rotation ended; `data.state` says where it stopped.
+pub const LIFECYCLE_PAT_ROTATED: &str = "Token.PatRotated";
+/// `actionId`: a message to a token's owner was sent, failed, or (dry run) printed.
+pub const OWNER_NOTIFIED: &str = "Patrol.OwnerNotified";
 
 #[cfg(test)]
 mod tests {

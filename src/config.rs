@@ -451,7 +451,7 @@ impl ScanConfig {
             threads,
             max_locations: s.max_locations.max(1),
             inline_allow: s.inline_allow,
-            chunk_bytes: s.chunk_bytes.max(1024),
+            chunk_bytes: s.chunk_bytes.max(1),
         })
     }
 

@@ -4,7 +4,7 @@
 //! ```text
 //! source (fs, git) -> Blob -> matcher (prefilter -> window regex -> checksum / decode)
 //!   -> Candidate -> scan (collector: one Finding per rule+secret, every location)
-//!   -> FindingSink: report/{human,json,...}, audit     act (separate): provider/*, revoke
+//!   -> FindingSink: report/{human,json,...}, audit     act (separate): provider/*, audit
 //! ```
 //!
 //! What lives where:
@@ -22,7 +22,12 @@
 //! - `config`: `patrol.toml` and `ScanConfig`: flags and the file merged and validated once
 //! - `baseline`: accepted findings by fingerprint; the filter applied before any sink
 //! - `provider`: HTTP clients for token providers (`http.rs` is the one client policy)
-//! - `revoke`: verify / plan / dry-run / revoke / audit: the one place that sends writes
+//! - `act`: the acting stage: verify / plan / execute (the one place that decides a write,
+//!   plan audited first) / outcome
+//! - `clock`: the RFC 3339 time formats
+//! - `notify`: telling token owners (message builders; SMTP and webhook delivery)
+//! - `store`: the sweep datastore (trait `Store`; SQLite)
+//! - `sweep`: an organisation's repositories: list, plan, fetch, scan what is new, commit
 //!
 //! # Embedding the scanner
 //!
@@ -71,18 +76,22 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod act;
 pub mod audit;
 pub mod baseline;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod finding;
 pub mod matcher;
+pub mod notify;
 pub mod provider;
 pub mod report;
-pub mod revoke;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod store;
+pub mod sweep;
 
 pub use config::{ScanConfig, ScanSettings};
 pub use finding::{Finding, FindingSink, Location};

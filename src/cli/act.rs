@@ -1,23 +1,24 @@
-//! The acting stage of `patrol scan`: `--verify` checks each finding with its provider,
-//! `--revoke` plans (and with `--yes` executes) revocation of the live ones. Also the pieces
-//! `patrol ado` shares: the HTTP client from the environment, the audit context, the admin
-//! credential. The plan and outcomes go to stderr so stdout stays the report.
+//! The acting stage's flags: `scan --verify/--revoke`, and `patrol act --from REPORT`, which
+//! runs the same stage on a saved report. The stage itself is `patrol::act::Stage`; this file
+//! turns flags into its configuration and prints its lines. Also the pieces `patrol ado`
+//! shares: the HTTP client from the environment, the audit context, the admin credential.
+//! The plan and outcomes go to stderr so stdout stays the report.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use patrol::audit::{AuditContext, AuditLog};
-use patrol::finding::Finding;
-use patrol::finding::VerificationStatus;
-use patrol::provider::azure_devops::{admin_auth, AdoAdmin, AdoUrls};
-use patrol::provider::http::{Auth, HttpClient, HttpPolicy};
-use patrol::provider::{Endpoints, Target};
-use patrol::report::escape::for_terminal;
-use patrol::revoke::{self, Auditor, LeakMatch, Outcome, RevokePlan};
+use patrol::act::{outcome_line, ActConfig, Outcome, Stage, VERIFY_CONCURRENCY};
+use patrol::audit::{AuditContext, AuditLog, Auditor};
+use patrol::finding::{Finding, ScanSummary};
+use patrol::provider::azure_devops::{admin_auth, AdoUrls};
+use patrol::provider::http::{Auth, HttpClient};
+use patrol::provider::{Endpoints, Registry, Target};
+use patrol::report::{escape::for_terminal, Format, ReportOptions};
+use patrol::scan::ScanOutcome;
 
 use super::exit::ExitCode;
+pub use super::http::http_client;
 
 /// Verification and revocation flags of `patrol scan`.
 #[derive(Debug, Args, Clone, Default)]
@@ -34,9 +35,13 @@ pub struct ActArgs {
     /// looked up and revoked.
     #[arg(long, value_name = "ORG")]
     pub ado_org: Option<String>,
-    /// Really revoke (without it, --revoke only prints and audits the plan).
+    /// Really revoke (without it, --revoke only prints and audits the plan), and send the
+    /// --notify messages (valid without --revoke).
     #[arg(long)]
     pub yes: bool,
+    /// Tell each live leaked token's owner (needs --verify).
+    #[command(flatten)]
+    pub notify: super::notify::NotifyArgs,
     /// Replace https://dev.azure.com/{org}, https://vssps.dev.azure.com/{org} and the profile
     /// host (Azure DevOps Server collections). Plain http only to a loopback address.
     #[arg(long, value_name = "URL")]
@@ -64,22 +69,6 @@ impl ActArgs {
     }
 }
 
-/// Tokens checked at once.
-const VERIFY_CONCURRENCY: usize = 4;
-
-/// The HTTP client; `PATROL_HTTP_TIMEOUT_MS` shortens the per-request timeout (tests, slow
-/// links).
-pub fn http_client() -> anyhow::Result<HttpClient> {
-    let mut p = HttpPolicy::default();
-    if let Some(ms) = std::env::var("PATROL_HTTP_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        p.timeout = Duration::from_millis(ms.max(1));
-    }
-    Ok(HttpClient::new(p)?)
-}
-
 /// The admin credential, from the environment only.
 pub fn admin_credential() -> anyhow::Result<Auth> {
     Ok(admin_auth(
@@ -104,17 +93,23 @@ pub fn audit_context(scope_type: &str, scope: String) -> AuditContext {
 /// The acting stage, prepared before the scan so that a bad override, an unwritable audit log
 /// or a missing admin credential stops the run before any work is done.
 pub struct Act {
-    args: ActArgs,
+    config: ActConfig,
     log: Option<AuditLog>,
     http: HttpClient,
     admin: Option<Auth>,
+    registry: Registry,
+    notify: Option<super::notify::Notify>,
 }
 
 /// `None` when neither `--verify` nor `--revoke` was given.
 pub fn prepare(a: &ActArgs, audit_log: Option<&PathBuf>) -> anyhow::Result<Option<Act>> {
     if !a.is_active() {
+        if a.notify.is_active() {
+            anyhow::bail!("--notify / --notify-webhook tell owners of live tokens: add --verify");
+        }
         return Ok(None);
     }
+    let notify = super::notify::prepare(&a.notify)?;
     let ends = a.endpoints();
     AdoUrls::new(a.ado_org.as_deref(), a.api_base.as_deref())?;
     Target::new(
@@ -135,25 +130,43 @@ pub fn prepare(a: &ActArgs, audit_log: Option<&PathBuf>) -> anyhow::Result<Optio
         None
     };
     Ok(Some(Act {
-        args: a.clone(),
+        config: ActConfig {
+            verify: a.verify || a.revoke,
+            revoke: a.revoke,
+            yes: a.yes,
+            ado_org: a.ado_org.clone(),
+            endpoints: ends,
+            concurrency: VERIFY_CONCURRENCY,
+        },
         log: open_audit(audit_log.map(PathBuf::as_path))?,
         http: http_client()?,
         admin,
+        registry: Registry::builtin(),
+        notify,
     }))
 }
 
 impl Act {
-    /// Verifies (and with `--revoke` revokes) this scan's findings. Returns the exit code of
-    /// the acting stage: 2 when anything could not be checked or revoked. `scan` is the scan's
-    /// audit context: its entries and these share one correlation id (one per run).
+    /// Verifies (and with `--revoke` revokes) these findings: the library's acting stage,
+    /// its lines printed on stderr. Returns the exit code of the acting stage: 2 when anything
+    /// could not be checked or revoked. `scan` is the scan's audit context: its entries and
+    /// these share one correlation id (one per run).
     pub fn run(
         &self,
         findings: &mut [Finding],
         scan: Option<&AuditContext>,
     ) -> anyhow::Result<ExitCode> {
-        let a = &self.args;
-        let ends = a.endpoints();
-        let scope = a.ado_org.clone().unwrap_or_else(|| "scan".into());
+        Ok(self.run_with_outcomes(findings, scan)?.0)
+    }
+
+    /// [`Act::run`], also returning each revocation attempt's outcome by fingerprint (what a
+    /// datastore keeps).
+    pub fn run_with_outcomes(
+        &self,
+        findings: &mut [Finding],
+        scan: Option<&AuditContext>,
+    ) -> anyhow::Result<(ExitCode, std::collections::HashMap<String, Outcome>)> {
+        let scope = self.config.ado_org.clone().unwrap_or_else(|| "scan".into());
         let mut ctx = audit_context("Organization", scope);
         if let Some(s) = scan {
             ctx.correlation_id = s.correlation_id.clone();
@@ -161,173 +174,124 @@ impl Act {
             ctx.actor_display_name = s.actor_display_name.clone();
         }
         let audit = Auditor::new(self.log.as_ref(), ctx);
-        let owners = revoke::verify_findings(
-            &self.http,
-            &ends,
-            findings,
-            a.ado_org.as_deref(),
-            VERIFY_CONCURRENCY,
-            &audit,
-        );
-        let mut code = ExitCode::Clean;
-        if findings.iter().any(|f| {
-            f.verification
-                .as_ref()
-                .is_some_and(|v| v.status == VerificationStatus::Error)
-        }) {
-            code = ExitCode::Incomplete;
-        }
-        if a.revoke {
-            code = code.merge(self.revoke_leaked(&ends, findings, &owners, &audit)?);
-        }
-        for e in audit.errors() {
-            eprintln!("patrol: {}", for_terminal(&e));
-            code = ExitCode::Incomplete;
-        }
-        Ok(code)
-    }
-    fn revoke_leaked(
-        &self,
-        ends: &Endpoints,
-        findings: &[Finding],
-        owners: &[Option<patrol::provider::Owner>],
-        audit: &Auditor<'_>,
-    ) -> anyhow::Result<ExitCode> {
-        let (a, http) = (&self.args, &self.http);
-        let mode = if a.yes {
-            "revoking"
+        let stage = Stage {
+            config: &self.config,
+            http: &self.http,
+            admin: self.admin.clone(),
+            registry: &self.registry,
+        };
+        let report = stage.run(findings, &audit, &mut |line| {
+            eprintln!("{}", for_terminal(line))
+        })?;
+        let mut code = if report.incomplete {
+            ExitCode::Incomplete
         } else {
-            "dry run (add --yes to revoke)"
+            ExitCode::Clean
         };
-        let mut code = ExitCode::Clean;
-        let live = |p: &str| -> Vec<&Finding> {
-            findings
-                .iter()
-                .filter(|f| f.provider == p && revoke::is_live(f))
-                .collect()
-        };
-        for provider in ["github", "gitlab"] {
-            let list = live(provider);
-            if list.is_empty() {
-                continue;
-            }
-            eprintln!("patrol: {provider}: {mode}: {} live token(s)", list.len());
-            let res = if provider == "github" {
-                revoke::execute_github(http, ends, &list, a.yes, audit)
-            } else {
-                revoke::execute_gitlab(http, ends, &list, a.yes, audit)
-            };
-            for (f, o) in list.iter().zip(&res) {
-                print_outcome(&format!("{} {}", f.rule, f.secret.redacted()), o);
-                if o.is_failure() {
-                    code = ExitCode::Incomplete;
-                }
-            }
+        if let Some(n) = &self.notify {
+            let repo = scan.map_or("the scanned repository".to_string(), |s| {
+                s.scope_display_name.clone()
+            });
+            code = code.merge(super::notify::tell_leak_owners(
+                n,
+                findings,
+                &repo,
+                &report.revoked,
+                self.config.yes,
+                &audit,
+            )?);
         }
-        for f in findings {
-            if let Some(why) = revoke::not_revocable(f) {
-                let label = format!("{} {} ({why})", f.rule, f.secret.redacted());
-                eprintln!("patrol: not revoked: {}", for_terminal(&label));
-                code = ExitCode::Incomplete;
-            }
-        }
-        let ado: Vec<(usize, &Finding)> = findings
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.provider == "azure_devops" && revoke::is_live(f))
-            .collect();
-        if !ado.is_empty() {
-            code = code.merge(self.revoke_leaked_ado(&ado, owners, audit)?);
-        }
-        Ok(code)
-    }
-
-    fn revoke_leaked_ado(
-        &self,
-        ado: &[(usize, &Finding)],
-        owners: &[Option<patrol::provider::Owner>],
-        audit: &Auditor<'_>,
-    ) -> anyhow::Result<ExitCode> {
-        let a = &self.args;
-        let Some(org) = a.ado_org.as_deref() else {
-            eprintln!(
-                "patrol: azure_devops: {} live token(s) not revoked: give --ado-org ORG",
-                ado.len()
-            );
-            return Ok(ExitCode::Incomplete);
-        };
-        let cred = self
-            .admin
-            .clone()
-            .expect("prepare() read the admin credential");
-        let admin = AdoAdmin::new(&self.http, org, a.api_base.as_deref(), cred)?;
-        let mut plan = RevokePlan::default();
-        let mut code = ExitCode::Clean;
-        for (i, f) in ado {
-            let label = format!("{} {}", f.rule, f.secret.redacted());
-            let Some(owner) = &owners[*i] else {
-                eprintln!("patrol: {label}: owner unknown; nothing revoked");
-                code = ExitCode::Incomplete;
-                continue;
-            };
-            match revoke::match_leaked_ado(&admin, f, owner) {
-                Ok(LeakMatch::Matched(item)) => plan.items.push(item),
-                Ok(LeakMatch::NoMatch { user, candidates }) => {
-                    eprintln!(
-                    "patrol: {label}: no PAT of {} matches the token's crossCompanyCorrelatingId; nothing revoked. Candidates (revoke one with `patrol ado revoke --org {org} --user {} --name NAME`):",
-                    for_terminal(&user.upn),
-                    for_terminal(&user.upn)
-                );
-                    let mut p = RevokePlan::default();
-                    p.add_user(&user, candidates.clone(), &Default::default());
-                    for l in p.render() {
-                        eprintln!("{}", for_terminal(&l));
-                    }
-                    revoke::audit_no_match(audit, org, f, &user.upn, candidates.len(), a.yes);
-                    code = ExitCode::Incomplete;
-                }
-                Err(e) => {
-                    eprintln!("patrol: {label}: {}", for_terminal(&e.to_string()));
-                    code = ExitCode::Incomplete;
-                }
-            }
-        }
-        if plan.items.is_empty() {
-            return Ok(code);
-        }
-        let mode = if a.yes {
-            "revoking"
-        } else {
-            "dry run (add --yes to revoke)"
-        };
-        eprintln!(
-            "patrol: azure_devops: {mode}: {} PAT(s) in {org}:",
-            plan.items.len()
-        );
-        for l in plan.render() {
-            eprintln!("{}", for_terminal(&l));
-        }
-        let outcomes = revoke::execute_ado(&admin, &plan, a.yes, audit);
-        for (item, o) in plan.items.iter().zip(&outcomes) {
-            print_outcome(
-                &format!("{} {}", item.user.upn, item.token.authorization_id),
-                o,
-            );
-            if o.is_failure() {
-                code = ExitCode::Incomplete;
-            }
-        }
-        Ok(code)
+        Ok((code, report.revoked))
     }
 }
 
 /// One line per token: `revoked`, `would revoke`, `FAILED: reason`.
 pub fn print_outcome(label: &str, o: &Outcome) {
-    let text = match o {
-        Outcome::DryRun => "would revoke (dry run)".to_string(),
-        Outcome::Revoked => "revoked".to_string(),
-        Outcome::Failed(r) => format!("FAILED: {r}"),
-        Outcome::Skipped(r) => format!("skipped: {r}"),
+    eprintln!("{}", for_terminal(&outcome_line(label, o)));
+}
+
+/// `patrol act --from REPORT`: the acting stage of `scan --verify/--revoke`, on the findings
+/// of a saved report.
+#[derive(Debug, Args)]
+pub struct ActFromArgs {
+    /// The report to act on: JSON or JSONL written by `patrol scan --format json|jsonl
+    /// --show-secrets` (a redacted report is refused).
+    #[arg(long, value_name = "REPORT")]
+    from: PathBuf,
+    #[command(flatten)]
+    act: ActArgs,
+    /// Append every verification and revocation to FILE (JSON Lines); nothing is sent if it
+    /// cannot be opened.
+    #[arg(long, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
+    /// Output format of the acted-on report (with `verification`).
+    #[arg(long, short = 'f', default_value = "human", value_parser = Format::NAMES.to_vec())]
+    format: String,
+    /// Print whole secrets instead of redacting them.
+    #[arg(long)]
+    show_secrets: bool,
+}
+
+/// Runs `patrol act --from`. Without --verify or --revoke, verifies.
+pub fn run_from(mut a: ActFromArgs) -> anyhow::Result<ExitCode> {
+    let format = Format::parse(&a.format).expect("clap checked the value");
+    let mut findings = read_report(&a.from)?;
+    if findings.iter().any(|f| f.secret.is_redacted()) {
+        eprintln!(
+            "patrol: error: {}: the report is redacted; write it with `patrol scan --format json --show-secrets` to act on it",
+            for_terminal(&a.from.display().to_string())
+        );
+        return Ok(ExitCode::Incomplete);
+    }
+    if !a.act.is_active() {
+        a.act.verify = true;
+    }
+    let act = prepare(&a.act, a.audit_log.as_ref())?.expect("the stage is active");
+    let acted = act.run(&mut findings, None)?;
+    let summary = ScanSummary {
+        findings: findings.len() as u64,
+        complete: true,
+        ..Default::default()
     };
-    eprintln!("patrol: {}: {}", for_terminal(label), for_terminal(&text));
+    let outcome = ScanOutcome { findings, summary };
+    let mut out: Box<dyn std::io::Write> = Box::new(std::io::BufWriter::new(std::io::stdout()));
+    super::output::write_report(
+        &outcome,
+        format,
+        &mut out,
+        ReportOptions {
+            show_secrets: a.show_secrets,
+            color: std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none(),
+        },
+    )?;
+    let found = if outcome.findings.is_empty() {
+        ExitCode::Clean
+    } else {
+        ExitCode::Findings
+    };
+    Ok(found.merge(acted))
+}
+
+/// The findings of a JSON (one array) or JSONL (one object per line) report.
+fn read_report(path: &Path) -> anyhow::Result<Vec<Finding>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read report {}", path.display()))?;
+    if text.trim_start().starts_with('[') {
+        return serde_json::from_str(&text)
+            .with_context(|| format!("report {}: not a patrol JSON report", path.display()));
+    }
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| {
+            serde_json::from_str(l).with_context(|| {
+                format!(
+                    "report {}:{}: not a patrol finding object",
+                    path.display(),
+                    n + 1
+                )
+            })
+        })
+        .collect()
 }

@@ -8,10 +8,14 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
+use patrol::act::{self, Outcome, RevokePlan, Selection};
+use patrol::audit::Auditor;
+use patrol::clock::{format_time, parse_time};
+use patrol::notify::messages;
 use patrol::provider::azure_devops::{AdoAdmin, AdoUser, SessionToken};
+use patrol::provider::ProviderError;
 use patrol::report::csv;
 use patrol::report::escape::for_terminal;
-use patrol::revoke::{self, Auditor, Outcome, RevokePlan, Selection};
 use serde_json::json;
 
 use super::act::{admin_credential, audit_context, http_client, open_audit, print_outcome};
@@ -75,6 +79,12 @@ struct PatsArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "human")]
     format: PatsFormat,
+    /// With --expiring-within: tell each owner which PATs expire when (and the administrator).
+    #[command(flatten)]
+    notify: super::notify::NotifyArgs,
+    /// With --notify: really send the messages (without it they are printed).
+    #[arg(long)]
+    yes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -96,9 +106,15 @@ struct RevokeArgs {
     /// Only PATs whose name matches GLOB (case-insensitive).
     #[arg(long, value_name = "GLOB")]
     name: Option<String>,
-    /// Really revoke.
+    /// Really revoke (and, with --notify, send the messages).
     #[arg(long)]
     yes: bool,
+    /// Why, for the messages to the owners (with --notify).
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
+    /// Tell each user which of their PATs were revoked and why.
+    #[command(flatten)]
+    notify: super::notify::NotifyArgs,
 }
 
 /// Scopes a revocation rule names when --scopes is not given: the common resource scopes.
@@ -173,6 +189,13 @@ fn pats(a: PatsArgs) -> anyhow::Result<ExitCode> {
             )),
         })
         .transpose()?;
+    if a.notify.is_active() && a.expiring_within.is_none() {
+        bail!("--notify with `ado pats` is the expiry report: add --expiring-within DAYS");
+    }
+    let notify = match a.expiring_within {
+        Some(_) => super::notify::prepare(&a.notify)?,
+        None => None,
+    };
     with_admin(&a.common, |admin, audit| {
         let mut code = ExitCode::Clean;
         let users = if a.all_users {
@@ -189,23 +212,45 @@ fn pats(a: PatsArgs) -> anyhow::Result<ExitCode> {
             match admin.list_pats(u) {
                 Ok(p) => plan.add_user(u, p, &sel),
                 Err(e) => {
-                    eprintln!("patrol: {}", for_terminal(&e.to_string()));
+                    eprintln!(
+                        "patrol: {}",
+                        for_terminal(&tokenadmin_error(&e, a.common.api_base.is_some()))
+                    );
                     code = ExitCode::Incomplete;
                 }
             }
         }
-        audit.record(
-        "Token.PatInventory",
-        "Access",
-        format!("Listed {} PAT(s) of {} user(s) in {}.", plan.items.len(), users.len(), a.common.org),
-        json!({ "organization": a.common.org, "users": users.len(), "pats": plan.items.len(), "outcome": "listed" }),
-    );
+        audit.record(patrol::audit::pat_inventory(
+            &a.common.org,
+            users.len(),
+            plan.items.len(),
+        ));
         let mut out = std::io::BufWriter::new(std::io::stdout());
         let rows: Vec<(&AdoUser, &SessionToken)> =
             plan.items.iter().map(|i| (&i.user, &i.token)).collect();
         super::output::ignore_broken_pipe(
             write_pats(&mut out, a.format, &rows).and_then(|()| out.flush()),
         )?;
+        if let (Some(n), Some(days)) = (&notify, a.expiring_within) {
+            // A revoked PAT no longer expires: nobody needs telling about it.
+            let live = RevokePlan {
+                items: plan
+                    .items
+                    .iter()
+                    .filter(|i| i.token.is_valid != Some(false))
+                    .cloned()
+                    .collect(),
+            };
+            let notices = notices(&live);
+            let mut msgs = messages::expiry_messages(&a.common.org, days, &notices);
+            msgs.push(messages::expiry_summary(
+                &a.common.org,
+                days,
+                &notices,
+                &n.admin(),
+            ));
+            code = code.merge(n.run(&msgs, a.yes, audit)?);
+        }
         finish(audit, code)
     })
 }
@@ -298,7 +343,7 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
         .created_after
         .as_deref()
         .map(|s| {
-            revoke::parse_time(s)
+            parse_time(s)
                 .with_context(|| format!("--created-after {s:?}: expected YYYY-MM-DD or RFC 3339"))
         })
         .transpose()?;
@@ -307,6 +352,24 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|g| Selection::name_glob(g).with_context(|| format!("--name {g:?}")))
         .transpose()?;
+    let notify = super::notify::prepare(&a.notify)?;
+    let why = a.reason.clone().unwrap_or_else(|| {
+        let mut c = Vec::new();
+        if let Some(t) = &a.created_after {
+            c.push(format!("created after {t}"));
+        }
+        if let Some(g) = &a.name {
+            c.push(format!("name matching {g:?}"));
+        }
+        if c.is_empty() {
+            "the administrator revoked all of your active PATs in this organization".to_string()
+        } else {
+            format!(
+                "they matched the administrator's revocation criteria ({})",
+                c.join(", ")
+            )
+        }
+    });
     with_admin(&a.common, |admin, audit| {
         let mut code = ExitCode::Clean;
         let sel = Selection {
@@ -320,7 +383,10 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
             match admin.list_pats(&u) {
                 Ok(p) => plan.add_user(&u, p, &sel),
                 Err(e) => {
-                    eprintln!("patrol: {}", for_terminal(&e.to_string()));
+                    eprintln!(
+                        "patrol: {}",
+                        for_terminal(&tokenadmin_error(&e, a.common.api_base.is_some()))
+                    );
                     code = ExitCode::Incomplete;
                 }
             }
@@ -334,11 +400,15 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
         for l in plan.render() {
             println!("{}", for_terminal(&l));
         }
-        if a.yes && !plan.items.is_empty() && !audit_plan(audit, &a.common.org, &plan) {
-            eprintln!("patrol: nothing revoked: the audit log cannot be written");
-            return finish(audit, ExitCode::Incomplete);
-        }
-        let outcomes = revoke::execute_ado(admin, &plan, a.yes, audit);
+        // `execute_ado` audits the plan (`Token.PatRevokePlanned`) before any write request,
+        // and sends nothing when that entry cannot be written.
+        let outcomes = match act::execute_ado(admin, &plan, a.yes, audit) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("patrol: {}", for_terminal(&e.to_string()));
+                return finish(audit, ExitCode::Incomplete);
+            }
+        };
         let mut failed = 0;
         for (item, o) in plan.items.iter().zip(&outcomes) {
             print_result(
@@ -353,25 +423,48 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
         if a.yes {
             println!("{} revoked, {failed} failed", plan.items.len() - failed);
         }
+        if let Some(n) = &notify {
+            // After a real run only what was revoked; in a dry run what would be.
+            let done = RevokePlan {
+                items: plan
+                    .items
+                    .iter()
+                    .zip(&outcomes)
+                    .filter(|(_, o)| !a.yes || matches!(o, Outcome::Revoked))
+                    .map(|(i, _)| i.clone())
+                    .collect(),
+            };
+            let actor = super::triage::actor().0;
+            let msgs = messages::revoked_messages(&a.common.org, &actor, &why, &notices(&done));
+            code = code.merge(n.run(&msgs, a.yes, audit)?);
+        }
         finish(audit, code)
     })
 }
 
-/// Records the plan (`Token.PatRevokePlanned`) before any write request, so an audit log
-/// that cannot be written stops the run before anything is revoked. False when it failed.
-fn audit_plan(audit: &Auditor<'_>, org: &str, plan: &RevokePlan) -> bool {
-    let ids: Vec<&str> = plan
-        .items
+/// A tokenadmin error; with `--api-base` (an Azure DevOps Server collection) a 404 also says
+/// that the server version may not have the Token Administration API.
+fn tokenadmin_error(e: &ProviderError, server: bool) -> String {
+    match e {
+        ProviderError::Status { status: 404, .. } if server => format!(
+            "{e} (on Azure DevOps Server, a 404 here can also mean that the Token Administration API, _apis/tokenadmin, is not available on this server version)"
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The plan's PATs as the notification builders take them.
+fn notices(plan: &RevokePlan) -> Vec<messages::PatNotice> {
+    plan.items
         .iter()
-        .map(|i| i.token.authorization_id.as_str())
-        .collect();
-    audit.record(
-        "Token.PatRevokePlanned",
-        "Remove",
-        format!("Revoking {} PAT(s) in {org}.", ids.len()),
-        json!({ "provider": "azure_devops", "organization": org, "authorizationIds": ids, "outcome": "planned" }),
-    );
-    audit.errors().is_empty()
+        .map(|i| messages::PatNotice {
+            owner: i.user.upn.clone(),
+            name: i.token.display_name.clone().unwrap_or_default(),
+            authorization_id: i.token.authorization_id.clone(),
+            scope: i.token.scope.clone().unwrap_or_default(),
+            valid_to: i.token.valid_to.clone().unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// Opens, in this order, the audit log, the HTTP client and the admin session every `ado`
@@ -415,13 +508,13 @@ fn finish(audit: &Auditor<'_>, mut code: ExitCode) -> anyhow::Result<ExitCode> {
 const RULE_WARNING: &str = "warning: a revocation rule rejects EVERY token with one of these scopes created before the cutoff, for every user of the organization, including self-describing tokens (JWTs) issued to applications; it cannot be narrowed to one user.";
 
 fn revoke_rule(a: RuleArgs) -> anyhow::Result<ExitCode> {
-    let before = revoke::parse_time(&a.created_before).with_context(|| {
+    let before = parse_time(&a.created_before).with_context(|| {
         format!(
             "--created-before {:?}: expected RFC 3339 or YYYY-MM-DD",
             a.created_before
         )
     })?;
-    let before = revoke::format_time(before).with_context(|| {
+    let before = format_time(before).with_context(|| {
         format!(
             "--created-before {:?}: out of range once converted to UTC",
             a.created_before
@@ -443,7 +536,7 @@ fn revoke_rule(a: RuleArgs) -> anyhow::Result<ExitCode> {
         a.common.org,
         for_terminal(&scopes)
     );
-        let o = revoke::execute_rule(admin, &before, &scopes, a.yes, audit);
+        let o = act::execute_rule(admin, &before, &scopes, a.yes, audit);
         let code = match &o {
             Outcome::Revoked => {
                 println!("revocation rule created");

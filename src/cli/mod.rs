@@ -7,9 +7,14 @@ mod audit;
 mod baseline;
 pub mod exit;
 mod hook;
+mod http;
+mod notify;
 mod output;
+mod pats;
+mod report;
 mod rules;
 mod scan;
+mod sweep;
 mod triage;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +43,16 @@ enum Command {
     Ado(ado::AdoArgs),
     /// Install git hooks (pre-commit).
     Hook(hook::HookArgs),
+    /// Your own Azure DevOps PATs (PAT Lifecycle API, Entra token): list, create, renew,
+    /// revoke, rotate.
+    Pats(pats::PatsArgs),
+    /// Verify (and revoke) the findings of a saved report (`act --from REPORT`), exactly as
+    /// `scan --verify/--revoke` does.
+    Act(Box<act::ActFromArgs>),
+    /// Sweep every repository of an organisation into a datastore, incrementally.
+    Sweep(sweep::SweepArgs),
+    /// Write the findings of a sweep from its datastore.
+    Report(report::ReportArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -61,5 +76,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Audit(a) => audit::run(a),
         Command::Ado(a) => ado::run(a),
         Command::Hook(a) => hook::run(a),
+        Command::Pats(a) => pats::run(a),
+        Command::Act(a) => act::run_from(*a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::Report(a) => report::run(a),
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use patrol::error::Diagnostics;
-use patrol::report::{self, escape::for_terminal, Format, ReportOptions};
+use patrol::report::{escape::for_terminal, Format, ReportOptions};
 use patrol::scan::{
     self, Counters, GitOptions, HistoryMode, RunContext, ScanConfig, ScanOutcome, ScanPlan,
     ScanSettings, Scanner,
@@ -212,7 +212,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
         None => ExitCode::Clean,
     };
 
-    write_report(
+    super::output::write_report(
         &outcome,
         format,
         &mut out,
@@ -236,50 +236,6 @@ fn open_output(a: &ScanArgs) -> anyhow::Result<Box<dyn Write>> {
         }
         None => Box::new(io::BufWriter::new(io::stdout())),
     })
-}
-
-fn write_report(
-    o: &ScanOutcome,
-    format: Format,
-    out: &mut Box<dyn Write>,
-    opts: ReportOptions,
-) -> anyhow::Result<()> {
-    let mut sink = report::sink(format, Box::new(out), opts);
-    let res = (|| {
-        sink.begin("")?;
-        for f in &o.findings {
-            sink.finding(f)?;
-        }
-        sink.finish(&o.summary)
-    })();
-    super::output::ignore_broken_pipe(res).context("writing the report")?;
-    if format != Format::Human {
-        eprintln!("{}", summary_line(o));
-    }
-    Ok(())
-}
-
-fn summary_line(o: &ScanOutcome) -> String {
-    let s = &o.summary;
-    let state = if s.interrupted {
-        "interrupted"
-    } else if s.complete {
-        "complete"
-    } else {
-        "incomplete"
-    };
-    let suppressed = if s.suppressed > 0 {
-        format!(" ({} suppressed)", s.suppressed)
-    } else {
-        String::new()
-    };
-    format!(
-        "patrol: {} finding(s){suppressed} in {} file(s), {:.1} MiB, {:.2} s; {state}",
-        s.findings,
-        s.blobs_scanned,
-        s.bytes_scanned as f64 / 1048576.0,
-        s.duration_ms as f64 / 1000.0
-    )
 }
 
 fn exit_code(o: &ScanOutcome) -> ExitCode {

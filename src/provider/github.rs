@@ -13,6 +13,54 @@ use crate::finding::{Secret, VerificationStatus};
 /// Most tokens GitHub accepts in one `POST /credentials/revoke`.
 pub const REVOKE_BATCH_MAX: usize = 1000;
 
+/// GitHub in the provider registry: verifies with `GET /user`, revokes by value in batches.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GitHub;
+
+impl super::Provider for GitHub {
+    fn id(&self) -> &'static str {
+        "github"
+    }
+
+    fn rules(&self) -> &'static [&'static str] {
+        &[
+            "github.pat_classic",
+            "github.pat_fine_grained",
+            "github.oauth_token",
+            "github.app_token",
+        ]
+    }
+
+    fn verify(
+        &self,
+        http: &HttpClient,
+        ends: &Endpoints,
+        secret: &Secret,
+        _ado_org: Option<&str>,
+    ) -> Result<Checked, ProviderError> {
+        verify_token(http, ends, secret)
+    }
+
+    fn revoker(&self) -> Option<&dyn super::Revoker> {
+        Some(self)
+    }
+}
+
+impl super::Revoker for GitHub {
+    fn batch_size(&self) -> usize {
+        REVOKE_BATCH_MAX
+    }
+
+    fn revoke(
+        &self,
+        http: &HttpClient,
+        ends: &Endpoints,
+        batch: &[Secret],
+    ) -> Result<(), ProviderError> {
+        revoke_batch(http, ends, batch)
+    }
+}
+
 fn target(ends: &Endpoints) -> Result<Target, ProviderError> {
     Target::new(
         "--github-api",
@@ -81,7 +129,7 @@ pub fn verify_token(
 
 /// One `POST /credentials/revoke` for at most [`REVOKE_BATCH_MAX`] tokens. Sent once;
 /// GitHub answers 202 and revokes asynchronously.
-pub fn revoke_batch(
+pub(crate) fn revoke_batch(
     http: &HttpClient,
     ends: &Endpoints,
     tokens: &[Secret],

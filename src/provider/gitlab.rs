@@ -25,6 +25,50 @@ fn target(ends: &Endpoints) -> Result<(Target, Url), ProviderError> {
     Ok((t, u))
 }
 
+/// GitLab in the provider registry: verifies with `GET …/personal_access_tokens/self`, and
+/// each token revokes itself (a batch of one).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GitLab;
+
+impl super::Provider for GitLab {
+    fn id(&self) -> &'static str {
+        "gitlab"
+    }
+
+    fn rules(&self) -> &'static [&'static str] {
+        &["gitlab.pat", "gitlab.pat_routable"]
+    }
+
+    fn verify(
+        &self,
+        http: &HttpClient,
+        ends: &Endpoints,
+        secret: &Secret,
+        _ado_org: Option<&str>,
+    ) -> Result<Checked, ProviderError> {
+        verify_token(http, ends, secret)
+    }
+
+    fn revoker(&self) -> Option<&dyn super::Revoker> {
+        Some(self)
+    }
+}
+
+impl super::Revoker for GitLab {
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn revoke(
+        &self,
+        http: &HttpClient,
+        ends: &Endpoints,
+        batch: &[Secret],
+    ) -> Result<(), ProviderError> {
+        batch.iter().try_for_each(|s| revoke_self(http, ends, s))
+    }
+}
+
 /// `GET …/personal_access_tokens/self` with the token in `PRIVATE-TOKEN`.
 pub fn verify_token(
     http: &HttpClient,
@@ -82,7 +126,7 @@ pub fn verify_token(
 }
 
 /// `DELETE …/personal_access_tokens/self`: the token revokes itself. Sent once.
-pub fn revoke_self(
+pub(crate) fn revoke_self(
     http: &HttpClient,
     ends: &Endpoints,
     token: &Secret,

@@ -7,8 +7,10 @@
 //!   `--github-api`, `--gitlab-url`), which must be HTTPS, or plain HTTP to a loopback address.
 //! - Redirects are never followed (a 3xx is handed back as it is), so a token cannot be
 //!   forwarded to another host.
-//! - Every request has a total timeout. Reads (`GET`) are retried on 429, 5xx, timeouts and
-//!   connection errors with exponential backoff, honouring `Retry-After`; writes (`POST`,
+//! - Every request has a total timeout. Reads (`GET`) are retried on 429, 5xx, GitHub's
+//!   rate-limit 403 (`x-ratelimit-remaining: 0`), timeouts and connection errors with
+//!   exponential backoff, honouring `Retry-After` and the rate-limit reset time
+//!   (`x-ratelimit-reset`, `ratelimit-reset`); writes (`POST`,
 //!   `DELETE`) are sent exactly once, because a timed-out write may still have taken effect.
 //! - At most [`HttpPolicy::max_in_flight`] requests at once, and at most one request per host
 //!   per [`HttpPolicy::min_interval`] (per-host rate limit), whatever the number of threads.
@@ -167,6 +169,8 @@ pub enum Method {
     Post,
     /// A write: sent once.
     Delete,
+    /// A write: sent once.
+    Put,
 }
 
 impl Method {
@@ -176,6 +180,7 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Delete => "DELETE",
+            Method::Put => "PUT",
         }
     }
 }
@@ -293,11 +298,13 @@ impl HttpClient {
             };
             let last = attempt >= attempts;
             let wait = match &res {
-                Ok(r) if r.status == 429 || r.status >= 500 => match retry_after(r) {
-                    Some(d) if d > self.policy.max_retry_after => return res,
-                    Some(d) => d,
-                    None => backoff,
-                },
+                Ok(r) if r.status == 429 || r.status >= 500 || is_rate_limited(r) => {
+                    match retry_after(r) {
+                        Some(d) if d > self.policy.max_retry_after => return res,
+                        Some(d) => d,
+                        None => backoff,
+                    }
+                }
                 Err(ProviderError::Timeout { .. }) | Err(ProviderError::Transport { .. }) => {
                     backoff
                 }
@@ -317,6 +324,7 @@ impl HttpClient {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
             Method::Delete => reqwest::Method::DELETE,
+            Method::Put => reqwest::Method::PUT,
         };
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -445,9 +453,28 @@ fn auth_header(
     Ok(Some((name, v)))
 }
 
+/// How long the server asks us to wait: `Retry-After` in seconds, else the rate-limit reset
+/// time (`x-ratelimit-reset` on GitHub, `ratelimit-reset` on GitLab: epoch seconds).
 fn retry_after(r: &Response) -> Option<Duration> {
-    let v = r.header(RETRY_AFTER.as_str())?.trim();
-    v.parse::<u64>().ok().map(Duration::from_secs)
+    if let Some(v) = r.header(RETRY_AFTER.as_str()) {
+        return v.trim().parse::<u64>().ok().map(Duration::from_secs);
+    }
+    let reset = ["x-ratelimit-reset", "ratelimit-reset"]
+        .iter()
+        .find_map(|h| r.header(h))?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Some(Duration::from_secs(reset.saturating_sub(now).max(1)))
+}
+
+/// A 403 that is GitHub's primary rate limit (`x-ratelimit-remaining: 0`), not a refusal:
+/// worth waiting for, like a 429.
+fn is_rate_limited(r: &Response) -> bool {
+    r.status == 403 && r.header("x-ratelimit-remaining").map(str::trim) == Some("0")
 }
 
 /// `GET https://host/path` without the query (which may hold continuation tokens).
@@ -585,6 +612,47 @@ mod tests {
             body: vec![],
         };
         assert_eq!(retry_after(&r), None);
+    }
+
+    #[test]
+    fn a_rate_limit_reset_is_a_wait_and_a_403_at_zero_remaining_is_a_rate_limit() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_str(&(now + 30).to_string()).unwrap(),
+        );
+        let r = Response {
+            status: 403,
+            headers: h,
+            body: vec![],
+        };
+        assert!(is_rate_limited(&r));
+        let d = retry_after(&r).unwrap();
+        assert!(
+            d >= Duration::from_secs(28) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
+        // A reset in the past waits one second, not zero.
+        let mut h = HeaderMap::new();
+        h.insert("ratelimit-reset", HeaderValue::from_static("5"));
+        let r = Response {
+            status: 429,
+            headers: h,
+            body: vec![],
+        };
+        assert_eq!(retry_after(&r), Some(Duration::from_secs(1)));
+        // A plain 403 is a refusal.
+        let r = Response {
+            status: 403,
+            headers: HeaderMap::new(),
+            body: vec![],
+        };
+        assert!(!is_rate_limited(&r));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Token providers: who owns a token, is it live, and the provider calls that revoke it.
 //!
-//! `http.rs` is the only HTTP client policy; each provider file builds requests for its own
-//! documented endpoints and maps statuses to explained errors. Nothing here decides whether a
-//! write is sent: `revoke.rs` does, and calls the write functions only when the user said
-//! `--yes`.
+//! Each provider is a [`Provider`] (verify; optionally a [`Revoker`] with its batch size) in
+//! one [`Registry`]: nothing else chooses a provider by its name. `http.rs` is the only HTTP
+//! client policy; each provider file builds requests for its own documented endpoints and
+//! maps statuses to explained errors. Nothing here decides whether a write is sent:
+//! `act/execute.rs` does, and calls the write functions only when the user said `--yes`.
 
 pub mod azure_devops;
 pub mod c3id;
@@ -173,17 +174,127 @@ impl Checked {
     }
 }
 
+/// A token provider: which rules' tokens it checks, how, and whether it can revoke them.
+pub trait Provider: Send + Sync {
+    /// The provider id, as rule files name it (`github`).
+    fn id(&self) -> &'static str;
+    /// The rule ids whose tokens [`Provider::verify`] checks.
+    fn rules(&self) -> &'static [&'static str];
+    /// Checks one token with the provider (reads only). `ado_org` is the Azure DevOps
+    /// organisation given on the command line (others ignore it).
+    fn verify(
+        &self,
+        http: &HttpClient,
+        ends: &Endpoints,
+        secret: &Secret,
+        ado_org: Option<&str>,
+    ) -> Result<Checked, ProviderError>;
+    /// Revocation by the token's value, when the provider offers it.
+    fn revoker(&self) -> Option<&dyn Revoker> {
+        None
+    }
+    /// Whether `--revoke` can revoke this provider's live tokens at all (by value, or another
+    /// way such as Azure DevOps' tokenadmin API).
+    fn revocable(&self) -> bool {
+        self.revoker().is_some()
+    }
+}
+
+/// Revocation of leaked tokens by their value. Called only by `act/execute.rs`, after the
+/// plan entry is in the audit log; each call is sent once (no retried writes).
+pub trait Revoker: Send + Sync {
+    /// Most tokens one [`Revoker::revoke`] call takes.
+    fn batch_size(&self) -> usize;
+    /// Revokes one batch (at most [`Revoker::batch_size`] tokens).
+    fn revoke(
+        &self,
+        http: &HttpClient,
+        ends: &Endpoints,
+        batch: &[Secret],
+    ) -> Result<(), ProviderError>;
+}
+
+/// The providers patrol knows, looked up by rule id or provider id. A value, not a global:
+/// [`Registry::builtin`] is cheap, and tests or embedders may build their own.
+pub struct Registry {
+    providers: Vec<Box<dyn Provider>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.providers.iter().map(|p| p.id()).collect();
+        f.debug_struct("Registry").field("providers", &ids).finish()
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+impl Registry {
+    /// Azure DevOps, GitHub and GitLab.
+    pub fn builtin() -> Self {
+        Self::new(vec![
+            Box::new(azure_devops::AzureDevOps),
+            Box::new(github::GitHub),
+            Box::new(gitlab::GitLab),
+        ])
+    }
+
+    /// A registry of exactly these providers.
+    pub fn new(providers: Vec<Box<dyn Provider>>) -> Self {
+        Self { providers }
+    }
+
+    /// The provider that checks tokens of `rule_id`.
+    pub fn for_rule(&self, rule_id: &str) -> Option<&dyn Provider> {
+        self.providers
+            .iter()
+            .find(|p| p.rules().contains(&rule_id))
+            .map(|p| p.as_ref())
+    }
+
+    /// The provider with id `id`.
+    pub fn get(&self, id: &str) -> Option<&dyn Provider> {
+        self.providers
+            .iter()
+            .find(|p| p.id() == id)
+            .map(|p| p.as_ref())
+    }
+
+    /// Every provider, in registry order.
+    pub fn iter(&self) -> impl Iterator<Item = &dyn Provider> {
+        self.providers.iter().map(|p| p.as_ref())
+    }
+
+    /// Checks one token with its provider (reads only); `unknown` when no provider checks
+    /// tokens of `rule_id`, `error` when the check failed.
+    pub fn verify(
+        &self,
+        http: &HttpClient,
+        ends: &Endpoints,
+        rule_id: &str,
+        secret: &Secret,
+        ado_org: Option<&str>,
+    ) -> Checked {
+        match self.for_rule(rule_id) {
+            Some(p) => p
+                .verify(http, ends, secret, ado_org)
+                .unwrap_or_else(|e| Checked::error(&e)),
+            None => Checked::new(
+                VerificationStatus::Unknown,
+                None,
+                format!("no verifier for {rule_id}"),
+            ),
+        }
+    }
+}
+
 /// The provider that can check tokens of `rule_id`, if any.
 pub fn verifier_for(rule_id: &str) -> Option<&'static str> {
-    match rule_id {
-        "azure_devops.pat" | "azure_devops.pat_legacy" => Some("azure_devops"),
-        "github.pat_classic"
-        | "github.pat_fine_grained"
-        | "github.oauth_token"
-        | "github.app_token" => Some("github"),
-        "gitlab.pat" | "gitlab.pat_routable" => Some("gitlab"),
-        _ => None,
-    }
+    Registry::builtin().for_rule(rule_id).map(|p| p.id())
 }
 
 /// Checks one token with its provider (reads only). `ado_org` adds the connectionData call.
@@ -194,29 +305,10 @@ pub fn verify(
     secret: &Secret,
     ado_org: Option<&str>,
 ) -> Checked {
-    let res = match verifier_for(rule_id) {
-        Some("azure_devops") => azure_devops::verify_token(http, ends, secret, ado_org),
-        Some("github") => github::verify_token(http, ends, secret),
-        Some("gitlab") => gitlab::verify_token(http, ends, secret),
-        _ => {
-            return Checked::new(
-                VerificationStatus::Unknown,
-                None,
-                format!("no verifier for {rule_id}"),
-            )
-        }
-    };
-    res.unwrap_or_else(|e| Checked::error(&e))
+    Registry::builtin().verify(http, ends, rule_id, secret, ado_org)
 }
 
-/// Current time as RFC 3339 UTC (same format as the audit log).
-pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    now.format(&fmt).unwrap_or_default()
-}
+pub use crate::clock::now_rfc3339;
 
 /// Longest provider message kept, in characters.
 const MESSAGE_MAX: usize = 200;
@@ -266,6 +358,39 @@ mod tests {
 
     fn token(seed: u64) -> Secret {
         Secret::new(crate::rules::sample::sample("github.pat_classic", seed).expect("sample"))
+    }
+
+    /// Every rule id a provider claims is a built-in rule of that provider, and each rule has at
+    /// most one verifier: the registry cannot drift from the rule data.
+    #[test]
+    fn the_registry_names_real_rules_of_its_own_providers() {
+        let rules = crate::rules::RuleSet::builtin().unwrap();
+        let reg = Registry::builtin();
+        let mut seen = std::collections::BTreeSet::new();
+        for p in reg.iter() {
+            assert!(!p.rules().is_empty(), "{}", p.id());
+            for id in p.rules() {
+                assert!(rules.get(id).is_some(), "{}: no built-in rule {id}", p.id());
+                assert!(id.starts_with(&format!("{}.", p.id())), "{id}");
+                assert!(seen.insert(*id), "{id} has two verifiers");
+            }
+        }
+        assert_eq!(verifier_for("github.app_token"), Some("github"));
+        assert_eq!(
+            verifier_for("azure_devops.pat_legacy"),
+            Some("azure_devops")
+        );
+        assert_eq!(verifier_for("npm.token"), None);
+        assert!(reg.get("azure_devops").unwrap().revocable());
+        assert!(reg.get("azure_devops").unwrap().revoker().is_none());
+        assert_eq!(
+            reg.get("github").unwrap().revoker().unwrap().batch_size(),
+            1000
+        );
+        assert_eq!(
+            reg.get("gitlab").unwrap().revoker().unwrap().batch_size(),
+            1
+        );
     }
 
     /// Regression test for review item 3: a token cut by the length limit must not survive.

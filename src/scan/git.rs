@@ -78,7 +78,12 @@ fn path_of(b: &[u8]) -> std::path::PathBuf {
 
 /// Reads and scans each planned blob once, with all its origins, on up to `threads` threads.
 /// A blob that cannot be read is one error line naming its object id.
-fn scan_planned(job: &Job<'_>, repo: &std::path::Path, repository: &str, blobs: &[PlannedBlob]) {
+pub(super) fn scan_planned(
+    job: &Job<'_>,
+    repo: &std::path::Path,
+    repository: &str,
+    blobs: &[PlannedBlob],
+) {
     if blobs.is_empty() {
         return;
     }

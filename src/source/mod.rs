@@ -6,6 +6,7 @@
 
 pub mod fs;
 pub mod git;
+pub mod remote;
 pub mod utf16;
 
 use std::path::PathBuf;

@@ -8,6 +8,7 @@ use std::path::Path;
 fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
     BTreeMap::from([
         ("error", &[][..]),
+        ("clock", &[][..]),
         ("rules", &["error"][..]),
         ("source", &["error"][..]),
         ("matcher", &["rules", "error"][..]),
@@ -20,13 +21,28 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
             ][..],
         ),
         ("report", &["finding", "rules", "error"][..]),
-        ("audit", &["finding", "rules", "error"][..]),
-        ("provider", &["finding", "rules", "error"][..]),
-        ("revoke", &["provider", "finding", "audit", "error"][..]),
+        ("audit", &["finding", "rules", "clock", "error"][..]),
+        ("provider", &["finding", "rules", "clock", "error"][..]),
+        (
+            "act",
+            &["provider", "finding", "audit", "clock", "error"][..],
+        ),
+        (
+            "notify",
+            &["provider", "finding", "rules", "clock", "error"][..],
+        ),
         (
             "config",
             &[
                 "rules", "source", "matcher", "finding", "baseline", "report", "provider", "error",
+            ][..],
+        ),
+        ("store", &["error"][..]),
+        (
+            "sweep",
+            &[
+                "store", "scan", "source", "matcher", "rules", "finding", "config", "provider",
+                "error",
             ][..],
         ),
     ])
@@ -236,4 +252,47 @@ fn the_circle_check_finds_a_planted_circle() {
         "mod a;\nmod b;\npub struct Thing;\nfn f() { b::B; }\n",
     );
     assert!(find_cycle(&sibling_edges(d.path(), "x")).is_some());
+}
+
+/// Every provider write request is decided in one file: outside `src/provider/` (where the
+/// calls are defined) only `src/act/execute.rs` may call a write function.
+#[test]
+fn provider_writes_are_called_only_from_act_execute() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rs_files(&src, &mut files);
+    let writes = [
+        ".revoke(",
+        "create_revocation_rule(",
+        "revoke_batch(",
+        "revoke_self(",
+    ];
+    let mut found = Vec::new();
+    for f in files {
+        let rel = f
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.starts_with("provider/") || rel == "act/execute.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            for w in writes {
+                if code.contains(w) {
+                    found.push(format!("{rel}:{}: {}", n + 1, code));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "write calls outside act/execute.rs:\n{}",
+        found.join("\n")
+    );
 }

@@ -8,24 +8,47 @@
 //! - `hostile`, `hostile_git`: hostile files, trees and git repositories, signals (the
 //!   fault-injection suite)
 //! - `rules_cli`: `patrol rules list|check`
-//! - `triage`: output formats (snapshots in `snapshots/`, SARIF schema), patrol.toml,
-//!   baselines (incl. a real `git merge`), the audit log
-//! - `act`: `scan --verify/--revoke` and `patrol ado ...` against `mock_api`, a loopback
-//!   server speaking the documented Azure DevOps, GitHub and GitLab endpoints
+//! - `formats`, `sarif`: output formats (snapshots in `snapshots/`, the SARIF schema)
+//! - `config`: patrol.toml; `baseline`: baselines (incl. a real `git merge`)
+//! - `audit`: the audit log of scans and of the acting stage
+//! - `verify`, `revoke_azure_devops`, `revoke_github_gitlab`, `http_policy`, `act_from`:
+//!   `scan --verify/--revoke`, `patrol ado ...` and `patrol act --from` against `mock_api`, a
+//!   loopback server speaking the documented Azure DevOps, GitHub and GitLab endpoints
+//!   (`act_env`: their shared set-up)
 //! - `history`: git history, `--staged`, `--since-commit`, `--range`, `patrol hook install`
 //!   (repositories built with `git_repo::GitRepoBuilder`)
 //!
+//! - `pats`: `patrol pats ...` against `pats_api`, a loopback PAT Lifecycle API
+//! - `notify`: `--notify` / `--notify-webhook` against `notify_servers` (SMTP, webhook)
+//! - `sweep` (with `sweep_server`, a loopback organisation: listings and smart HTTP): the
+//!   sweep datastore, incrementality, resume after SIGKILL, isolation, credentials
+//!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
-mod act;
+mod act_env;
+mod act_from;
+mod audit;
+mod baseline;
+mod config;
 mod embedding;
+mod formats;
 mod git_repo;
 mod history;
 mod hostile;
 mod hostile_git;
+mod http_policy;
 mod layering;
 mod mock_api;
+mod notify;
+mod notify_servers;
+mod pats;
+mod pats_api;
+mod revoke_azure_devops;
+mod revoke_github_gitlab;
 mod rules_cli;
+mod sarif;
 mod scan_files;
-mod triage;
+mod sweep;
+mod sweep_server;
 mod util;
+mod verify;

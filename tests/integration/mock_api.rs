@@ -221,7 +221,7 @@ pub fn fault(method: &'static str, suffix: &str, status: u16, times: usize) -> F
     }
 }
 
-fn record(req: &mut tiny_http::Request) -> Recorded {
+pub fn record(req: &mut tiny_http::Request) -> Recorded {
     let url = req.url().to_string();
     let (path, q) = url.split_once('?').unwrap_or((&url, ""));
     let query = q

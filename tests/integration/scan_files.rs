@@ -330,3 +330,91 @@ fn max_locations_keeps_the_first_locations_in_report_order_whatever_the_threads_
     assert!(seen.iter().all(|p| p == &seen[0]), "{seen:?}");
     assert_eq!(seen[0], ["d00/f000.txt", "d00/f040.txt", "d00/f080.txt"]);
 }
+
+/// Tokens placed across every kind of chunk edge (the end of a chunk, the start of the next
+/// one's overlap, the left-context cut) are each found once, at the right line and column,
+/// with tiny chunks exactly as with one chunk holding the whole file.
+#[test]
+fn tokens_across_chunk_edges_are_found_once_at_their_place() {
+    use patrol::source::fs::OVERLAP_BYTES;
+    use patrol::{ScanConfig, ScanPlan, ScanSettings, Scanner};
+    use std::sync::atomic::AtomicBool;
+
+    // read_chunks makes chunks of at least 2 * OVERLAP_BYTES, each starting OVERLAP_BYTES
+    // before the previous one's end: edges at multiples of OVERLAP_BYTES.
+    let chunk = 2 * OVERLAP_BYTES;
+    let mut starts = Vec::new();
+    for edge in (1..6).map(|k| k * OVERLAP_BYTES) {
+        for d in [-41i64, -40, -20, -1, 0, 31, 32, 33, 45] {
+            starts.push((edge as i64 + d) as usize);
+        }
+    }
+    starts.sort();
+    starts.dedup();
+    // Keep starts at least one token line apart.
+    let mut kept: Vec<usize> = Vec::new();
+    for s in starts {
+        if kept.last().is_none_or(|l| s >= l + 44) {
+            kept.push(s);
+        }
+    }
+    let mut text = String::new();
+    let mut expected = Vec::new();
+    for (i, s) in kept.iter().enumerate() {
+        while text.len() + 1 < *s {
+            let col = text.len() - text.rfind('\n').map_or(0, |n| n + 1);
+            text.push(if col >= 70 { '\n' } else { 'x' });
+        }
+        text.push(' ');
+        let tok = fake("github.pat_classic", 700 + i as u64);
+        let line = text.matches('\n').count() as u64 + 1;
+        let column = (text.len() - text.rfind('\n').map_or(0, |n| n + 1)) as u64 + 1;
+        assert_eq!(text.len(), *s);
+        text.push_str(&tok);
+        text.push('\n');
+        expected.push((tok, line, column));
+    }
+    let t = TestDir::new();
+    t.write("big.txt", &text);
+
+    let scan = |chunk_bytes: usize| {
+        let settings = ScanSettings {
+            no_config: true,
+            threads: Some(1),
+            chunk_bytes,
+            ..Default::default()
+        };
+        let scanner = Scanner::new(ScanConfig::new(&settings).unwrap());
+        let (out, diags) = scanner.collect(&ScanPlan::files([t.path()]), &AtomicBool::new(false));
+        assert!(out.summary.complete, "{:?}", diags.entries());
+        let mut got: Vec<(String, u64, u64)> = out
+            .findings
+            .iter()
+            .map(|f| {
+                assert_eq!(f.locations.len(), 1, "found once: {:?}", f.locations);
+                let l = &f.locations[0];
+                (f.secret.expose().to_string(), l.line, l.column)
+            })
+            .collect();
+        got.sort();
+        (got, out.summary.bytes_scanned)
+    };
+    let mut want = expected.clone();
+    want.sort();
+    let (small, bytes_small) = scan(chunk);
+    assert_eq!(
+        small,
+        want,
+        "{} tokens over {} bytes",
+        kept.len(),
+        text.len()
+    );
+    let (whole, bytes_whole) = scan(patrol::scan::CHUNK_BYTES);
+    assert_eq!(small, whole);
+    assert_eq!(
+        bytes_small,
+        text.len() as u64,
+        "overlap is not counted twice"
+    );
+    assert_eq!(bytes_whole, bytes_small);
+}

@@ -1,7 +1,8 @@
-//! Azure DevOps: who owns a PAT (profile, connectionData), and the organisation
-//! administrator's token-administration API (tokenadmin), with the identity (IMS) and graph
-//! look-ups it needs. Built against ../shared/specs/azure-devops/ (tokenAdmin 7.2, ims,
-//! graph, profile).
+//! Azure DevOps, in two parts: `verify.rs` checks a leaked PAT with the PAT alone (profile,
+//! connectionData: is it live, whose is it); `admin.rs` is the organisation administrator's
+//! client (tokenadmin, with the identity (IMS) and graph look-ups it needs). This file holds
+//! what both share: the organisation's URLs, the service's types, status explanations.
+//! Built against ../shared/specs/azure-devops/ (tokenAdmin 7.2, ims, graph, profile).
 //!
 //! Hosts: `https://app.vssps.visualstudio.com` (profile), `https://dev.azure.com/{org}`
 //! (connectionData), `https://vssps.dev.azure.com/{org}` (tokenadmin, identities, graph).
@@ -9,15 +10,23 @@
 //!
 //! Errors explain themselves: a 401/403 names the scope or role that is missing, a 404 on a
 //! user's PAT list says the user is not there. The write calls ([`AdoAdmin::revoke`],
-//! [`AdoAdmin::create_revocation_rule`]) are called only by `revoke.rs`.
+//! [`AdoAdmin::create_revocation_rule`]) are called only by `act/execute.rs`.
+
+mod admin;
+mod verify;
+
+pub use admin::AdoAdmin;
+pub use verify::{verify_token, AzureDevOps};
+
+pub mod pats;
 
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::http::{describe, Auth, HostScope, HttpClient, Method, Request, Response};
-use super::{body_message, Checked, Endpoints, Owner, ProviderError};
-use crate::finding::{Secret, VerificationStatus};
+use super::http::{Auth, HostScope, Response};
+use super::{body_message, ProviderError};
+use crate::finding::Secret;
 
 /// api-version of tokenadmin (7.2 adds `crossCompanyCorrelatingId`).
 pub const TOKENADMIN_API_VERSION: &str = "7.2-preview.1";
@@ -89,7 +98,7 @@ fn check_org(org: &str) -> Result<(), ProviderError> {
     }
 }
 
-fn url(base: &str, path: &[&str], query: &[(&str, &str)]) -> Result<Url, ProviderError> {
+pub(super) fn url(base: &str, path: &[&str], query: &[(&str, &str)]) -> Result<Url, ProviderError> {
     let mut u = Url::parse(base).map_err(|e| ProviderError::Policy {
         url: base.to_string(),
         reason: e.to_string(),
@@ -169,7 +178,7 @@ pub fn admin_auth(
 
 /// Which call failed, for the explanation of a 401/403.
 #[derive(Debug, Clone, Copy)]
-enum Op {
+pub(super) enum Op {
     TokenAdmin,
     Identities,
     Graph,
@@ -185,7 +194,7 @@ impl Op {
     }
 }
 
-fn status_error(
+pub(super) fn status_error(
     op: Op,
     what: String,
     r: &Response,
@@ -224,7 +233,10 @@ fn status_error(
     }
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(what: &str, r: &Response) -> Result<T, ProviderError> {
+pub(super) fn decode<T: for<'de> Deserialize<'de>>(
+    what: &str,
+    r: &Response,
+) -> Result<T, ProviderError> {
     serde_json::from_slice(&r.body).map_err(|e| ProviderError::Decode {
         what: what.to_string(),
         reason: format!("invalid JSON ({e})"),
@@ -232,7 +244,7 @@ fn decode<T: for<'de> Deserialize<'de>>(what: &str, r: &Response) -> Result<T, P
 }
 
 /// A list in either documented shape: a bare array, or `{count, value: [...]}`.
-fn value_list(v: Value) -> Vec<Value> {
+pub(super) fn value_list(v: Value) -> Vec<Value> {
     match v {
         Value::Array(a) => a,
         Value::Object(mut o) => match o.remove("value") {
@@ -241,394 +253,6 @@ fn value_list(v: Value) -> Vec<Value> {
         },
         _ => Vec::new(),
     }
-}
-
-/// The organisation administrator's client (tokenadmin, identities, graph).
-pub struct AdoAdmin<'a> {
-    http: &'a HttpClient,
-    org: String,
-    urls: AdoUrls,
-    auth: Auth,
-    max_pages: usize,
-}
-
-impl<'a> AdoAdmin<'a> {
-    /// A client for `org` with the admin credential `auth`.
-    pub fn new(
-        http: &'a HttpClient,
-        org: &str,
-        api_base: Option<&str>,
-        auth: Auth,
-    ) -> Result<Self, ProviderError> {
-        Ok(Self {
-            http,
-            org: org.to_string(),
-            urls: AdoUrls::new(Some(org), api_base)?,
-            auth,
-            max_pages: MAX_PAGES,
-        })
-    }
-
-    /// Lowers the page limit of [`AdoAdmin::list_users`] / [`AdoAdmin::list_pats`] (tests).
-    pub fn with_max_pages(mut self, n: usize) -> Self {
-        self.max_pages = n.max(1);
-        self
-    }
-
-    /// The error for a list that still had pages when the limit was reached: a partial list
-    /// must never pass for the whole one.
-    fn too_many_pages(&self, what: String) -> ProviderError {
-        ProviderError::Decode {
-            what,
-            reason: format!(
-                "still more pages after {} pages; stopping, the list is incomplete",
-                self.max_pages
-            ),
-        }
-    }
-
-    /// The organisation.
-    pub fn org(&self) -> &str {
-        &self.org
-    }
-
-    fn get(&self, u: Url) -> Result<(String, Response), ProviderError> {
-        let req = Request {
-            method: Method::Get,
-            url: u,
-            auth: self.auth.clone(),
-            body: None,
-        };
-        let what = describe(&req);
-        let r = self.http.send(&self.urls.scope, &req)?;
-        Ok((what, r))
-    }
-
-    /// UPN -> user, through `_apis/identities?searchFilter=General&filterValue=UPN`.
-    pub fn resolve_user(&self, upn: &str) -> Result<AdoUser, ProviderError> {
-        let u = url(
-            &self.urls.vssps,
-            &["_apis", "identities"],
-            &[
-                ("searchFilter", "General"),
-                ("filterValue", upn),
-                ("queryMembership", "None"),
-                ("api-version", IDENTITIES_API_VERSION),
-            ],
-        )?;
-        let (what, r) = self.get(u)?;
-        if r.status != 200 {
-            return Err(status_error(
-                Op::Identities,
-                what,
-                &r,
-                None,
-                self.auth.secret(),
-            ));
-        }
-        let list = value_list(decode(&what, &r)?);
-        let with_desc: Vec<&Value> = list
-            .iter()
-            .filter(|i| {
-                i["subjectDescriptor"]
-                    .as_str()
-                    .is_some_and(|d| !d.is_empty())
-            })
-            .collect();
-        let props = |i: &Value| -> Vec<String> {
-            ["Account", "Mail", "UPN", "PrincipalName"]
-                .iter()
-                .filter_map(|k| i["properties"][*k]["$value"].as_str())
-                .map(str::to_string)
-                .collect()
-        };
-        // Only an identity that carries the UPN itself is the user: the search is fuzzy, and
-        // taking the first hit would act on someone else.
-        let pick = with_desc
-            .iter()
-            .find(|i| props(i).iter().any(|v| v.eq_ignore_ascii_case(upn)));
-        let Some(pick) = pick else {
-            let seen: Vec<String> = with_desc
-                .iter()
-                .take(5)
-                .map(|i| {
-                    props(i)
-                        .into_iter()
-                        .next()
-                        .or_else(|| i["providerDisplayName"].as_str().map(str::to_string))
-                        .unwrap_or_else(|| "?".into())
-                })
-                .collect();
-            let returned =
-                if with_desc.is_empty() {
-                    "the identity search returned no user".to_string()
-                } else {
-                    format!(
-                    "the identity search returned {} other identit{} ({}{}), none with that UPN",
-                    with_desc.len(),
-                    if with_desc.len() == 1 { "y" } else { "ies" },
-                    seen.join(", "),
-                    if with_desc.len() > seen.len() { ", ..." } else { "" }
-                )
-                };
-            return Err(ProviderError::UserNotFound {
-                user: upn.to_string(),
-                org: self.org.clone(),
-                returned,
-            });
-        };
-        let own_upn = props(pick)
-            .into_iter()
-            .find(|v| v.eq_ignore_ascii_case(upn))
-            .unwrap_or_else(|| upn.to_string());
-        Ok(AdoUser {
-            descriptor: pick["subjectDescriptor"]
-                .as_str()
-                .unwrap_or_default()
-                .into(),
-            display_name: pick["providerDisplayName"]
-                .as_str()
-                .unwrap_or(&own_upn)
-                .to_string(),
-            upn: own_upn,
-        })
-    }
-
-    /// Every user of the organisation, following `X-MS-ContinuationToken`.
-    pub fn list_users(&self) -> Result<Vec<AdoUser>, ProviderError> {
-        let mut out = Vec::new();
-        let mut cont: Option<String> = None;
-        let mut last = String::new();
-        for _ in 0..self.max_pages {
-            let mut q = vec![("api-version", GRAPH_API_VERSION)];
-            if let Some(c) = &cont {
-                q.push(("continuationToken", c.as_str()));
-            }
-            let (what, r) = self.get(url(&self.urls.vssps, &["_apis", "graph", "users"], &q)?)?;
-            if r.status != 200 {
-                return Err(status_error(Op::Graph, what, &r, None, self.auth.secret()));
-            }
-            last.clone_from(&what);
-            let next = r
-                .header("x-ms-continuationtoken")
-                .filter(|s| !s.is_empty())
-                .map(str::to_string);
-            for u in value_list(decode(&what, &r)?) {
-                let Some(d) = u["descriptor"].as_str() else {
-                    continue;
-                };
-                out.push(AdoUser {
-                    descriptor: d.to_string(),
-                    upn: u["principalName"].as_str().unwrap_or_default().to_string(),
-                    display_name: u["displayName"].as_str().unwrap_or_default().to_string(),
-                });
-            }
-            match next {
-                Some(n) if cont.as_deref() != Some(n.as_str()) => cont = Some(n),
-                _ => return Ok(out),
-            }
-        }
-        Err(self.too_many_pages(last))
-    }
-
-    /// Every PAT of `user`, following `continuationToken`.
-    pub fn list_pats(&self, user: &AdoUser) -> Result<Vec<SessionToken>, ProviderError> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Page {
-            #[serde(default)]
-            value: Vec<SessionToken>,
-            #[serde(default)]
-            continuation_token: Option<String>,
-        }
-        let mut out = Vec::new();
-        let mut cont: Option<String> = None;
-        let page_size = PAT_PAGE_SIZE.to_string();
-        let mut last = String::new();
-        for _ in 0..self.max_pages {
-            let mut q = vec![
-                ("pageSize", page_size.as_str()),
-                ("api-version", TOKENADMIN_API_VERSION),
-            ];
-            if let Some(c) = &cont {
-                q.push(("continuationToken", c.as_str()));
-            }
-            let u = url(
-                &self.urls.vssps,
-                &[
-                    "_apis",
-                    "tokenadmin",
-                    "personalaccesstokens",
-                    &user.descriptor,
-                ],
-                &q,
-            )?;
-            let (what, r) = self.get(u)?;
-            if r.status != 200 {
-                let nf = format!(
-                    "user {} (subject descriptor {}) not found in organization {}",
-                    user.upn, user.descriptor, self.org
-                );
-                return Err(status_error(
-                    Op::TokenAdmin,
-                    what,
-                    &r,
-                    Some(nf),
-                    self.auth.secret(),
-                ));
-            }
-            let page: Page = decode(&what, &r)?;
-            last.clone_from(&what);
-            out.extend(page.value);
-            match page.continuation_token.filter(|c| !c.is_empty()) {
-                Some(n) if cont.as_deref() != Some(n.as_str()) => cont = Some(n),
-                _ => return Ok(out),
-            }
-        }
-        Err(self.too_many_pages(last))
-    }
-
-    /// `POST _apis/tokenadmin/revocations` with one batch of authorization ids. Sent once.
-    pub fn revoke(&self, authorization_ids: &[String]) -> Result<(), ProviderError> {
-        let body: Vec<Value> = authorization_ids
-            .iter()
-            .map(|id| serde_json::json!({ "authorizationId": id }))
-            .collect();
-        let u = url(
-            &self.urls.vssps,
-            &["_apis", "tokenadmin", "revocations"],
-            &[("api-version", TOKENADMIN_API_VERSION)],
-        )?;
-        self.write(u, Value::Array(body), &[200, 204])
-    }
-
-    /// `POST _apis/tokenadmin/revocationrules`. Sent once.
-    pub fn create_revocation_rule(
-        &self,
-        created_before: &str,
-        scopes: &str,
-    ) -> Result<(), ProviderError> {
-        let u = url(
-            &self.urls.vssps,
-            &["_apis", "tokenadmin", "revocationrules"],
-            &[("api-version", TOKENADMIN_API_VERSION)],
-        )?;
-        let body = serde_json::json!({ "scopes": scopes, "createdBefore": created_before });
-        self.write(u, body, &[200, 201, 204])
-    }
-
-    fn write(&self, u: Url, body: Value, ok: &[u16]) -> Result<(), ProviderError> {
-        let req = Request {
-            method: Method::Post,
-            url: u,
-            auth: self.auth.clone(),
-            body: Some(body),
-        };
-        let what = describe(&req);
-        let r = self.http.send(&self.urls.scope, &req)?;
-        if ok.contains(&r.status) {
-            Ok(())
-        } else {
-            Err(status_error(
-                Op::TokenAdmin,
-                what,
-                &r,
-                None,
-                self.auth.secret(),
-            ))
-        }
-    }
-}
-
-/// Checks a PAT with the PAT alone: the profile API (org-less) and, with `org`,
-/// connectionData (which also gives the owner's subject descriptor). Reads only.
-pub fn verify_token(
-    http: &HttpClient,
-    ends: &Endpoints,
-    token: &Secret,
-    org: Option<&str>,
-) -> Result<Checked, ProviderError> {
-    let urls = AdoUrls::new(org, ends.ado_api_base.as_deref())?;
-    let mut owner = Owner::default();
-    let prof = url(
-        &urls.profile,
-        &["_apis", "profile", "profiles", "me"],
-        &[("details", "true"), ("api-version", PROFILE_API_VERSION)],
-    )?;
-    let (code, body) = get_self(http, &urls, prof, token)?;
-    if let Some(v) = &body {
-        owner.display_name = v["displayName"].as_str().map(str::to_string);
-        owner.name = v["emailAddress"].as_str().map(str::to_string);
-        owner.id = v["id"].as_str().map(str::to_string);
-    }
-    let profile_live = liveness(code);
-    let mut detail = format!("profile API: HTTP {code}");
-    let mut conn_live = None;
-    if org.is_some() {
-        let u = url(&urls.dev, &["_apis", "connectionData"], &[])?;
-        let (code, body) = get_self(http, &urls, u, token)?;
-        detail.push_str(&format!("; connectionData: HTTP {code}"));
-        if let Some(v) = &body {
-            merge_connection_data(&mut owner, &v["authenticatedUser"]);
-        }
-        conn_live = liveness(code);
-    }
-    let status = match (profile_live, conn_live) {
-        (Some(true), _) | (_, Some(true)) => VerificationStatus::Live,
-        (Some(false), None) if org.is_none() => VerificationStatus::RevokedOrInvalid,
-        (Some(false), Some(false)) => VerificationStatus::RevokedOrInvalid,
-        _ => VerificationStatus::Error,
-    };
-    let owner = (owner != Owner::default()).then_some(owner);
-    Ok(Checked::new(status, owner, detail))
-}
-
-/// `Some(true)` accepted, `Some(false)` rejected (401, or 203 / a redirect to sign-in),
-/// `None` no verdict.
-fn liveness(status: u16) -> Option<bool> {
-    match status {
-        200 => Some(true),
-        401 | 203 | 300..=399 => Some(false),
-        _ => None,
-    }
-}
-
-/// One read with the found token as Basic password; the JSON body when the status is 200.
-fn get_self(
-    http: &HttpClient,
-    urls: &AdoUrls,
-    u: Url,
-    token: &Secret,
-) -> Result<(u16, Option<Value>), ProviderError> {
-    let req = Request {
-        method: Method::Get,
-        url: u,
-        auth: Auth::Basic(token.clone()),
-        body: None,
-    };
-    let what = describe(&req);
-    let r = http.send(&urls.scope, &req)?;
-    let body = if r.status == 200 {
-        Some(decode(&what, &r)?)
-    } else {
-        None
-    };
-    Ok((r.status, body))
-}
-
-/// Fills what the profile did not tell from connectionData's `authenticatedUser`.
-fn merge_connection_data(owner: &mut Owner, au: &Value) {
-    let s = |v: &Value| v.as_str().map(str::to_string);
-    owner.subject_descriptor = s(&au["subjectDescriptor"]);
-    owner.id = owner.id.take().or_else(|| s(&au["id"]));
-    owner.display_name = owner
-        .display_name
-        .take()
-        .or_else(|| s(&au["providerDisplayName"]));
-    owner.name = owner
-        .name
-        .take()
-        .or_else(|| s(&au["properties"]["Account"]["$value"]));
 }
 
 #[cfg(test)]

@@ -1,0 +1,442 @@
+//! Remote repositories as a source: bare mirrors in a cache directory, kept up to date with
+//! the system `git` CLI (the vendored libgit2 has no HTTPS).
+//!
+//! Contract:
+//! - every `git` runs with the user's own configuration switched off (`GIT_CONFIG_NOSYSTEM`,
+//!   `GIT_CONFIG_GLOBAL=/dev/null`, no credential helper, no askpass, `GIT_TERMINAL_PROMPT=0`),
+//!   so nothing in `~/.gitconfig` (an `insteadOf`, a proxy, a credential helper, hooks) changes
+//!   what is fetched or where a credential goes;
+//! - a credential travels only in the environment, as `http.extraHeader` through
+//!   `GIT_CONFIG_COUNT` / `GIT_CONFIG_KEY_0` / `GIT_CONFIG_VALUE_0`: never in argv, in a URL, in
+//!   the mirror's config or in an error message;
+//! - each command runs in its own process group with a deadline; past it the whole group is
+//!   killed (git spawns `git-remote-https`, `index-pack`...);
+//! - a mirror is cloned into a temporary directory and renamed into place when complete, so
+//!   an interrupted clone never looks like a mirror; a mirror whose fetch fails is cloned again
+//!   once before the repository is given up.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::error::SourceError;
+
+/// A whole `http.extraHeader` value (`Authorization: Basic ...`). Redacted in `Debug`.
+#[derive(Clone)]
+pub struct GitCredential(String);
+
+impl GitCredential {
+    /// Wraps a header line such as `Authorization: Basic <base64>`.
+    pub fn header(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+}
+
+impl std::fmt::Debug for GitCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GitCredential(<redacted>)")
+    }
+}
+
+/// How to run git.
+#[derive(Debug, Clone)]
+pub struct GitRunner {
+    /// The `git` program.
+    pub program: PathBuf,
+    /// Deadline of one command (clone, fetch, ls-remote).
+    pub timeout: Duration,
+    /// When set (Ctrl-C), a running git is killed with its process group at once.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl Default for GitRunner {
+    fn default() -> Self {
+        Self {
+            program: PathBuf::from("git"),
+            timeout: Duration::from_secs(30 * 60),
+            cancel: None,
+        }
+    }
+}
+
+/// A ref and its object id (hex).
+pub type Tip = (String, String);
+
+fn fail(what: &str, reason: impl Into<String>) -> SourceError {
+    SourceError::Git {
+        oid: what.to_string(),
+        reason: reason.into(),
+    }
+}
+
+impl GitRunner {
+    fn command(&self, cred: Option<&GitCredential>) -> Command {
+        let mut c = Command::new(&self.program);
+        c.env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_OBJECT_DIRECTORY")
+            .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES")
+            .env_remove("GIT_ASKPASS")
+            .env_remove("SSH_ASKPASS")
+            .env_remove("GIT_SSH_COMMAND")
+            .env_remove("GIT_PROXY_COMMAND")
+            .env_remove("http_proxy")
+            .env_remove("https_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_NO_REPLACE_OBJECTS", "1")
+            .env("LC_ALL", "C");
+        let mut cfg: Vec<(&str, String)> = vec![
+            ("credential.helper", String::new()),
+            ("core.askPass", String::new()),
+            ("core.hooksPath", "/dev/null".into()),
+            ("protocol.allow", "never".into()),
+            ("protocol.https.allow", "always".into()),
+            ("protocol.http.allow", "always".into()),
+            ("protocol.file.allow", "always".into()),
+            ("http.followRedirects", "false".into()),
+            ("transfer.fsckObjects", "false".into()),
+            ("gc.auto", "0".into()),
+            ("maintenance.auto", "false".into()),
+        ];
+        if let Some(cr) = cred {
+            cfg.push(("http.extraHeader", cr.0.clone()));
+        }
+        c.env("GIT_CONFIG_COUNT", cfg.len().to_string());
+        for (i, (k, v)) in cfg.into_iter().enumerate() {
+            c.env(format!("GIT_CONFIG_KEY_{i}"), k);
+            c.env(format!("GIT_CONFIG_VALUE_{i}"), v);
+        }
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            c.process_group(0);
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl(2) is async-signal-safe; it only sets this child's parent-death
+            // signal, so a git whose patrol was SIGKILLed dies too instead of writing on.
+            unsafe {
+                c.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+        }
+        c
+    }
+
+    /// Runs `git args` with the deadline; returns stdout, or an error with git's last
+    /// stderr line (which never holds the credential: it is not in argv or the URL).
+    fn run(
+        &self,
+        what: &str,
+        args: &[&std::ffi::OsStr],
+        cred: Option<&GitCredential>,
+    ) -> Result<Vec<u8>, SourceError> {
+        let mut c = self.command(cred);
+        c.args(args);
+        let mut child = c
+            .spawn()
+            .map_err(|e| fail(what, format!("cannot run git: {e}")))?;
+        let mut out = child.stdout.take().expect("piped");
+        let mut err = child.stderr.take().expect("piped");
+        let t_out = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = out.read_to_end(&mut b);
+            b
+        });
+        let t_err = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = err.read_to_end(&mut b);
+            b
+        });
+        let deadline = Instant::now() + self.timeout;
+        let cancelled = || {
+            self.cancel
+                .as_ref()
+                .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        };
+        let mut interrupted = false;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(s)) => break Some(s),
+                Ok(None) if cancelled() => {
+                    kill_group(&mut child);
+                    interrupted = true;
+                    break None;
+                }
+                Ok(None) if Instant::now() >= deadline => {
+                    kill_group(&mut child);
+                    break None;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                Err(e) => return Err(fail(what, e.to_string())),
+            }
+        };
+        let stdout = t_out.join().unwrap_or_default();
+        let stderr = t_err.join().unwrap_or_default();
+        match status {
+            None if interrupted => Err(fail(what, "interrupted (git killed)")),
+            None => Err(fail(
+                what,
+                format!("timed out after {} s (git killed)", self.timeout.as_secs()),
+            )),
+            Some(s) if s.success() => Ok(stdout),
+            Some(s) => {
+                let text = String::from_utf8_lossy(&stderr);
+                let line = text
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("")
+                    .trim();
+                Err(fail(
+                    what,
+                    format!(
+                        "git failed ({}): {line}",
+                        s.code().map_or("signal".into(), |c| format!("exit {c}"))
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// The remote's refs (branches, tags, others), without `HEAD` and peeled `^{}` entries,
+    /// sorted. Asks only for the ref advertisement: no pack is transferred.
+    pub fn ls_remote(
+        &self,
+        url: &str,
+        cred: Option<&GitCredential>,
+    ) -> Result<Vec<Tip>, SourceError> {
+        let out = self.run(
+            &format!("ls-remote {}", redact_url(url)),
+            &["ls-remote".as_ref(), "--".as_ref(), url.as_ref()],
+            cred,
+        )?;
+        Ok(parse_tips(&out, '\t'))
+    }
+
+    /// The refs of a local mirror, sorted (same form as [`GitRunner::ls_remote`]).
+    pub fn local_tips(&self, mirror: &Path) -> Result<Vec<Tip>, SourceError> {
+        let out = self.run(
+            &format!("mirror {}", mirror.display()),
+            &[
+                "-C".as_ref(),
+                mirror.as_os_str(),
+                "for-each-ref".as_ref(),
+                "--format=%(objectname) %(refname)".as_ref(),
+            ],
+            None,
+        )?;
+        let text = String::from_utf8_lossy(&out);
+        let mut v: Vec<Tip> = text
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(o, r)| (r.to_string(), o.to_string()))
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
+    /// Brings the bare mirror at `dir` up to date with `url`: an incremental fetch when a
+    /// complete mirror is there, else a fresh `clone --mirror` (into a temporary directory,
+    /// renamed into place). A failed fetch is retried once as a fresh clone.
+    pub fn mirror(
+        &self,
+        url: &str,
+        dir: &Path,
+        cred: Option<&GitCredential>,
+    ) -> Result<(), SourceError> {
+        let what = format!("fetch {}", redact_url(url));
+        if is_complete_mirror(dir) {
+            remove_stale_locks(dir);
+            let fetched = self.run(
+                &what,
+                &[
+                    "-C".as_ref(),
+                    dir.as_os_str(),
+                    "fetch".as_ref(),
+                    "--prune".as_ref(),
+                    "--no-write-fetch-head".as_ref(),
+                    "--quiet".as_ref(),
+                    "origin".as_ref(),
+                ],
+                cred,
+            );
+            if fetched.is_ok() {
+                return Ok(());
+            }
+        }
+        self.clone_fresh(&what, url, dir, cred)
+    }
+
+    fn clone_fresh(
+        &self,
+        what: &str,
+        url: &str,
+        dir: &Path,
+        cred: Option<&GitCredential>,
+    ) -> Result<(), SourceError> {
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(|e| fail(what, e.to_string()))?;
+        remove_partials(dir);
+        let tmp = tmp_dir(dir);
+        let res = self.run(
+            what,
+            &[
+                "clone".as_ref(),
+                "--mirror".as_ref(),
+                "--quiet".as_ref(),
+                "--".as_ref(),
+                url.as_ref(),
+                tmp.as_os_str(),
+            ],
+            cred,
+        );
+        if let Err(e) = res {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        std::fs::write(tmp.join(COMPLETE_MARK), b"").map_err(|e| fail(what, e.to_string()))?;
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::rename(&tmp, dir).map_err(|e| fail(what, e.to_string()))
+    }
+}
+
+/// Written last into a fresh clone: a mirror without it is half-written.
+const COMPLETE_MARK: &str = "patrol-mirror-complete";
+
+/// `<mirror>.partial-<pid>`: a clone in progress (or one a killed run left behind).
+fn tmp_dir(dir: &Path) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".partial-{}", std::process::id()));
+    dir.with_file_name(name)
+}
+
+/// Removes what interrupted clones of this mirror left behind.
+fn remove_partials(dir: &Path) {
+    let Some(parent) = dir.parent() else { return };
+    let mut prefix = dir.file_name().unwrap_or_default().to_os_string();
+    prefix.push(".partial-");
+    let prefix = prefix.to_string_lossy().into_owned();
+    let Ok(rd) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in rd.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+fn is_complete_mirror(dir: &Path) -> bool {
+    dir.join(COMPLETE_MARK).is_file() && dir.join("HEAD").is_file() && dir.join("objects").is_dir()
+}
+
+/// Lock files a killed git leaves behind; the sweep holds its mirror alone, so any lock
+/// present before a fetch starts is stale.
+fn remove_stale_locks(dir: &Path) {
+    for f in [
+        "packed-refs.lock",
+        "shallow.lock",
+        "config.lock",
+        "HEAD.lock",
+    ] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    fn walk(d: &Path) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p);
+            } else if p.extension().is_some_and(|x| x == "lock") {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+    }
+    walk(&dir.join("refs"));
+}
+
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    {
+        // SAFETY: kill(2) with a negative pid signals the process group the child leads
+        // (spawned with process_group(0)); no memory is touched.
+        unsafe {
+            libc::kill(-(child.id() as i32), libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn parse_tips(out: &[u8], sep: char) -> Vec<Tip> {
+    let text = String::from_utf8_lossy(out);
+    let mut v: Vec<Tip> = text
+        .lines()
+        .filter_map(|l| l.split_once(sep))
+        .filter(|(_, r)| *r != "HEAD" && !r.ends_with("^{}"))
+        .map(|(o, r)| (r.to_string(), o.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A URL as it may be shown: any user info replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let (auth, tail) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        if let Some((_, host)) = auth.rsplit_once('@') {
+            return format!("{scheme}://***@{host}{tail}");
+        }
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tips_drop_head_and_peeled_entries_and_sort() {
+        let out = b"aa\tHEAD\nbb\trefs/tags/v1\ncc\trefs/tags/v1^{}\ndd\trefs/heads/main\n";
+        assert_eq!(
+            parse_tips(out, '\t'),
+            vec![
+                ("refs/heads/main".to_string(), "dd".to_string()),
+                ("refs/tags/v1".to_string(), "bb".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn user_info_never_shows_in_a_displayed_url() {
+        assert_eq!(
+            redact_url("https://me:tok@example.com/a/b.git"),
+            "https://***@example.com/a/b.git"
+        );
+        assert_eq!(redact_url("/srv/repo"), "/srv/repo");
+    }
+
+    #[test]
+    fn credential_debug_is_redacted() {
+        let c = GitCredential::header("Authorization: Basic c2VjcmV0");
+        assert!(!format!("{c:?}").contains("c2VjcmV0"));
+    }
+}
