@@ -11,7 +11,7 @@
 //!    goes to the collector once per origin, as a planned scan would have sent it.
 //!
 //! The findings, locations, counters and diagnostics are those of [`plan_history`] followed
-//! by [``scan_planned``]; the memory is about 60 bytes per unique blob and tree
+//! by `scan_planned`; the memory is about 60 bytes per unique blob and tree
 //! and 40 per commit, instead of an origin per (blob, path) pair.
 //!
 //! [`plan_history`]: crate::source::git::plan_history
