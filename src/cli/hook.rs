@@ -1,5 +1,9 @@
 //! `patrol hook install [--force]`: writes `.git/hooks/pre-commit` running
 //! `patrol scan --staged`. A hook that patrol did not write is left alone unless `--force`.
+//!
+//! `patrol hook run`: what a hook manager calls (the pre-commit framework's hooks in
+//! `.pre-commit-hooks.yaml`): `patrol scan --staged --no-progress .`, then, when the commit is
+//! blocked, the same three ways to go on that the installed hook prints.
 
 use std::path::PathBuf;
 
@@ -28,11 +32,29 @@ enum HookCommand {
         #[arg(long, value_name = "DIR", default_value = ".")]
         repo: PathBuf,
     },
+    /// Scan what is staged, as a pre-commit hook: on findings, say how to go on.
+    Run,
 }
+
+/// The three ways to go on from a blocked commit, one line each (stderr).
+const GUIDANCE: [&str; 3] = [
+    "patrol: commit blocked. Remove the secret from the staged files, or mark",
+    "patrol: a false positive with a 'patrol:allow' comment on its line; to skip the check",
+    "patrol: once: git commit --no-verify",
+];
 
 pub fn run(a: HookArgs) -> anyhow::Result<ExitCode> {
     match a.command {
         HookCommand::Install { force, repo } => install(&repo, force),
+        HookCommand::Run => {
+            let code = super::scan::run(super::scan::staged_args())?;
+            if code != ExitCode::Clean {
+                for line in GUIDANCE {
+                    eprintln!("{line}");
+                }
+            }
+            Ok(code)
+        }
     }
 }
 

@@ -5,9 +5,11 @@ mod act;
 mod ado;
 mod audit;
 mod baseline;
+mod completions;
 pub mod exit;
 mod hook;
 mod http;
+mod man;
 mod notify;
 mod output;
 mod pats;
@@ -53,11 +55,24 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Write the findings of a sweep from its datastore.
     Report(report::ReportArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions(completions::CompletionsArgs),
+    /// Print the patrol(1) manual page (roff) to stdout.
+    Man(man::ManArgs),
 }
 
 /// Parses the command line and runs the subcommand.
 pub fn run() -> anyhow::Result<ExitCode> {
-    let cli = match Cli::try_parse() {
+    run_from(std::env::args_os())
+}
+
+/// Parses `args` (the program name first) and runs the subcommand.
+fn run_from<I, T>(args: I) -> anyhow::Result<ExitCode>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -80,5 +95,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Act(a) => act::run_from(*a),
         Command::Sweep(a) => sweep::run(a),
         Command::Report(a) => report::run(a),
+        Command::Completions(a) => completions::run(a, <Cli as clap::CommandFactory>::command()),
+        Command::Man(a) => man::run(a, <Cli as clap::CommandFactory>::command()),
     }
 }

@@ -182,6 +182,17 @@ pub fn execute(p: &Prepared, progress: bool) -> ScanOutcome {
     })
 }
 
+/// The flags of `patrol scan --staged --no-progress .`, the scan `patrol hook run` stands
+/// for, with every other flag at its default as clap defines it.
+pub fn staged_args() -> ScanArgs {
+    #[derive(clap::Parser)]
+    struct Staged {
+        #[command(flatten)]
+        scan: ScanArgs,
+    }
+    <Staged as clap::Parser>::parse_from(["patrol-scan", "--staged", "--no-progress", "."]).scan
+}
+
 pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     let format = Format::parse(&a.format).expect("clap checked the value");
     let plan = prepare(&a.settings(), &a.paths, &a.git_options())?;

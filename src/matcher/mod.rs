@@ -252,13 +252,28 @@ mod tests {
     use super::*;
     use crate::rules::sample::{expand, generator, Rng};
 
+    thread_local! {
+        static BUILTIN: Matcher = Matcher::new(RuleSet::builtin().unwrap());
+    }
+
+    /// The built-in matcher, compiled once per test thread (regexes are shared by clones).
     fn builtin() -> Matcher {
-        Matcher::new(RuleSet::builtin().unwrap())
+        BUILTIN.with(Matcher::clone)
+    }
+
+    thread_local! {
+        /// One matcher and scratch per test thread: compiling 140 rules' caches per call
+        /// made these tests take minutes.
+        static SCRATCH: std::cell::RefCell<Option<Scratch>> = const { std::cell::RefCell::new(None) };
     }
 
     fn found(m: &Matcher, text: &str) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        m.find(text.as_bytes(), &mut m.scratch(), &mut out);
+        SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            let s = s.get_or_insert_with(|| m.scratch());
+            m.find(text.as_bytes(), s, &mut out);
+        });
         out.into_iter()
             .map(|c| (m.rules().rules()[c.rule].id().to_string(), c.secret))
             .collect()

@@ -3,13 +3,15 @@
 //! Columns (a public interface: add at the end, never rename):
 //! `rule,name,provider,secret,redacted,fingerprint,checksum,path,line,column,commit,`
 //! `author_name,author_email,author_date,encoding`. RFC 4180: CRLF line ends, a field holding
-//! a comma, quote, CR or LF is quoted with quotes doubled. A finding whose locations were
-//! capped (`--max-locations`) has rows for the kept locations only.
+//! a comma, quote, CR or LF is quoted with quotes doubled (the `csv` crate writes the records).
+//! A finding whose locations were capped (`--max-locations`) has rows for the kept locations
+//! only.
 //!
 //! Scanned paths are hostile, and spreadsheets run cells that start with `=`, `+`, `-` or `@`
 //! as formulas: such a field gets a leading `'` (the usual defence; the field `-`, standard
-//! input, is left alone).
+//! input, is left alone) before it is quoted.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use super::ReportOptions;
@@ -36,35 +38,62 @@ pub const HEADER: &[&str] = &[
 
 /// The CSV writer.
 pub struct CsvWriter<'w> {
-    out: Box<dyn Write + 'w>,
+    out: csv::Writer<Box<dyn Write + 'w>>,
     opts: ReportOptions,
 }
 
 impl<'w> CsvWriter<'w> {
     /// A writer over `out`.
     pub fn new(out: Box<dyn Write + 'w>, opts: ReportOptions) -> Self {
+        let out = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .quote_style(csv::QuoteStyle::Necessary)
+            .flexible(false)
+            .from_writer(out);
         Self { out, opts }
     }
 
     fn row(&mut self, fields: &[&str]) -> io::Result<()> {
-        let line: Vec<String> = fields.iter().map(|f| field(f)).collect();
-        self.out.write_all(line.join(",").as_bytes())?;
-        self.out.write_all(b"\r\n")
+        for f in fields {
+            self.out
+                .write_field(defuse(f).as_bytes())
+                .map_err(into_io)?;
+        }
+        self.out.write_record(None::<&[u8]>).map_err(into_io)
     }
 }
 
-/// One field, defused and quoted as needed.
+fn into_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("csv: {other:?}")),
+    }
+}
+
+/// One field, defused and quoted as the writer writes it (for other CSV tables patrol prints,
+/// such as `patrol ado pats --format csv`).
 pub fn field(s: &str) -> String {
+    let d = defuse(s);
+    if d.is_empty() {
+        // A one-field record of "" is written `""` (an empty record would be a blank line).
+        return String::new();
+    }
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::with_capacity(d.len() + 2));
+    w.write_record([d.as_bytes()]).expect("writing to memory");
+    let mut out = String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 in");
+    out.pop();
+    out
+}
+
+/// A field made safe for spreadsheets: a leading `'` before a formula start.
+pub fn defuse(s: &str) -> Cow<'_, str> {
     let risky = s.len() > 1 && s.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let s = if risky || s.starts_with(['=', '+', '@']) {
-        format!("'{s}")
+    if risky || s.starts_with(['=', '+', '@']) {
+        Cow::Owned(format!("'{s}"))
     } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
+        Cow::Borrowed(s)
     }
 }
 
@@ -109,10 +138,35 @@ impl FindingSink for CsvWriter<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::field;
+    use super::*;
+
+    /// One field as the writer writes it in a row (without the row's other field and CRLF).
+    fn in_row(s: &str) -> String {
+        let mut buf = Vec::new();
+        {
+            let mut w = CsvWriter::new(Box::new(&mut buf), ReportOptions::default());
+            w.row(&[s, "x"]).unwrap();
+            w.finish(&ScanSummary::default()).unwrap();
+        }
+        let row = String::from_utf8(buf).unwrap();
+        row.strip_suffix(",x\r\n").unwrap().to_string()
+    }
 
     #[test]
     fn quotes_and_defuses_fields() {
+        for s in [
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "=1",
+            "-2+3",
+            "@x,y",
+            "-",
+            "",
+        ] {
+            assert_eq!(field(s), in_row(s), "{s:?}");
+        }
         assert_eq!(field("plain/path.rs"), "plain/path.rs");
         assert_eq!(field("a,b"), "\"a,b\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");

@@ -3,8 +3,10 @@
 
 pub mod csv;
 pub mod escape;
+pub mod html;
 pub mod human;
 pub mod json;
+pub mod markdown;
 pub mod sarif;
 
 use std::io::Write;
@@ -24,11 +26,16 @@ pub enum Format {
     Sarif,
     /// One row per location, for spreadsheets.
     Csv,
+    /// One self-contained HTML page (no external assets), for people.
+    Html,
+    /// GitHub-flavoured Markdown, for pull-request comments and CI job summaries.
+    Markdown,
 }
 
 impl Format {
     /// Every format's name, as `--format` takes it.
-    pub const NAMES: &'static [&'static str] = &["human", "json", "jsonl", "sarif", "csv"];
+    pub const NAMES: &'static [&'static str] =
+        &["human", "json", "jsonl", "sarif", "csv", "html", "markdown"];
 
     /// Parses a `--format` value.
     pub fn parse(s: &str) -> Option<Self> {
@@ -38,6 +45,8 @@ impl Format {
             "jsonl" => Self::Jsonl,
             "sarif" => Self::Sarif,
             "csv" => Self::Csv,
+            "html" => Self::Html,
+            "markdown" => Self::Markdown,
             _ => return None,
         })
     }
@@ -64,5 +73,16 @@ pub fn sink<'w>(
         Format::Jsonl => Box::new(json::JsonWriter::new(out, opts, true)),
         Format::Sarif => Box::new(sarif::SarifWriter::new(out, opts)),
         Format::Csv => Box::new(csv::CsvWriter::new(out, opts)),
+        Format::Html => Box::new(html::HtmlWriter::new(out, opts, scanned_directory())),
+        Format::Markdown => Box::new(markdown::MarkdownWriter::new(out, opts)),
     }
+}
+
+/// The label of a scan's findings in the HTML report: the current directory's name (a scan
+/// runs in the repository it scans), or nothing when it has none.
+fn scanned_directory() -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default()
 }

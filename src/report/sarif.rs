@@ -13,6 +13,10 @@
 //!   1-based `startLine`/`startColumn` (columns in Unicode code points: `run.columnKind`);
 //!   history locations carry `commit`, `authorName`, `authorEmail`, `authorDate` in the
 //!   location's `properties`, and the first location's commit is repeated in the result's;
+//! - `tool.driver` has `name`, `fullName` (with the version) and `informationUri` (the
+//!   package's homepage); `run.automationDetails.id` is [`AUTOMATION_ID`]: Advanced Security
+//!   for Azure DevOps requires both, and Microsoft's SARIF Multitool validates the log with no
+//!   error under its `Sarif`, `Gh` and `Ado` rule kinds (`scripts/consumers.sh`);
 //! - secrets are redacted unless `--show-secrets`.
 
 use std::collections::BTreeMap;
@@ -26,6 +30,65 @@ use crate::finding::{Finding, FindingSink, Location, ScanSummary};
 /// The key under which the patrol fingerprint goes in `partialFingerprints`.
 pub const FINGERPRINT_KEY: &str = "patrolFingerprint/v1";
 
+/// `run.automationDetails.id` outside Azure Pipelines: the category `patrol` with no run id
+/// (the trailing `/`), so code scanning treats each upload as the latest analysis of the same
+/// kind and replaces the previous one, and snapshots stay stable.
+pub const AUTOMATION_ID: &str = "patrol/";
+
+/// The prefix Advanced Security for Azure DevOps requires of `automationDetails.id` and of the
+/// keys of its `properties`.
+const ADO_BUILD: &str = "azuredevops/pipeline/build/";
+
+/// `run.automationDetails`, from the CI variables `var` looks up.
+///
+/// In an Azure Pipelines job (`TF_BUILD=True` with the build's predefined variables set),
+/// Advanced Security for Azure DevOps identifies the build that produced a log by
+/// `id = azuredevops/pipeline/build/<org>/<project>/<definitionId>/<phaseId>/<branch>/<buildId>`
+/// and by the definition's and phase's ids and names in `properties`; a variable that is
+/// missing there leaves the default. Anywhere else: `{"id": "patrol/"}`.
+pub fn automation_details(var: &dyn Fn(&str) -> Option<String>) -> Value {
+    let get = |k: &str| var(k).filter(|v| !v.is_empty());
+    let ado = (get("TF_BUILD").as_deref() == Some("True"))
+        .then(|| {
+            Some((
+                get("SYSTEM_COLLECTIONURI")?,
+                get("SYSTEM_TEAMPROJECT")?,
+                get("SYSTEM_DEFINITIONID")?,
+                get("BUILD_DEFINITIONNAME")?,
+                get("SYSTEM_PHASEID")?,
+                get("SYSTEM_PHASENAME")?,
+                get("BUILD_SOURCEBRANCH")?,
+                get("BUILD_BUILDID")?,
+            ))
+        })
+        .flatten();
+    let Some((collection, project, def_id, def_name, phase_id, phase_name, branch, build)) = ado
+    else {
+        return json!({ "id": AUTOMATION_ID });
+    };
+    // https://dev.azure.com/{org}/ or https://{org}.visualstudio.com/: the organisation name.
+    let trimmed = collection.trim_end_matches('/');
+    let org = trimmed
+        .strip_prefix("https://dev.azure.com/")
+        .map(str::to_owned)
+        .or_else(|| {
+            trimmed
+                .strip_prefix("https://")
+                .and_then(|h| h.strip_suffix(".visualstudio.com"))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| trimmed.rsplit('/').next().unwrap_or(trimmed).to_owned());
+    json!({
+        "id": format!("{ADO_BUILD}{org}/{project}/{def_id}/{phase_id}/{branch}/{build}"),
+        "properties": {
+            (format!("{ADO_BUILD}buildDefinitionId")): def_id,
+            (format!("{ADO_BUILD}buildDefinitionName")): def_name,
+            (format!("{ADO_BUILD}phaseId")): phase_id,
+            (format!("{ADO_BUILD}phaseName")): phase_name,
+        }
+    })
+}
+
 /// The SARIF writer. Results are kept until `finish`, which writes the whole log.
 pub struct SarifWriter<'w> {
     out: Box<dyn Write + 'w>,
@@ -33,6 +96,7 @@ pub struct SarifWriter<'w> {
     rules: Vec<Value>,
     rule_index: BTreeMap<String, usize>,
     results: Vec<Value>,
+    automation: Value,
 }
 
 impl<'w> SarifWriter<'w> {
@@ -44,6 +108,7 @@ impl<'w> SarifWriter<'w> {
             rules: Vec::new(),
             rule_index: BTreeMap::new(),
             results: Vec::new(),
+            automation: automation_details(&|k| std::env::var(k).ok()),
         }
     }
 
@@ -219,10 +284,13 @@ impl FindingSink for SarifWriter<'_> {
             "runs": [{
                 "tool": { "driver": {
                     "name": "patrol",
+                    "fullName": concat!("patrol ", env!("CARGO_PKG_VERSION")),
+                    "informationUri": env!("CARGO_PKG_HOMEPAGE"),
                     "version": env!("CARGO_PKG_VERSION"),
                     "semanticVersion": env!("CARGO_PKG_VERSION"),
                     "rules": std::mem::take(&mut self.rules),
                 }},
+                "automationDetails": std::mem::take(&mut self.automation),
                 "columnKind": "unicodeCodePoints",
                 "invocations": [{
                     "executionSuccessful": s.complete,
@@ -299,5 +367,61 @@ mod tests {
             f.fingerprint.0.as_str()
         );
         assert!(!String::from_utf8_lossy(&buf).contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn automation_details_identify_an_azure_pipelines_build_and_default_elsewhere() {
+        let vars = [
+            ("TF_BUILD", "True"),
+            ("SYSTEM_COLLECTIONURI", "https://dev.azure.com/fabrikam/"),
+            ("SYSTEM_TEAMPROJECT", "Web"),
+            ("SYSTEM_DEFINITIONID", "12"),
+            ("BUILD_DEFINITIONNAME", "web ci"),
+            ("SYSTEM_PHASEID", "3dc8fd7e-4368-5a92-293e-d53cefc8c4c3"),
+            ("SYSTEM_PHASENAME", "Job_1"),
+            ("BUILD_SOURCEBRANCH", "refs/heads/main"),
+            ("BUILD_BUILDID", "345"),
+        ];
+        let lookup = |skip: &'static str| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k && *n != skip)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let v = automation_details(&lookup(""));
+        assert_eq!(
+            v["id"],
+            "azuredevops/pipeline/build/fabrikam/Web/12/3dc8fd7e-4368-5a92-293e-d53cefc8c4c3/refs/heads/main/345"
+        );
+        let p = &v["properties"];
+        assert_eq!(p["azuredevops/pipeline/build/buildDefinitionId"], "12");
+        assert_eq!(
+            p["azuredevops/pipeline/build/buildDefinitionName"],
+            "web ci"
+        );
+        assert_eq!(p["azuredevops/pipeline/build/phaseName"], "Job_1");
+        // Not a pipeline, or a pipeline variable missing: the plain category.
+        assert_eq!(
+            automation_details(&lookup("TF_BUILD")),
+            json!({"id": "patrol/"})
+        );
+        assert_eq!(
+            automation_details(&lookup("BUILD_BUILDID")),
+            json!({"id": "patrol/"})
+        );
+        assert_eq!(automation_details(&|_| None), json!({"id": AUTOMATION_ID}));
+        // The older organisation URL form.
+        let old = |k: &str| {
+            if k == "SYSTEM_COLLECTIONURI" {
+                Some("https://fabrikam.visualstudio.com/".to_string())
+            } else {
+                lookup("")(k)
+            }
+        };
+        assert!(automation_details(&old)["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("azuredevops/pipeline/build/fabrikam/Web/"));
     }
 }

@@ -4,6 +4,8 @@
 //! miss: one flipped character fails every validator here. Each function takes the whole token
 //! as the rule's `token` group captured it and answers `true` only for a correct checksum.
 
+pub mod identifiable;
+
 use base64::Engine as _;
 
 /// Names a rule file may use, for validation of custom rules.
@@ -13,6 +15,37 @@ pub const NAMES: &[&str] = &[
     "github_crc32",
     "github_fine_grained",
     "gitlab_routable_crc32",
+    "atlassian_crc32",
+    "azure_cask_ai_services",
+    "azure_cask_openai",
+    "azure_cask_app_configuration",
+    "azure_cask_fluid_relay",
+    "azure_cask_event_grid",
+    "azure_cask_mixed_reality",
+    "azure_cask_maps",
+    "azure_cask_communication_services",
+    "azure_cask_sql_private",
+    "azure_storage_identifiable",
+    "azure_cosmos_identifiable",
+    "azure_batch_identifiable",
+    "azure_ml_classic_identifiable",
+    "azure_apim_direct_management",
+    "azure_apim_subscription",
+    "azure_apim_gateway",
+    "azure_apim_repository",
+    "azure_redis_identifiable",
+    "azure_iot_hub_identifiable",
+    "azure_iot_dps_identifiable",
+    "azure_iot_device_identifiable",
+    "azure_event_grid_identifiable",
+    "azure_service_bus_identifiable",
+    "azure_event_hub_identifiable",
+    "azure_relay_identifiable",
+    "azure_functions_identifiable",
+    "azure_search_query_identifiable",
+    "azure_search_admin_identifiable",
+    "azure_container_registry_identifiable",
+    "entra_client_secret",
 ];
 
 /// Looks a validator up by name.
@@ -23,7 +56,9 @@ pub fn by_name(name: &str) -> Option<fn(&[u8]) -> bool> {
         "github_crc32" => github_crc32,
         "github_fine_grained" => github_fine_grained,
         "gitlab_routable_crc32" => gitlab_routable_crc32,
-        _ => return None,
+        "atlassian_crc32" => atlassian_crc32,
+        "entra_client_secret" => identifiable::entra_client_secret,
+        _ => return azure_by_name(name),
     })
 }
 
@@ -177,7 +212,14 @@ fn azure_devops_cask_sum(first80: &[u8]) -> Option<[u8; 4]> {
 /// The 4 checksum characters of a 2024+ PAT, from its first 80 characters, in the base62 form
 /// (the four checksum bytes read as one big-endian number, leading zero bytes kept as `0`).
 pub fn azure_devops_cask_checksum(first80: &[u8]) -> Option<String> {
-    let c = azure_devops_cask_sum(first80)?;
+    let mut s = base62_checksum_text(azure_devops_cask_sum(first80)?);
+    s.truncate(4);
+    Some(s)
+}
+
+/// Microsoft's base62 text of four checksum bytes (`GetBase62EncodedChecksum`): the bytes as
+/// one big-endian number, leading zero bytes kept as `0`, right-padded with `0` to 6.
+pub fn base62_checksum_text(c: [u8; 4]) -> String {
     let n = u32::from_be_bytes(c);
     let lead = c.iter().take_while(|&&b| b == 0).count();
     let mut s = "0".repeat(lead);
@@ -187,8 +229,7 @@ pub fn azure_devops_cask_checksum(first80: &[u8]) -> Option<String> {
     while s.len() < 6 {
         s.push('0');
     }
-    s.truncate(4);
-    Some(s)
+    s
 }
 
 /// The checksum of a 2024+ PAT in the base64 form: standard base64 of the four checksum bytes
@@ -219,6 +260,31 @@ pub fn azure_devops_cask(token: &[u8]) -> bool {
     let tail = &token[80..84];
     tail == &b64.as_bytes()[..4]
         || azure_devops_cask_checksum(&token[..80]).is_some_and(|c| c.as_bytes() == tail)
+}
+
+/// The validators of Microsoft's identifiable keys, by name (see [`identifiable`]).
+fn azure_by_name(name: &str) -> Option<fn(&[u8]) -> bool> {
+    identifiable::by_name(name)
+}
+
+/// Atlassian API token: `...=` and 8 hex digits (either case) that are the IEEE CRC-32 of
+/// everything before them, the `=` included. The token is checked as unescaped (the matcher
+/// turns `\=` and `%3D` back into `=` before validating).
+pub fn atlassian_crc32(token: &[u8]) -> bool {
+    if token.len() < 10 || token[token.len() - 9] != b'=' {
+        return false;
+    }
+    let (head, hex) = token.split_at(token.len() - 8);
+    let Ok(hex) = std::str::from_utf8(hex) else {
+        return false;
+    };
+    u32::from_str_radix(hex, 16).is_ok_and(|v| v == crc32fast::hash(head))
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The 8 upper-case hex digits an Atlassian token ends with, from everything before them.
+pub fn atlassian_suffix(head: &[u8]) -> String {
+    format!("{:08X}", crc32fast::hash(head))
 }
 
 /// Base62, zero-padded CRC-32 of the random part, as in GitHub's `ghp_` family and npm's
@@ -401,6 +467,30 @@ mod tests {
         assert!(gitlab_routable_crc32(kat.as_bytes()));
         assert!(!gitlab_routable_crc32(
             b"glpat-vSY1cyL948aAB440qB6L4zlu9OzsUmEV.01.0w0sfevci"
+        ));
+    }
+
+    /// Known answers computed with an independent implementation (Python's `zlib.crc32`).
+    #[test]
+    fn atlassian_crc32_known_answer_in_either_case() {
+        let head = format!("ATATT3xFfGF0{}=", "Zm9vYmFyYmF6cXV4".repeat(10));
+        assert_eq!(atlassian_suffix(head.as_bytes()), "1D8D2149");
+        assert!(atlassian_crc32(format!("{head}1D8D2149").as_bytes()));
+        assert!(atlassian_crc32(format!("{head}1d8d2149").as_bytes()));
+        assert!(!atlassian_crc32(format!("{head}1D8D2148").as_bytes()));
+        assert!(!atlassian_crc32(format!("{head}+D8D2149").as_bytes()));
+        let no_equals = format!("{}1D8D2149", &head[..head.len() - 1]);
+        assert!(!atlassian_crc32(no_equals.as_bytes()));
+    }
+
+    /// An unversioned routable token (`glpat-<payload>.<length><crc>`), computed with Python's
+    /// `zlib.crc32`: the same CRC-32 rule as the versioned form.
+    #[test]
+    fn gitlab_unversioned_routable_known_answer() {
+        let kat = "glpat-dGhpcyBpcyBub3QgYSByZWFsIHRva2VuIGF0IGFsbA.16024uk22";
+        assert!(gitlab_routable_crc32(kat.as_bytes()));
+        assert!(!gitlab_routable_crc32(
+            crate::rules::sample::flip_at(kat, 10).as_bytes()
         ));
     }
 

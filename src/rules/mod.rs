@@ -14,9 +14,11 @@ pub mod builtin;
 pub mod checksum;
 #[doc(hidden)]
 pub mod sample;
+pub mod well_known;
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use regex_automata::meta;
 use serde::Deserialize;
@@ -86,6 +88,10 @@ pub struct RuleSpec {
     /// Bytes searched each side of a keyword hit (default 256).
     #[serde(default)]
     pub window: Option<usize>,
+    /// The token's `=` may be escaped (`\=` as in Java .properties, `%3D` as in URLs): the
+    /// validators and the reported secret see it unescaped.
+    #[serde(default)]
+    pub unescape: bool,
     /// Where the format is documented.
     #[serde(default)]
     pub references: Vec<String>,
@@ -104,24 +110,48 @@ struct RuleFile {
     rule: Vec<RuleSpec>,
 }
 
-/// A validated rule with its compiled regex.
+/// A rule's compiled pattern.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The regex.
+    pub regex: meta::Regex,
+    /// Index of the `token` group.
+    pub token_group: usize,
+}
+
+/// A validated rule. Its regex is compiled on first use ([`Rule::compiled`]): a scan whose
+/// input never mentions a rule's keywords never pays for its regex, which keeps start-up
+/// (the pre-commit hook's latency) flat however many rules there are. Custom rules are
+/// compiled when loaded, so a bad pattern is still an error before any scan; the built-in
+/// patterns are compiled by the test suite.
 #[derive(Debug, Clone)]
 pub struct Rule {
     /// The rule as written.
     pub spec: RuleSpec,
     /// Where it came from (`builtin:<provider>.toml` or a path).
     pub file: String,
-    /// The compiled pattern.
-    pub regex: meta::Regex,
-    /// Index of the `token` group.
-    pub token_group: usize,
     /// The checksum validator, if any.
     pub checksum: Option<fn(&[u8]) -> bool>,
     /// Window bytes each side of a keyword hit.
     pub window: usize,
+    /// The compiled pattern, shared by clones (each thread's matcher).
+    compiled: Arc<OnceLock<Compiled>>,
 }
 
 impl Rule {
+    /// The compiled pattern, compiling it on first use.
+    ///
+    /// # Panics
+    ///
+    /// If a built-in pattern does not compile, which the test suite rules out
+    /// (`every_builtin_pattern_compiles`); custom patterns were compiled when loaded.
+    pub fn compiled(&self) -> &Compiled {
+        self.compiled.get_or_init(|| {
+            compile_pattern(&self.spec.pattern)
+                .unwrap_or_else(|e| panic!("built-in rule {} does not compile: {e}", self.spec.id))
+        })
+    }
+
     /// The rule id.
     pub fn id(&self) -> &str {
         &self.spec.id
@@ -281,6 +311,25 @@ fn compile(file: &str, spec: RuleSpec, stem: Option<&str>) -> Result<Rule, RuleE
     if spec.examples.is_empty() {
         return Err(err("needs at least one example".into()));
     }
+    let compiled = Arc::new(OnceLock::new());
+    if stem.is_none() {
+        // A custom rule: compile now, so its errors come before any scan.
+        let c = compile_pattern(&spec.pattern).map_err(err)?;
+        compiled.set(c).expect("a fresh cell");
+    } else if !spec.pattern.contains("(?P<token>") {
+        return Err(err("pattern needs a (?P<token>...) group".into()));
+    }
+    Ok(Rule {
+        file: file.to_string(),
+        checksum,
+        window,
+        spec,
+        compiled,
+    })
+}
+
+/// Compiles a rule pattern with the size limits and byte-oriented syntax every rule uses.
+fn compile_pattern(pattern: &str) -> Result<Compiled, String> {
     let regex = meta::Builder::new()
         .configure(
             meta::Config::new()
@@ -294,20 +343,13 @@ fn compile(file: &str, spec: RuleSpec, stem: Option<&str>) -> Result<Rule, RuleE
                 .utf8(false)
                 .unicode(false),
         )
-        .build(&spec.pattern)
-        .map_err(|e| err(format!("pattern does not compile: {e}")))?;
+        .build(pattern)
+        .map_err(|e| format!("pattern does not compile: {e}"))?;
     let token_group = regex
         .group_info()
         .to_index(regex_automata::PatternID::ZERO, "token")
-        .ok_or_else(|| err("pattern needs a (?P<token>...) group".into()))?;
-    Ok(Rule {
-        file: file.to_string(),
-        regex,
-        token_group,
-        checksum,
-        window,
-        spec,
-    })
+        .ok_or_else(|| "pattern needs a (?P<token>...) group".to_string())?;
+    Ok(Compiled { regex, token_group })
 }
 
 /// Shannon entropy of `s`, bits per byte.
@@ -397,6 +439,13 @@ mod tests {
         set.disable(&["npm.token".to_string()]).unwrap();
         assert!(set.get("npm.token").is_none());
         assert!(set.disable(&["npm.nope".to_string()]).is_err());
+    }
+
+    #[test]
+    fn every_builtin_pattern_compiles() {
+        for r in RuleSet::builtin().unwrap().rules() {
+            assert!(compile_pattern(&r.spec.pattern).is_ok(), "{}", r.id());
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use base64::Engine as _;
 
 use super::checksum;
+use super::checksum::identifiable;
 
 /// A small deterministic generator (SplitMix64): same seed, same tokens, on every platform.
 #[derive(Debug, Clone)]
@@ -51,8 +52,10 @@ pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const DIGITS: &[u8] = b"0123456789";
 const HEX: &[u8] = b"0123456789abcdef";
+const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
 const BASE32_UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const LOWER_DIGITS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 const LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// Legacy 52-character Azure DevOps PAT with a valid CRC-32 (user PAT seed).
@@ -104,22 +107,11 @@ pub fn github_pat_fine_grained(r: &mut Rng) -> String {
     format!("{head}{chk}{}", r.string(ALNUM, 8))
 }
 
-/// GitLab routable PAT: base64url payload, `.01.`, base36 length, base36 CRC-32.
+/// GitLab routable PAT: base64url payload, `.01.` (versioned, or `.` alone, unversioned, one
+/// sample in two), base36 length, base36 CRC-32.
 pub fn gitlab_pat_routable(r: &mut Rng) -> String {
-    let mut payload = r.bytes(16);
-    payload.extend_from_slice(
-        format!(
-            "o:{}\nu:{}\n",
-            checksum::base36(1 + r.next_u64() % 9_999_999, 0),
-            checksum::base36(1 + r.next_u64() % 99_999_999, 0)
-        )
-        .as_bytes(),
-    );
-    payload.push(payload.len() as u8 + 1);
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&payload);
-    let head = format!("glpat-{b64}.01.{}", checksum::base36(b64.len() as u64, 2));
-    let chk = checksum::gitlab_routable_suffix(head.as_bytes());
-    head + &chk
+    let versioned = r.below(2) == 0;
+    gitlab_routable(r, "glpat-", versioned)
 }
 
 fn slack_numbers(r: &mut Rng, n: usize) -> Vec<String> {
@@ -131,9 +123,121 @@ fn slack_numbers(r: &mut Rng, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// A sample generator.
+pub type Generator = Box<dyn Fn(&mut Rng) -> String + Send + Sync>;
+
+/// Samples of the rules whose token is a prefix and random runs: `{c:n}` is `n` characters of
+/// class `c` (`a` alphanumeric, `h` lower-case hex, `u` base64url, `s` lower-case base32, `l`
+/// lower-case alphanumeric, `d` digits, `U` upper-case alphanumeric), the rest is literal.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("docker.pat", "dckr_pat_{u:27}"),
+    ("docker.org_access_token", "dckr_oat_{u:32}"),
+    ("nuget.api_key", "oy2{s:43}"),
+    ("bitbucket.app_password", "ATBB{a:32}"),
+    ("postman.api_key", "PMAK-{h:24}-{h:34}"),
+    ("digitalocean.pat", "dop_v1_{h:64}"),
+    ("digitalocean.oauth_token", "doo_v1_{h:64}"),
+    ("digitalocean.refresh_token", "dor_v1_{h:64}"),
+    ("grafana.service_account_token", "glsa_{a:32}_{h:8}"),
+    ("grafana.cloud_token", "glc_{a:80}"),
+    ("hashicorp_vault.service_token", "hvs.{u:91}"),
+    ("hashicorp_vault.batch_token", "hvb.{u:138}"),
+    ("hashicorp_vault.recovery_token", "hvr.{u:24}"),
+    ("terraform.api_token", "{a:14}.atlasv1.{a:67}"),
+    ("shopify.access_token", "shpat_{h:32}"),
+    ("shopify.custom_app_token", "shpca_{h:32}"),
+    ("shopify.private_app_token", "shppa_{h:32}"),
+    ("shopify.shared_secret", "shpss_{h:32}"),
+    ("sentry.user_token", "sntryu_{h:64}"),
+    ("sentry.org_token", "sntrys_eyJ{a:140}"),
+    ("linear.api_key", "lin_api_{a:40}"),
+    ("linear.oauth_token", "lin_oauth_{h:64}"),
+    ("databricks.pat", "dapi{h:32}"),
+    ("jfrog.reference_token", "cmVmdGtuOjAxOj{a:50}"),
+    ("jfrog.api_key", "AKCp{a:69}"),
+    ("heroku.api_key", "HRKU-AA{u:58}"),
+    ("rubygems.api_key", "rubygems_{h:48}"),
+    ("crates_io.token", "cio{a:32}"),
+    ("doppler.personal_token", "dp.pt.{a:43}"),
+    ("doppler.service_token", "dp.st.prd.{a:43}"),
+    ("doppler.service_account_token", "dp.sa.{a:43}"),
+    ("doppler.cli_token", "dp.ct.{a:43}"),
+    ("doppler.scim_token", "dp.scim.{a:43}"),
+    ("doppler.audit_token", "dp.audit.{a:43}"),
+    ("pulumi.access_token", "pul-{h:40}"),
+    ("sendgrid.api_key", "SG.{u:22}.{u:43}"),
+    ("google.api_key", "AIza{u:35}"),
+    ("google.oauth_client_secret", "GOCSPX-{u:28}"),
+    ("newrelic.user_api_key", "NRAK-{U:27}"),
+    ("newrelic.insert_key", "NRII-{u:32}"),
+    ("dynatrace.api_token", "dt0c01.{U:24}.{U:64}"),
+    ("planetscale.service_token", "pscale_tkn_{a:43}"),
+    ("planetscale.password", "pscale_pw_{a:43}"),
+    ("supabase.access_token", "sbp_{h:40}"),
+    ("figma.pat", "figd_{u:40}"),
+    ("notion.integration_token", "ntn_{d:11}{a:35}"),
+    ("mapbox.secret_token", "sk.eyJ{u:70}.{u:22}"),
+    ("sonarqube.token", "squ_{h:40}"),
+    ("buildkite.api_token", "bkua_{h:40}"),
+    ("circleci.pat", "CCIPAT_{a:22}_{h:40}"),
+    ("contentful.pat", "CFPAT-{u:43}"),
+    ("tailscale.key", "tskey-auth-{a:13}-{a:33}"),
+    ("groq.api_key", "gsk_{a:52}"),
+    ("replicate.api_token", "r8_{a:37}"),
+    ("langsmith.api_key", "lsv2_pt_{h:32}_{h:10}"),
+    ("xai.api_key", "xai-{a:80}"),
+    ("adafruit.io_key", "aio_{a:28}"),
+    ("prefect.api_key", "pnu_{a:36}"),
+    ("readme.api_key", "rdme_{l:70}"),
+    ("clojars.deploy_token", "CLOJARS_{l:60}"),
+    ("onepassword.service_account_token", "ops_eyJ{a:300}"),
+    ("infracost.api_key", "ico-{a:32}"),
+    ("square.access_token", "EAAA{u:60}"),
+    ("square.oauth_secret", "sq0csp-{u:43}"),
+    ("flutterwave.secret_key", "FLWSECK-{h:32}-X"),
+    ("shippo.live_token", "shippo_live_{h:40}"),
+    ("easypost.api_key", "EZAK{a:54}"),
+    ("duffel.live_token", "duffel_live_{u:43}"),
+    ("frameio.developer_token", "fio-u-{u:64}"),
+    ("render.api_key", "rnd_{a:32}"),
+    ("neon.api_key", "napi_{l:64}"),
+];
+
+/// Expands a sample template (`{c:n}` placeholders, see the template table in this file).
+pub fn from_template(r: &mut Rng, template: &str) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(i) = rest.find('{') {
+        out.push_str(&rest[..i]);
+        let j = rest[i..].find('}').expect("closed placeholder") + i;
+        let (class, n) = rest[i + 1..j].split_once(':').expect("class:n");
+        let n: usize = n.parse().expect("a length");
+        let alphabet: &[u8] = match class {
+            "a" => ALNUM,
+            "h" => HEX,
+            "u" => B64URL,
+            "s" => b"abcdefghijklmnopqrstuvwxyz234567",
+            "l" => b"abcdefghijklmnopqrstuvwxyz0123456789",
+            "d" => DIGITS,
+            "U" => UPPER_DIGITS,
+            _ => panic!("unknown class {class}"),
+        };
+        out.push_str(&r.string(alphabet, n));
+        rest = &rest[j + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The sample generator for a built-in rule id, if it has one.
-pub fn generator(rule_id: &str) -> Option<fn(&mut Rng) -> String> {
-    Some(match rule_id {
+pub fn generator(rule_id: &str) -> Option<Generator> {
+    if let Some((_, t)) = TEMPLATES.iter().find(|(id, _)| *id == rule_id) {
+        return Some(Box::new(move |r: &mut Rng| from_template(r, t)));
+    }
+    if let Some(g) = azure_generator(rule_id) {
+        return Some(g);
+    }
+    let g: fn(&mut Rng) -> String = match rule_id {
         "azure_devops.pat" => azure_devops_pat,
         "azure_devops.pat_legacy" => azure_devops_pat_legacy,
         "github.pat_classic" => |r| crc_b62(r, "ghp_"),
@@ -156,8 +260,9 @@ pub fn generator(rule_id: &str) -> Option<fn(&mut Rng) -> String> {
         },
         "slack.config_token" => |r| format!("xoxe.xoxp-1-{}", r.string(UPPER_DIGITS, 150)),
         "atlassian.api_token" => |r| {
-            let body = r.string(B64URL, 180);
-            format!("ATATT3xFfGF0{body}={}", r.string(b"0123456789ABCDEF", 8))
+            let head = format!("ATATT3xFfGF0{}=", r.string(B64URL, 180));
+            let chk = checksum::atlassian_suffix(head.as_bytes());
+            head + &chk
         },
         "huggingface.token" => |r| format!("hf_{}", r.string(LETTERS, 34)),
         "openai.api_key" => |r| {
@@ -179,8 +284,226 @@ pub fn generator(rule_id: &str) -> Option<fn(&mut Rng) -> String> {
                 base64::engine::general_purpose::STANDARD.encode(r.bytes(30))
             )
         },
+        "github.refresh_token" => |r| crc_b62_n(r, "ghr_", 70),
+        "github.app_installation_stateless" => github_stateless_installation,
+        "gitlab.runner_token_routable" => |r| gitlab_routable(r, "glrt-t1_", true),
+        "gitlab.token_routable" => |r| {
+            let p = [
+                "glcbt-", "gldt-", "glft-", "glsoat-", "gloas-", "glimt-", "glwt-",
+            ][r.below(7)];
+            let versioned = r.below(2) == 0;
+            gitlab_routable(r, p, versioned)
+        },
+        "gitlab.ci_job_token" => |r| format!("glcbt-{}_{}", r.string(HEX, 2), r.string(B64URL, 20)),
+        "gitlab.pipeline_trigger_token" => |r| format!("glptt-{}", r.string(HEX, 40)),
+        "gitlab.feed_token" => |r| format!("glft-{}", r.string(B64URL, 20)),
+        "gitlab.scim_token" => |r| format!("glsoat-{}", r.string(B64URL, 20)),
+        "gitlab.oauth_app_secret" => |r| format!("gloas-{}", r.string(HEX, 64)),
+        "gitlab.agent_token" => |r| format!("glagent-{}", r.string(B64URL, 50)),
+        "gitlab.incoming_mail_token" => |r| format!("glimt-{}", r.string(LOWER_DIGITS, 25)),
+        "gitlab.workspace_token" => |r| format!("glwt-{}", r.string(B64URL, 20)),
+        "gitlab.feature_flags_token" => |r| format!("glffct-{}", r.string(B64URL, 20)),
+        "gitlab.runner_registration_token" => |r| format!("GR1348941{}", r.string(B64URL, 20)),
+        "pypi.test_token" => |r| format!("pypi-AgENdGVzdC5weXBpLm9yZw{}", r.string(B64URL, 70)),
+        "slack.app_token" => |r| {
+            format!(
+                "xapp-1-A{}-{}-{}",
+                r.string(UPPER_DIGITS, 10),
+                r.string(DIGITS, 13),
+                r.string(HEX, 64)
+            )
+        },
+        "slack.webhook_url" => |r| {
+            format!(
+                "https://hooks.slack.com/services/T{}/B{}/{}",
+                r.string(UPPER_DIGITS, 10),
+                r.string(UPPER_DIGITS, 10),
+                r.string(ALNUM, 24)
+            )
+        },
+        "huggingface.org_token" => |r| format!("api_org_{}", r.string(LETTERS, 34)),
+        "stripe.webhook_secret" => |r| format!("whsec_{}", r.string(ALNUM, 32)),
+        "discord.webhook_url" => |r| {
+            format!(
+                "https://discord.com/api/webhooks/{}/{}",
+                r.string(DIGITS, 18),
+                r.string(B64URL, 68)
+            )
+        },
+        "private_key.pem" => pem_private_key,
+        _ => return None,
+    };
+    Some(Box::new(g))
+}
+
+/// `<prefix><random><6-char base62 CRC-32>` with `n` random characters.
+fn crc_b62_n(r: &mut Rng, prefix: &str, n: usize) -> String {
+    let body = r.string(ALNUM, n);
+    let chk = checksum::github_crc32_suffix(body.as_bytes());
+    format!("{prefix}{body}{chk}")
+}
+
+/// A stateless installation token: `ghs_<app id>_<header>.<payload>.<signature>`.
+pub fn github_stateless_installation(r: &mut Rng) -> String {
+    let b = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let header = b(r#"{"alg":"RS256","typ":"JWT"}"#);
+    let payload = b(&format!(
+        r#"{{"iss":"{}","exp":{},"installation_id":{},"jti":"{}"}}"#,
+        r.string(DIGITS, 7),
+        1_790_000_000 + r.below(1_000_000),
+        r.string(DIGITS, 8),
+        r.string(ALNUM, 16)
+    ));
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r.bytes(256));
+    format!("ghs_{}_{header}.{payload}.{sig}", r.string(DIGITS, 7))
+}
+
+/// A GitLab routable token with `prefix`: base64url payload, `.01.` when `versioned` (else
+/// `.`), the base36 payload length and the base36 CRC-32 of everything before it.
+pub fn gitlab_routable(r: &mut Rng, prefix: &str, versioned: bool) -> String {
+    let mut payload = r.bytes(16);
+    payload.extend_from_slice(
+        format!(
+            "o:{}\nu:{}\n",
+            checksum::base36(1 + r.next_u64() % 9_999_999, 0),
+            checksum::base36(1 + r.next_u64() % 99_999_999, 0)
+        )
+        .as_bytes(),
+    );
+    payload.push(payload.len() as u8 + 1);
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&payload);
+    let version = if versioned { ".01." } else { "." };
+    let head = format!(
+        "{prefix}{b64}{version}{}",
+        checksum::base36(b64.len() as u64, 2)
+    );
+    let chk = checksum::gitlab_routable_suffix(head.as_bytes());
+    head + &chk
+}
+
+/// A PEM private key block of random base64 lines.
+fn pem_private_key(r: &mut Rng) -> String {
+    let kind = ["RSA ", "EC ", "OPENSSH ", ""][r.below(4)];
+    let body: Vec<String> = (0..12)
+        .map(|_| base64::engine::general_purpose::STANDARD.encode(r.bytes(48)))
+        .collect();
+    format!(
+        "-----BEGIN {kind}PRIVATE KEY-----\n{}\n-----END {kind}PRIVATE KEY-----",
+        body.join("\n")
+    )
+}
+
+/// An identifiable base64 key of `kind`: random bytes with the signature in place, sealed
+/// under one of the kind's seeds. (The signature's bits end before the checksum's begin, for
+/// every kind, so sealing never disturbs it.) Azure Search keys are base62 only, as
+/// Microsoft's generator keeps them.
+pub fn azure_identifiable(r: &mut Rng, kind: &identifiable::IdentifiableKind) -> String {
+    let bytes_total = kind.length / 4 * 3 - {
+        // 88 -> 64, 56 -> 40, 52 -> 39, 44 -> 32: the padding removes bytes.
+        match kind.length {
+            88 | 56 => 2,
+            44 => 1,
+            _ => 0,
+        }
+    };
+    let padding = (3 - bytes_total % 3) % 3;
+    let chars = kind.length - padding;
+    let alphabet: &[u8] = if kind.signature == b"AzSe" {
+        ALNUM
+    } else {
+        B64
+    };
+    loop {
+        let mut text = r.string(alphabet, chars).into_bytes();
+        text[chars - 10..chars - 6].copy_from_slice(kind.signature);
+        // The character after the signature shares its high bits with the body's last byte,
+        // which Microsoft's keys keep zero there (`[A-P]` for 32 bytes, `[A-D]` for 39).
+        match kind.length {
+            44 => text[chars - 6] = b"ABCDEFGHIJKLMNOP"[r.below(16)],
+            52 => text[chars - 6] = b"ABCD"[r.below(4)],
+            _ => {}
+        }
+        let body = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_allow_trailing_bits(true)
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+        )
+        .decode(&text)
+        .expect("base64 alphabet");
+        let seed = kind.seeds[r.below(kind.seeds.len())];
+        let key = identifiable::identifiable_seal(&body[..bytes_total - 4], seed, kind.url_safe);
+        if kind.signature != b"AzSe" || key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return key;
+        }
+    }
+}
+
+/// A CASK key (84 characters) with provider signature `sig` and provider data `data`.
+pub fn azure_cask(r: &mut Rng, sig: &str, data: &str) -> String {
+    let head = r.string(ALNUM, 52);
+    let year = r.string(b"ABC", 1);
+    let month = r.string(b"ABCDEFGHIJKL", 1);
+    let first80 = format!(
+        "{head}JQQJ99{year}{month}{}{data}{sig}",
+        r.string(ALNUM, 12)
+    );
+    let chk = checksum::azure_devops_cask_checksum(first80.as_bytes()).expect("base64 alphabet");
+    first80 + &chk
+}
+
+fn azure_generator(rule_id: &str) -> Option<Generator> {
+    use identifiable as id;
+    let cask = |sig: &'static str, data: &'static str| -> Generator {
+        Box::new(move |r: &mut Rng| azure_cask(r, sig, data))
+    };
+    let key = |k: &'static id::IdentifiableKind| -> Generator {
+        Box::new(move |r: &mut Rng| azure_identifiable(r, k))
+    };
+    Some(match rule_id {
+        "azure_ai.services_key" => cask("ACOG", "AAAA"),
+        "azure_ai.openai_key" => cask("ACOG", "AAAB"),
+        "azure_cask.app_configuration_key" => cask("AZAC", "AAAA"),
+        "azure_cask.fluid_relay_key" => cask("AZFR", "AAAA"),
+        "azure_cask.event_grid_key" => cask("AZEG", "AAAA"),
+        "azure_cask.mixed_reality_key" => cask("AZMR", "AAAA"),
+        "azure_cask.maps_key" => cask("AZMP", "AAAA"),
+        "azure_cask.communication_services_key" => cask("AZCS", "AAAA"),
+        "azure_cask.sql_private_key" => cask("msql", "AAAA"),
+        "azure_storage.identifiable_key" => key(&id::STORAGE),
+        "azure_cosmos.identifiable_key" => key(&id::COSMOS),
+        "azure_batch.identifiable_key" => key(&id::BATCH),
+        "azure_ml.classic_web_service_key" => key(&id::ML_CLASSIC),
+        "azure_apim.direct_management_key" => key(&id::APIM_DIRECT),
+        "azure_apim.subscription_key" => key(&id::APIM_SUBSCRIPTION),
+        "azure_apim.gateway_key" => key(&id::APIM_GATEWAY),
+        "azure_apim.repository_key" => key(&id::APIM_REPOSITORY),
+        "azure_redis.identifiable_key" => key(&id::REDIS),
+        "azure_iot.hub_key" => key(&id::IOT_HUB),
+        "azure_iot.dps_key" => key(&id::IOT_DPS),
+        "azure_iot.device_key" => key(&id::IOT_DEVICE),
+        "azure_event_grid.identifiable_key" => key(&id::EVENT_GRID),
+        "azure_messaging.service_bus_key" => key(&id::SERVICE_BUS),
+        "azure_messaging.event_hub_key" => key(&id::EVENT_HUB),
+        "azure_messaging.relay_key" => key(&id::RELAY),
+        "azure_functions.identifiable_key" => key(&id::FUNCTIONS),
+        "azure_search.query_key" => key(&id::SEARCH_QUERY),
+        "azure_search.admin_key" => key(&id::SEARCH_ADMIN),
+        "azure_container_registry.identifiable_key" => key(&id::CONTAINER_REGISTRY),
+        "entra.client_secret" => Box::new(entra_client_secret),
         _ => return None,
     })
+}
+
+/// An Entra ID client secret: 3 random, `8Q~`, 31 random, 3 checksum characters.
+pub fn entra_client_secret(r: &mut Rng) -> String {
+    let head = format!(
+        "{}8Q~{}",
+        r.string(identifiable::ENTRA_ALPHABET, 3),
+        r.string(identifiable::ENTRA_ALPHABET, 31)
+    );
+    let chk = identifiable::entra_checksum(head.as_bytes());
+    format!("{head}{}", &chk[..3])
 }
 
 /// One sample token for `rule_id` from `seed`.
@@ -195,6 +518,7 @@ pub fn sample(rule_id: &str, seed: u64) -> Option<String> {
 /// | `${TOKEN}` | the token |
 /// | `${TOKEN_HEAD}` / `${TOKEN_TAIL}` | the part before / after the first `:` (for pairs such as AWS) |
 /// | `${TOKEN_FLIPPED}` | the token with its last character changed (a broken checksum) |
+/// | `${TOKEN_ESCAPED_EQUALS}` / `${TOKEN_PERCENT_EQUALS}` | the token with its last `=` written `\=` / `%3D` |
 /// | `${B64_TOKEN}` | base64 of the token |
 /// | `${B64_COLON_TOKEN}` | base64 of `:token` (Basic auth with an empty user) |
 /// | `${B64_COLON_TOKEN_FLIPPED}` | base64 of `:` and the flipped token |
@@ -208,12 +532,22 @@ pub fn expand(template: &str, token: &str) -> String {
             &b64(&format!(":{}", flip_last(token))),
         )
         .replace("${TOKEN_FLIPPED}", &flip_last(token))
+        .replace("${TOKEN_ESCAPED_EQUALS}", &escape_last_equals(token, "\\="))
+        .replace("${TOKEN_PERCENT_EQUALS}", &escape_last_equals(token, "%3D"))
         .replace("${TOKEN_HEAD}", head)
         .replace("${TOKEN_TAIL}", tail)
         .replace("${B64_TOKEN}", &b64(token))
         .replace("${B64_COLON_TOKEN}", &b64(&format!(":{token}")))
         .replace("${B64_USER_TOKEN}", &b64(&format!("user:{token}")))
         .replace("${TOKEN}", token)
+}
+
+/// The token with its last `=` replaced by `escaped`.
+pub fn escape_last_equals(token: &str, escaped: &str) -> String {
+    match token.rfind('=') {
+        Some(i) => format!("{}{escaped}{}", &token[..i], &token[i + 1..]),
+        None => token.to_string(),
+    }
 }
 
 /// The token with its last character replaced by the next one of the same class.

@@ -53,6 +53,7 @@ pub fn snapshot(name: &str, o: &Output) {
         filters => vec![
             (r"\d+\.\d\d s", "[DURATION] s"),
             (version.as_str(), "\"[VERSION]\""),
+            (r"patrol \d+\.\d+\.\d+", "patrol [VERSION]"),
         ],
         prepend_module_to_snapshot => false,
     }, {

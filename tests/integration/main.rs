@@ -7,6 +7,9 @@
 //! - `embedding`: the library front door's contract (`patrol::Scanner`)
 //! - `hostile`, `hostile_git`: hostile files, trees and git repositories, signals (the
 //!   fault-injection suite)
+//! - `report_formats`: what SARIF consumers need beyond the schema; `--format html` and
+//!   `--format markdown`
+//! - `install`: `patrol completions SHELL`, `patrol man`
 //! - `rules_cli`: `patrol rules list|check`
 //! - `formats`, `sarif`: output formats (snapshots in `snapshots/`, the SARIF schema)
 //! - `config`: patrol.toml; `baseline`: baselines (incl. a real `git merge`)
@@ -15,6 +18,7 @@
 //!   `scan --verify/--revoke`, `patrol ado ...` and `patrol act --from` against `mock_api`, a
 //!   loopback server speaking the documented Azure DevOps, GitHub and GitLab endpoints
 //!   (`act_env`: their shared set-up)
+//! - `hook_run`: `patrol hook run` (the pre-commit framework's entry point)
 //! - `history`: git history, `--staged`, `--since-commit`, `--range`, `patrol hook install`
 //!   (repositories built with `git_repo::GitRepoBuilder`)
 //!
@@ -34,15 +38,18 @@ mod embedding;
 mod formats;
 mod git_repo;
 mod history;
+mod hook_run;
 mod hostile;
 mod hostile_git;
 mod http_policy;
+mod install;
 mod layering;
 mod mock_api;
 mod notify;
 mod notify_servers;
 mod pats;
 mod pats_api;
+mod report_formats;
 mod revoke_azure_devops;
 mod revoke_github_gitlab;
 mod rules_cli;
