@@ -77,3 +77,23 @@ if [ ! -d "$w/refs1m" ]; then
     >> "$w/refs1m/.git/packed-refs"
 fi
 measure refs1m "$w/refs1m" --history all
+
+# paths REPO BLOB_IS_TOKEN: 10,000,000 paths in 10,001 trees: one tree of 1,000 entries of the
+# same blob, at 10,000 directories of the root; one more file holds the token. With
+# BLOB_IS_TOKEN=1 the repeated blob is the token (10,000,000 locations, capped by
+# --max-locations).
+paths() {
+  git init -q -b main "$1"
+  local plain tokb sub root
+  plain=$(printf 'plain\n' | git -C "$1" hash-object -w --stdin)
+  tokb=$(printf 'TOKEN=%s\n' "$tok" | git -C "$1" hash-object -w --stdin)
+  local rep=$plain; [ "$2" = 1 ] && rep=$tokb
+  sub=$(python3 -c "import sys; [print(f'100644 blob {sys.argv[1]}\tf{i:03}') for i in range(1000)]" "$rep" | git -C "$1" mktree)
+  root=$( { python3 -c "import sys; [print(f'040000 tree {sys.argv[1]}\td{i:05}') for i in range(10000)]" "$sub"
+            printf '100644 blob %s\ttoken.txt\n' "$tokb"; } | git -C "$1" mktree)
+  git -C "$1" update-ref refs/heads/main "$(git -C "$1" commit-tree -m paths "$root")"
+}
+[ -d "$w/paths10m" ] || paths "$w/paths10m" 0
+measure paths10m "$w/paths10m" --history all
+[ -d "$w/paths10m-hit" ] || paths "$w/paths10m-hit" 1
+measure paths10m-hit "$w/paths10m-hit" --history all

@@ -58,6 +58,15 @@ impl<'a> BlobScanner<'a> {
         }
     }
 
+    /// As [`BlobScanner::new`], but sending hits to `tx` rather than to the job's collector
+    /// (the history pipeline holds a blob's hits until it knows where the blob sits).
+    pub fn with_sender(job: &Job<'a>, repository: Option<String>, tx: Sender<RawHit>) -> Self {
+        Self {
+            tx,
+            ..Self::new(job, repository)
+        }
+    }
+
     /// The scan's configuration.
     pub fn config(&self) -> &'a ScanConfig {
         self.config

@@ -2,6 +2,8 @@
 //! only what is staged.
 //!
 //! Steps of [`scan_repository`], each a function below or in `source::git`:
+//! 0. a history with no excluded boundary and no exclude globs goes through the pipeline of
+//!    `pipeline.rs` instead (same result, blobs scanned while the walk goes on);
 //! 1. `plan_history` (or `staged_blobs`): each unique blob once, with its origins; commit and
 //!    tag messages are scanned on the caller's thread;
 //! 2. [`without_excluded`]: patrol.toml's excludes apply to history and `--staged` too;
@@ -10,7 +12,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::blob::{is_binary, BlobScanner};
+use super::blob::BlobScanner;
 use super::collect::Job;
 use super::plan::{GitTarget, GitWhat};
 use crate::source::git::{plan_history, staged_blobs, BlobReader, PlannedBlob};
@@ -21,20 +23,19 @@ use crate::source::Origin;
 pub(crate) fn scan_repository(job: &Job<'_>, t: &GitTarget) {
     let repository = t.repo.display().to_string();
     let planned = match &t.what {
+        GitWhat::History(sel)
+            if job.config.exclude_set.is_none() && super::pipeline::applies(sel) =>
+        {
+            scan_own_config(job, t, &repository);
+            super::pipeline::scan_history(job, &t.repo, &repository, sel).map(|()| Vec::new())
+        }
         GitWhat::History(sel) => plan_history(&t.repo, sel, job.diags, job.cancel).map(|p| {
             let mut s = BlobScanner::new(job, Some(repository.clone()));
             for (bytes, origin) in &p.messages {
                 s.scan_bytes(bytes, std::slice::from_ref(origin));
             }
-            if let Some(path) = crate::source::git::config_file(&t.repo) {
-                // The repository's own config: remote URLs with credentials in them.
-                let o = [Origin::File { path: path.clone() }];
-                if let Err(e) = std::fs::File::open(&path).and_then(|f| s.scan_reader(f, &o, false))
-                {
-                    job.counters.errors.fetch_add(1, Ordering::Relaxed);
-                    job.diags.error(path.display().to_string(), e);
-                }
-            }
+            drop(s);
+            scan_own_config(job, t, &repository);
             p.blobs
         }),
         GitWhat::Staged => staged_blobs(&t.repo, job.diags),
@@ -45,6 +46,19 @@ pub(crate) fn scan_repository(job: &Job<'_>, t: &GitTarget) {
             job.counters.errors.fetch_add(1, Ordering::Relaxed);
             job.diags.error(repository, e);
         }
+    }
+}
+
+/// The repository's own config (`.git/config`): remote URLs with credentials in them.
+fn scan_own_config(job: &Job<'_>, t: &GitTarget, repository: &str) {
+    let Some(path) = crate::source::git::config_file(&t.repo) else {
+        return;
+    };
+    let mut s = BlobScanner::new(job, Some(repository.to_string()));
+    let o = [Origin::File { path: path.clone() }];
+    if let Err(e) = std::fs::File::open(&path).and_then(|f| s.scan_reader(f, &o, false)) {
+        job.counters.errors.fetch_add(1, Ordering::Relaxed);
+        job.diags.error(path.display().to_string(), e);
     }
 }
 
@@ -109,40 +123,7 @@ pub(super) fn scan_planned(
                 break;
             }
             let b = &blobs[i];
-            if let Some(max) = c.max_file_size {
-                match reader.size(b.oid) {
-                    Ok(size) if size > max => {
-                        counters.skipped.fetch_add(1, Ordering::Relaxed);
-                        diags.note(
-                            format!("git object {}", b.oid),
-                            format!("{size} bytes, over --max-file-size: skipped"),
-                        );
-                        continue;
-                    }
-                    _ => {}
-                }
-            }
-            let res = reader.with_blob(b.oid, |bytes| {
-                if c.skip_binary && is_binary(bytes) && !s.is_archive(bytes) {
-                    counters.binary.fetch_add(1, Ordering::Relaxed);
-                    counters.skipped.fetch_add(1, Ordering::Relaxed);
-                    Ok(())
-                } else {
-                    s.scan_blob(bytes, &b.origins)
-                }
-            });
-            match res {
-                Err(e) => {
-                    counters.errors.fetch_add(1, Ordering::Relaxed);
-                    diags.error(format!("git object {}", b.oid), reason_of(&e));
-                }
-                Ok(Err(e)) => {
-                    counters.errors.fetch_add(1, Ordering::Relaxed);
-                    let path = String::from_utf8_lossy(crate::source::git::first_path(b));
-                    diags.error(format!("git object {} ({path})", b.oid), e);
-                }
-                Ok(Ok(())) => {}
-            }
+            super::pipeline::read_and_scan(&reader, b.oid, &b.origins, &mut s, job);
         }
     };
     if threads == 1 {
@@ -153,15 +134,6 @@ pub(super) fn scan_planned(
                 sc.spawn(work);
             }
         });
-    }
-}
-
-fn reason_of(e: &crate::error::SourceError) -> String {
-    match e {
-        crate::error::SourceError::Git { reason, .. } => {
-            format!("cannot read blob: {reason}")
-        }
-        other => other.to_string(),
     }
 }
 

@@ -19,6 +19,7 @@ mod collect;
 mod containers;
 mod files;
 mod git;
+mod pipeline;
 pub mod plan;
 
 use std::convert::Infallible;

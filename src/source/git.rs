@@ -237,15 +237,23 @@ impl<'r> Walker<'r> {
     }
 }
 
-/// Lists what to scan in the selected history of the repository at `path`. Unreadable commits
-/// and trees are recorded in `diags` (naming the object id) and skipped; the walk goes on.
-/// Fails only when the repository cannot be opened or a given revision does not resolve.
-pub fn plan_history(
+/// The selected commits of a repository, in topological order (parents first), with what
+/// selecting them found on the way: the messages of annotated tags, and whether the
+/// selection has an excluded boundary.
+struct Selected {
+    repo: Repository,
+    commits: Vec<Oid>,
+    tag_messages: Vec<(Vec<u8>, Origin)>,
+    ranged: bool,
+}
+
+/// Opens the repository, notes a shallow clone, resolves `selection` and orders its commits.
+/// Unreadable commits are recorded in `diags` (naming the object id) and skipped.
+fn select(
     path: &Path,
     selection: &Selection,
     diags: &Diagnostics,
-    cancel: &AtomicBool,
-) -> Result<HistoryPlan, SourceError> {
+) -> Result<Selected, SourceError> {
     let repo = open(path)?;
     let subject = path.display().to_string();
     if repo.is_shallow() {
@@ -291,8 +299,38 @@ pub fn plan_history(
         }
     };
     if commits.is_empty() && plan.messages.is_empty() {
-        diags.note(subject.clone(), "no commits to scan");
+        diags.note(subject, "no commits to scan");
     }
+    Ok(Selected {
+        repo,
+        commits,
+        tag_messages: plan.messages,
+        ranged,
+    })
+}
+
+/// Lists what to scan in the selected history of the repository at `path`. Unreadable commits
+/// and trees are recorded in `diags` (naming the object id) and skipped; the walk goes on.
+/// Fails only when the repository cannot be opened or a given revision does not resolve.
+///
+/// The plan holds every origin of every blob before any is read; [`enumerate_history`] and
+/// [`attribute`] give the same result in far less memory when no boundary is excluded.
+pub fn plan_history(
+    path: &Path,
+    selection: &Selection,
+    diags: &Diagnostics,
+    cancel: &AtomicBool,
+) -> Result<HistoryPlan, SourceError> {
+    let Selected {
+        repo,
+        commits,
+        tag_messages,
+        ranged,
+    } = select(path, selection, diags)?;
+    let mut plan = HistoryPlan {
+        messages: tag_messages,
+        ..HistoryPlan::default()
+    };
     let mut w = Walker::new(&repo);
     if ranged {
         let selected: HashSet<Oid> = commits.iter().copied().collect();
@@ -337,6 +375,376 @@ pub fn plan_history(
     // one after another lets libgit2's delta-base cache resolve each from the last.
     plan.blobs.sort_by(|a, b| first_path(a).cmp(first_path(b)));
     Ok(plan)
+}
+
+/// One thing to scan met by [`enumerate_history`], in the order met.
+#[derive(Debug)]
+pub enum HistoryItem {
+    /// A blob not met before in this walk (each unique blob comes once), with the path it
+    /// was first met at: only a hint for the reading order (successive versions of one file
+    /// are usually one delta chain); [`attribute`] says where it really entered history.
+    Blob(Oid, Vec<u8>),
+    /// A commit message or an annotated tag's message, with its origin.
+    Message(Vec<u8>, Origin),
+}
+
+/// What [`attribute`] needs from an [`enumerate_history`] walk: the walked commits in order
+/// with their root trees, and the trees of the excluded boundary (about 40 bytes a commit).
+#[derive(Debug, Default)]
+pub struct HistoryWalk {
+    commits: Vec<(Oid, Oid)>,
+    boundary: Vec<Oid>,
+}
+
+impl HistoryWalk {
+    /// Commits walked.
+    pub fn commits(&self) -> u64 {
+        self.commits.len() as u64
+    }
+}
+
+/// A hasher for object ids, which are already uniformly distributed: the first 8 bytes are
+/// the hash. Probing the seen-sets is most of the enumeration's work.
+#[derive(Default, Clone, Copy)]
+struct OidHasher(u64);
+
+impl std::hash::Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // `Oid` hashes its 20 bytes in one call (after no length prefix); anything else
+        // (a path in a pair key) is folded in too, so the hasher stays correct for any key.
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+}
+
+type OidSet = HashSet<Oid, std::hash::BuildHasherDefault<OidHasher>>;
+type OidMap<V> = HashMap<Oid, V, std::hash::BuildHasherDefault<OidHasher>>;
+
+/// Tree-only deduplication: each unique tree is read once, whatever path it sits at.
+struct Enumerator<'r> {
+    repo: &'r Repository,
+    seen_trees: OidSet,
+    seen_blobs: OidSet,
+    bad_trees: OidSet,
+    /// Trees with a submodule somewhere below them, and the (tree, prefix) pairs they were
+    /// walked at: a submodule is noted at every path it appears at, as `plan_history` does.
+    gitlink_trees: OidSet,
+    gitlink_pairs: HashSet<(Oid, Box<[u8]>)>,
+    submodules: HashSet<Box<[u8]>>,
+}
+
+impl<'r> Enumerator<'r> {
+    /// Walks `tree` under `prefix`, giving each blob not met before to `sink`. Returns whether
+    /// a submodule sits somewhere below.
+    fn walk(
+        &mut self,
+        tree: Oid,
+        prefix: &mut Vec<u8>,
+        diags: &Diagnostics,
+        sink: &mut dyn FnMut(HistoryItem),
+    ) -> bool {
+        if !self.seen_trees.insert(tree) {
+            if self.gitlink_trees.contains(&tree) {
+                self.notes_only(tree, prefix, diags);
+                return true;
+            }
+            return false;
+        }
+        let t = match self.repo.find_tree(tree) {
+            Ok(t) => t,
+            Err(e) => {
+                if self.bad_trees.insert(tree) {
+                    diags.error(format!("git object {tree}"), e.message());
+                }
+                return false;
+            }
+        };
+        let base = prefix.len();
+        let mut gitlink = false;
+        for entry in t.iter() {
+            match entry.kind() {
+                Some(ObjectType::Blob) if self.seen_blobs.insert(entry.id()) => {
+                    push_name(prefix, base, entry.name_bytes());
+                    sink(HistoryItem::Blob(entry.id(), prefix.clone()));
+                }
+                Some(ObjectType::Tree) => {
+                    push_name(prefix, base, entry.name_bytes());
+                    gitlink |= self.walk(entry.id(), prefix, diags, sink);
+                }
+                Some(ObjectType::Commit) => {
+                    push_name(prefix, base, entry.name_bytes());
+                    gitlink = true;
+                    self.note_submodule(prefix, diags);
+                }
+                _ => {}
+            }
+        }
+        prefix.truncate(base);
+        if gitlink {
+            self.gitlink_trees.insert(tree);
+            self.gitlink_pairs
+                .insert((tree, prefix.clone().into_boxed_slice()));
+        }
+        gitlink
+    }
+
+    /// A tree already walked that holds a submodule, met at another path: only the
+    /// submodule notes are due.
+    fn notes_only(&mut self, tree: Oid, prefix: &mut Vec<u8>, diags: &Diagnostics) {
+        if !self
+            .gitlink_pairs
+            .insert((tree, prefix.clone().into_boxed_slice()))
+        {
+            return;
+        }
+        let Ok(t) = self.repo.find_tree(tree) else {
+            return;
+        };
+        let base = prefix.len();
+        for entry in t.iter() {
+            match entry.kind() {
+                Some(ObjectType::Tree) if self.gitlink_trees.contains(&entry.id()) => {
+                    push_name(prefix, base, entry.name_bytes());
+                    self.notes_only(entry.id(), prefix, diags);
+                }
+                Some(ObjectType::Commit) => {
+                    push_name(prefix, base, entry.name_bytes());
+                    self.note_submodule(prefix, diags);
+                }
+                _ => {}
+            }
+        }
+        prefix.truncate(base);
+    }
+
+    fn note_submodule(&mut self, path: &[u8], diags: &Diagnostics) {
+        if self.submodules.insert(path.into()) {
+            diags.note(
+                String::from_utf8_lossy(path).into_owned(),
+                "submodule: not followed (scan its repository on its own)",
+            );
+        }
+    }
+}
+
+/// `prefix` truncated to `base`, then `/name` (or `name` at the root).
+fn push_name(prefix: &mut Vec<u8>, base: usize, name: &[u8]) {
+    prefix.truncate(base);
+    if base > 0 {
+        prefix.push(b'/');
+    }
+    prefix.extend_from_slice(name);
+}
+
+/// Gives `sink` every unique blob of the selected history once and every commit and annotated
+/// tag message, while walking (so blobs can be scanned while the walk goes on), and keeps
+/// only what [`attribute`] needs later: two object ids per commit, not an origin per blob.
+/// The walk skips every tree already walked, at any path, like `git rev-list --objects`.
+///
+/// Diagnostics, notes and errors are those of [`plan_history`]: the shallow-clone note,
+/// unreadable commits and trees named by object id, a note per submodule path. Blobs present
+/// only in an excluded boundary are still enumerated; [`attribute`] gives them no origin.
+pub fn enumerate_history(
+    path: &Path,
+    selection: &Selection,
+    diags: &Diagnostics,
+    cancel: &AtomicBool,
+    sink: &mut dyn FnMut(HistoryItem),
+) -> Result<HistoryWalk, SourceError> {
+    let Selected {
+        repo,
+        commits,
+        tag_messages,
+        ranged,
+    } = select(path, selection, diags)?;
+    for (bytes, origin) in tag_messages {
+        sink(HistoryItem::Message(bytes, origin));
+    }
+    let mut walk = HistoryWalk {
+        commits: Vec::with_capacity(commits.len()),
+        boundary: if ranged {
+            boundary_trees(&repo, &commits)
+        } else {
+            Vec::new()
+        },
+    };
+    let mut e = Enumerator {
+        repo: &repo,
+        seen_trees: OidSet::default(),
+        seen_blobs: OidSet::default(),
+        bad_trees: OidSet::default(),
+        gitlink_trees: OidSet::default(),
+        gitlink_pairs: HashSet::new(),
+        submodules: HashSet::new(),
+    };
+    let mut prefix = Vec::new();
+    for oid in commits {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let c = match repo.find_commit(oid) {
+            Ok(c) => c,
+            Err(err) => {
+                diags.error(format!("git object {oid}"), err.message());
+                continue;
+            }
+        };
+        let tree = c.tree_id();
+        walk.commits.push((oid, tree));
+        prefix.clear();
+        e.walk(tree, &mut prefix, diags, sink);
+        sink(HistoryItem::Message(
+            c.message_raw_bytes().to_vec(),
+            Origin::GitMessage {
+                commit: Arc::new(commit_meta(&c)),
+                what: "commit message".to_string(),
+            },
+        ));
+    }
+    Ok(walk)
+}
+
+/// The root trees of the parents of `commits` that are not among them.
+fn boundary_trees(repo: &Repository, commits: &[Oid]) -> Vec<Oid> {
+    let selected: HashSet<Oid> = commits.iter().copied().collect();
+    let mut boundary = HashSet::new();
+    for oid in commits {
+        if let Ok(c) = repo.find_commit(*oid) {
+            boundary.extend(c.parent_ids().filter(|p| !selected.contains(p)));
+        }
+    }
+    boundary
+        .into_iter()
+        .filter_map(|p| repo.find_commit(p).ok().map(|c| c.tree_id()))
+        .collect()
+}
+
+/// Gives `emit` every place each of `targets` entered the walked history, in walk order:
+/// every (commit, path) pair, the commit being the first in the walk's order that has the blob at that path, exactly as
+/// [`plan_history`] attributes it (pairs already in an excluded boundary get none). Only
+/// trees that hold a target somewhere below are walked by path; whether a tree does is
+/// worked out once per tree. Errors were reported by the enumeration; an unreadable tree is
+/// simply skipped here.
+pub fn attribute(
+    path: &Path,
+    walk: &HistoryWalk,
+    targets: &HashSet<Oid>,
+    cancel: &AtomicBool,
+    emit: &mut dyn FnMut(Oid, Origin),
+) -> Result<(), SourceError> {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let repo = open(path)?;
+    let mut a = Attributor {
+        repo: &repo,
+        targets,
+        holds: OidMap::default(),
+        seen_trees: HashSet::new(),
+        seen_blobs: HashSet::new(),
+    };
+    let mut found = Vec::new();
+    for tree in &walk.boundary {
+        a.walk(*tree, &mut Vec::new(), &mut found);
+    }
+    found.clear();
+    let mut prefix = Vec::new();
+    for (commit, tree) in &walk.commits {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        prefix.clear();
+        a.walk(*tree, &mut prefix, &mut found);
+        if found.is_empty() {
+            continue;
+        }
+        let Ok(c) = repo.find_commit(*commit) else {
+            found.clear();
+            continue;
+        };
+        let meta = Arc::new(commit_meta(&c));
+        for (oid, path) in found.drain(..) {
+            emit(
+                oid,
+                Origin::GitBlob {
+                    commit: meta.clone(),
+                    path,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The path walk of [`attribute`], pruned to trees that hold a target.
+struct Attributor<'r> {
+    repo: &'r Repository,
+    targets: &'r HashSet<Oid>,
+    /// Whether a tree holds a target somewhere below: each tree is read for this once.
+    holds: OidMap<bool>,
+    seen_trees: HashSet<(Oid, Box<[u8]>)>,
+    seen_blobs: HashSet<(Oid, Box<[u8]>)>,
+}
+
+impl Attributor<'_> {
+    fn holds_target(&mut self, tree: Oid) -> bool {
+        if let Some(h) = self.holds.get(&tree) {
+            return *h;
+        }
+        let mut h = false;
+        if let Ok(t) = self.repo.find_tree(tree) {
+            for entry in t.iter() {
+                h |= match entry.kind() {
+                    Some(ObjectType::Blob) => self.targets.contains(&entry.id()),
+                    Some(ObjectType::Tree) => self.holds_target(entry.id()),
+                    _ => false,
+                };
+            }
+        }
+        self.holds.insert(tree, h);
+        h
+    }
+
+    /// Pushes each (target, path) pair not met before under `tree` onto `found`.
+    fn walk(&mut self, tree: Oid, prefix: &mut Vec<u8>, found: &mut Vec<(Oid, Vec<u8>)>) {
+        if !self.holds_target(tree)
+            || !self
+                .seen_trees
+                .insert((tree, prefix.clone().into_boxed_slice()))
+        {
+            return;
+        }
+        let Ok(t) = self.repo.find_tree(tree) else {
+            return;
+        };
+        let base = prefix.len();
+        for entry in t.iter() {
+            match entry.kind() {
+                Some(ObjectType::Blob) if self.targets.contains(&entry.id()) => {
+                    push_name(prefix, base, entry.name_bytes());
+                    if self
+                        .seen_blobs
+                        .insert((entry.id(), prefix.clone().into_boxed_slice()))
+                    {
+                        found.push((entry.id(), prefix.clone()));
+                    }
+                }
+                Some(ObjectType::Tree) => {
+                    push_name(prefix, base, entry.name_bytes());
+                    self.walk(entry.id(), prefix, found);
+                }
+                _ => {}
+            }
+        }
+        prefix.truncate(base);
+    }
 }
 
 /// The path of the first place `b` entered history (empty for a staged-only blob).
@@ -619,15 +1027,70 @@ fn path_from_bytes(p: &[u8]) -> PathBuf {
     }
 }
 
+/// Blobs larger than this are streamed ([`BlobReader::stream`]) rather than read whole:
+/// libgit2 inflates an object into one buffer, so a 2 GiB blob would cost 2 GiB of memory.
+pub const STREAM_ABOVE: u64 = 256 * 1024 * 1024;
+
 /// Reads blobs from one repository; open one per worker thread.
 pub struct BlobReader {
     repo: Repository,
+}
+
+/// A blob's bytes as a stream, from `git cat-file blob` (which streams a large undeltified
+/// packed or loose object in bounded memory; git stores blobs over `core.bigFileThreshold`,
+/// 512 MiB by default, undeltified). Dropping it ends the child.
+pub struct BlobStream {
+    child: std::process::Child,
+    out: std::process::ChildStdout,
+}
+
+impl std::io::Read for BlobStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.out.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            // End of output: a child that failed (missing object...) is an error, not an
+            // empty blob.
+            let status = self.child.wait()?;
+            if !status.success() {
+                return Err(std::io::Error::other(format!("git cat-file: {status}")));
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl Drop for BlobStream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl BlobReader {
     /// Opens the repository at `path`.
     pub fn open(path: &Path) -> Result<Self, SourceError> {
         Ok(Self { repo: open(path)? })
+    }
+
+    /// Blob `oid` as a stream in bounded memory, through the `git` executable (libgit2 cannot
+    /// stream a packed object). Fails, naming the object, when `git` cannot be started.
+    pub fn stream(&self, oid: Oid) -> Result<BlobStream, SourceError> {
+        let fail = |e: std::io::Error| SourceError::Git {
+            oid: oid.to_string(),
+            reason: format!("cannot start `git cat-file` to stream it: {e}"),
+        };
+        let mut child = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(self.repo.path())
+            .args(["cat-file", "blob"])
+            .arg(oid.to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(fail)?;
+        let out = child.stdout.take().expect("stdout is piped");
+        Ok(BlobStream { child, out })
     }
 
     /// The size of blob `oid` in bytes, without reading it whole.
@@ -648,6 +1111,27 @@ impl BlobReader {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// A streamed blob has exactly the bytes of the blob; a missing one is an error at the
+    /// end of the stream, not an empty blob.
+    #[test]
+    fn a_streamed_blob_has_the_blobs_bytes_and_a_missing_one_fails() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = Repository::init(d.path()).unwrap();
+        let body: Vec<u8> = (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let oid = repo.blob(&body).unwrap();
+        let reader = BlobReader::open(d.path()).unwrap();
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut reader.stream(oid).unwrap(), &mut got).unwrap();
+        assert_eq!(got, body);
+        let missing = Oid::from_str("0123456789012345678901234567890123456789").unwrap();
+        let mut sink = Vec::new();
+        assert!(
+            std::io::Read::read_to_end(&mut reader.stream(missing).unwrap(), &mut sink).is_err()
+        );
+    }
+
     /// Regression test for review item 3: a commit dated at the calendar's edge with a +14:00
     /// offset crashed the whole scan.
     #[test]

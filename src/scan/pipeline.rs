@@ -1,0 +1,263 @@
+//! A history scan as a pipeline: blobs are scanned while the commit walk is still going, and
+//! only the blobs that hold a hit are attributed to commits and paths afterwards.
+//!
+//! Steps of [`scan_history`]:
+//! 1. the caller's thread runs [`enumerate_history`], which hands each unique blob and each
+//!    message to a bounded channel as it meets them;
+//! 2. `opts.fs.threads` workers, each with its own [`BlobReader`] and [`BlobScanner`], take
+//!    items from the channel; a message's hits go straight to the collector, a blob's hits are
+//!    held with the blob's id (their line and column do not depend on where the blob sits);
+//! 3. [`attribute`] finds every (commit, path) of the few blobs with hits, and each held hit
+//!    goes to the collector once per origin, as a planned scan would have sent it.
+//!
+//! The findings, locations, counters and diagnostics are those of [`plan_history`] followed
+//! by `scan_planned`; the memory is about 60 bytes per unique blob and tree
+//! and 40 per commit, instead of an origin per (blob, path) pair.
+//!
+//! [`plan_history`]: crate::source::git::plan_history
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::sync::Mutex;
+
+use git2::Oid;
+
+use super::blob::{is_binary, location_of, BlobScanner};
+use super::collect::{Job, RawHit};
+use crate::error::SourceError;
+use crate::finding::Location;
+use crate::source::git::{
+    attribute, enumerate_history, BlobReader, HistoryItem, Selection, STREAM_ABOVE,
+};
+use crate::source::Origin;
+
+/// Items waiting for a worker: enough to keep both sides busy, few enough to stay small.
+const QUEUE: usize = 4096;
+/// Blobs sorted by path before they are queued.
+const BATCH: usize = 8192;
+/// The path an archive entry of a not-yet-placed blob is found at (`-` stands for the blob).
+const UNPLACED_ARCHIVE: &str = "-!";
+
+/// Whether [`scan_history`] gives exactly the planned scan's result and counters for this
+/// selection: every selection without an excluded boundary (a range's boundary blobs would
+/// be read and counted, though never reported).
+pub(crate) fn applies(selection: &Selection) -> bool {
+    match selection {
+        Selection::AllRefs => true,
+        Selection::Revs { exclude, .. } => exclude.is_empty(),
+        // The walk of unreachable commits is the planned scan's (`plan_history`).
+        Selection::AllRefsAndUnreachable => false,
+    }
+}
+
+/// Scans the selected history of `repo` into `collector`. Fails as [`enumerate_history`] and
+/// [`attribute`] fail (the repository cannot be opened, a revision does not resolve);
+/// unreadable objects are diagnostics and the scan goes on.
+pub(crate) fn scan_history(
+    job: &Job<'_>,
+    repo: &Path,
+    repository: &str,
+    selection: &Selection,
+) -> Result<(), SourceError> {
+    let (counters, diags, cancel) = (job.counters, job.diags, job.cancel);
+    let (tx, rx) = mpsc::sync_channel::<HistoryItem>(QUEUE);
+    let rx = Mutex::new(rx);
+    let threads = job.config.threads.max(1);
+    let (walk, held) = std::thread::scope(|sc| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| sc.spawn(|| worker(job, repo, repository, &rx)))
+            .collect();
+        // Blobs go out in batches sorted by path, so that successive versions of a file are
+        // read one after another and libgit2 resolves each delta from its cached base (in
+        // walk order, versions of different files interleave and the cache thrashes).
+        let mut batch: Vec<HistoryItem> = Vec::with_capacity(BATCH);
+        let flush = |batch: &mut Vec<HistoryItem>| {
+            batch.sort_by(|a, b| match (a, b) {
+                (HistoryItem::Blob(_, p), HistoryItem::Blob(_, q)) => p.cmp(q),
+                _ => std::cmp::Ordering::Equal,
+            });
+            for item in batch.drain(..) {
+                let _ = tx.send(item);
+            }
+        };
+        let walk = enumerate_history(repo, selection, diags, cancel, &mut |item| match item {
+            HistoryItem::Blob(..) => {
+                batch.push(item);
+                if batch.len() >= BATCH {
+                    flush(&mut batch);
+                }
+            }
+            message => {
+                let _ = tx.send(message);
+            }
+        });
+        flush(&mut batch);
+        drop(tx);
+        let mut held = Vec::new();
+        for w in workers {
+            match w.join() {
+                Ok(h) => held.extend(h),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        (walk, held)
+    });
+    let walk = walk?;
+    let mut by_blob: HashMap<Oid, Vec<RawHit>> = HashMap::new();
+    let mut placed = 0u64;
+    for (oid, hit) in held {
+        by_blob.entry(oid).or_default().push(hit);
+        placed += 1;
+    }
+    let targets: HashSet<Oid> = by_blob.keys().copied().collect();
+    let out = job.collector.sender();
+    // Each hit goes out once per origin, as a planned scan sends it (and counts it); the
+    // workers counted it once, unplaced.
+    let res = attribute(repo, &walk, &targets, cancel, &mut |oid, origin| {
+        for hit in by_blob.get(&oid).into_iter().flatten() {
+            let l = &hit.location;
+            counters.hits.fetch_add(1, Ordering::Relaxed);
+            let mut location = Location {
+                repository: Some(repository.to_string()),
+                ..location_of(&origin, l.line, l.column, l.encoding)
+            };
+            // A hit inside an archive entry was found at `-!ENTRY` (the blob's place was not
+            // known yet): keep the entry after the blob's path, `dist/app.zip!conf.json`.
+            if let Some(entry) = l.path.strip_prefix(UNPLACED_ARCHIVE) {
+                location.path.push('!');
+                location.path.push_str(entry);
+                if let Some(raw) = &mut location.path_raw {
+                    raw.push(b'!');
+                    raw.extend_from_slice(entry.as_bytes());
+                }
+            }
+            let _ = out.send(RawHit {
+                rule: hit.rule,
+                secret: hit.secret.clone(),
+                checksum: hit.checksum,
+                location,
+            });
+        }
+    });
+    counters.hits.fetch_sub(placed, Ordering::Relaxed);
+    res?;
+    Ok(())
+}
+
+/// Takes items until the walk ends; returns the hits of blobs, each with its blob's id. After
+/// a cancel it keeps taking (so the walk never blocks) but scans nothing.
+fn worker(
+    job: &Job<'_>,
+    repo: &Path,
+    repository: &str,
+    rx: &Mutex<mpsc::Receiver<HistoryItem>>,
+) -> Vec<(Oid, RawHit)> {
+    let (counters, diags) = (job.counters, job.diags);
+    let reader = BlobReader::open(repo)
+        .map_err(|e| {
+            counters.errors.fetch_add(1, Ordering::Relaxed);
+            diags.error(repository.to_string(), e);
+        })
+        .ok();
+    let (tx, hits) = mpsc::channel();
+    let mut s = BlobScanner::with_sender(job, Some(repository.to_string()), tx);
+    let direct = job.collector.sender();
+    // Where a blob sits is not known yet: its hits carry this and are re-located later.
+    let unplaced = [Origin::Stdin];
+    let mut held = Vec::new();
+    loop {
+        let item = match rx.lock().unwrap_or_else(|e| e.into_inner()).recv() {
+            Ok(item) => item,
+            Err(_) => break,
+        };
+        if job.cancelled() {
+            continue;
+        }
+        match item {
+            HistoryItem::Message(bytes, origin) => {
+                s.scan_bytes(&bytes, std::slice::from_ref(&origin));
+                for h in hits.try_iter() {
+                    let _ = direct.send(h);
+                }
+            }
+            HistoryItem::Blob(oid, _) => {
+                if let Some(reader) = &reader {
+                    read_and_scan(reader, oid, &unplaced, &mut s, job);
+                    held.extend(hits.try_iter().map(|h| (oid, h)));
+                }
+            }
+        }
+    }
+    held
+}
+
+/// Reads blob `oid` and scans it with `origins`, as a planned scan does: over
+/// `--max-file-size` it is skipped with a note, binary with `--skip-binary` is counted and
+/// skipped, and an unreadable blob is one error line naming it. With a limit, a blob under
+/// it but over [`STREAM_ABOVE`] is streamed in chunks, so memory stays bounded whatever its
+/// size; without one a blob is read whole (libgit2 inflates a packed object in one buffer).
+pub(super) fn read_and_scan(
+    reader: &BlobReader,
+    oid: Oid,
+    origins: &[Origin],
+    s: &mut BlobScanner<'_>,
+    job: &Job<'_>,
+) {
+    let (c, counters, diags) = (job.config, job.counters, job.diags);
+    // Only with a limit: libgit2 finds a packed delta's size by walking its whole delta
+    // chain (a zlib stream set up per step), which cost a third of a history scan's CPU.
+    let size = c.max_file_size.and_then(|_| reader.size(oid).ok());
+    if let (Some(max), Some(size)) = (c.max_file_size, size) {
+        if size > max {
+            counters.skipped.fetch_add(1, Ordering::Relaxed);
+            diags.note(
+                format!("git object {oid}"),
+                format!("{size} bytes, over --max-file-size: skipped"),
+            );
+            return;
+        }
+    }
+    // Outer: the blob could not be read; inner: reading its contents (a stream, an archive's
+    // entries) failed part-way, after what came before was scanned.
+    let res = if size.is_some_and(|n| n > STREAM_ABOVE) {
+        reader
+            .stream(oid)
+            .map(|r| s.scan_reader(r, origins, c.skip_binary))
+    } else {
+        reader.with_blob(oid, |bytes| {
+            if c.skip_binary && is_binary(bytes) && !s.is_archive(bytes) {
+                counters.binary.fetch_add(1, Ordering::Relaxed);
+                counters.skipped.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            } else {
+                s.scan_blob(bytes, origins)
+            }
+        })
+    };
+    match res {
+        Err(e) => {
+            counters.errors.fetch_add(1, Ordering::Relaxed);
+            diags.error(format!("git object {oid}"), reason_of(&e));
+        }
+        Ok(Err(e)) => {
+            counters.errors.fetch_add(1, Ordering::Relaxed);
+            let place = origins.iter().find_map(|o| match o {
+                Origin::GitBlob { path, .. } => {
+                    Some(format!(" ({})", String::from_utf8_lossy(path)))
+                }
+                _ => None,
+            });
+            diags.error(format!("git object {oid}{}", place.unwrap_or_default()), e);
+        }
+        Ok(Ok(())) => {}
+    }
+}
+
+fn reason_of(e: &SourceError) -> String {
+    match e {
+        SourceError::Git { reason, .. } => format!("cannot read blob: {reason}"),
+        other => other.to_string(),
+    }
+}
