@@ -4,6 +4,9 @@
 #   cargo install cargo-deny --locked   (once)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# `--offline` keeps cargo-deny from fetching its advisory database here; the crates of every
+# target platform (not only those this machine builds) must be in the local registry first.
+cargo fetch --locked
 cargo deny --offline check licenses bans sources
 if cargo deny fetch db >/dev/null 2>&1; then
   cargo deny check advisories
