@@ -373,7 +373,7 @@ pub struct ScanSettings {
     pub inline_allow: bool,
     /// Bytes read at a time (tests make it small to exercise chunk boundaries).
     pub chunk_bytes: usize,
-    /// Open archives (zip, tar, gzip, xz) and scan their entries (`false`: `--no-archives`).
+    /// Open archives (zip, tar, gzip, xz, bzip2) and scan their entries (`false`: `--no-archives`).
     pub archives: bool,
 }
 

@@ -102,7 +102,7 @@ pub struct ScanArgs {
     /// deleted branches), while they are still in the repository.
     #[arg(long, conflicts_with_all = ["branch", "since_commit", "range", "staged"])]
     include_unreachable: bool,
-    /// Scan zip/tar/gzip files (found by their magic bytes) as files, not their entries.
+    /// Scan zip/tar/gzip/xz/bzip2 files (found by their magic bytes) as files, not their entries.
     #[arg(long)]
     no_archives: bool,
 }

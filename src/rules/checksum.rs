@@ -67,45 +67,27 @@ pub const ADO_LEGACY_SEEDS: [u32; 2] = [0xE0B9_692D, 0x1019_F92E];
 /// Marvin32 seed of the 2024+ PAT format: the ASCII of "Default0", little-endian.
 pub const ADO_CASK_SEED: u64 = 0x4465_6661_756C_7430;
 
-/// Decodes lower-case RFC 4648 base32 without padding. `None` on any other character.
+/// Lower-case RFC 4648 base32 without padding, as the legacy PAT and the samples spell it.
+/// Decoding accepts only `a-z2-7` (upper case too is a different token to a validator) and
+/// rejects a length no encoding produces and non-zero padding bits.
+// NOTE: `data_encoding` has no lower-case constant; its docs build one from a `Specification`
+// once. This holds a table, not state: it is the same value whoever builds it first.
+static BASE32_LOWER: std::sync::LazyLock<data_encoding::Encoding> =
+    std::sync::LazyLock::new(|| {
+        let mut spec = data_encoding::Specification::new();
+        spec.symbols.push_str("abcdefghijklmnopqrstuvwxyz234567");
+        spec.encoding().expect("a valid base32 specification")
+    });
+
+/// Decodes lower-case RFC 4648 base32 without padding. `None` on any other character, on a
+/// length no encoding has (1, 3 or 6 modulo 8) and on non-zero padding bits.
 pub fn base32_lower_decode(s: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 5 / 8);
-    let (mut acc, mut bits) = (0u64, 0u32);
-    for &c in s {
-        let v = match c {
-            b'a'..=b'z' => c - b'a',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => return None,
-        };
-        acc = (acc << 5) | u64::from(v);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    BASE32_LOWER.decode(s).ok()
 }
 
 /// Encodes bytes as lower-case base32 without padding (for samples and tests).
 pub fn base32_lower_encode(b: &[u8]) -> String {
-    const A: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
-    let mut out = String::with_capacity(b.len().div_ceil(5) * 8);
-    let (mut acc, mut bits) = (0u64, 0u32);
-    for &x in b {
-        acc = (acc << 8) | u64::from(x);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(A[((acc >> bits) & 31) as usize] as char);
-        }
-        acc &= (1 << bits) - 1;
-    }
-    if bits > 0 {
-        out.push(A[((acc << (5 - bits)) & 31) as usize] as char);
-    }
-    out
+    BASE32_LOWER.encode(b)
 }
 
 /// The 28 bytes the legacy PAT's CRC-32 covers, and the embedded value (bytes 22, 8, 7, 2,
@@ -126,15 +108,12 @@ pub fn azure_devops_legacy(token: &[u8]) -> bool {
     if token.len() != 52 {
         return false;
     }
-    let Some(bytes) = base32_lower_decode(token) else {
-        return false;
-    };
     // 52 * 5 = 260 bits: 32 bytes and 4 padding bits, which are zero in a canonical encoding
-    // (so the last character is `a` or `q`).
-    if bytes.len() != 32 || !matches!(token[51], b'a' | b'q') {
+    // (so the last character is `a` or `q`); the decoder rejects any other.
+    let mut b = [0u8; 32];
+    if !matches!(BASE32_LOWER.decode_mut(token, &mut b), Ok(32)) {
         return false;
     }
-    let b: [u8; 32] = bytes[..32].try_into().expect("32 bytes");
     let (data, emb) = ado_legacy_parts(&b);
     let crc = crc32fast::hash(&data);
     ADO_LEGACY_SEEDS.iter().any(|s| crc ^ s == emb)
@@ -318,7 +297,7 @@ pub fn github_fine_grained(token: &[u8]) -> bool {
 pub fn github_fine_grained_check(head: &[u8]) -> String {
     use sha2::Digest;
     let d = sha2::Sha256::digest(head);
-    base32_lower_encode(&d[..5]).to_ascii_uppercase()
+    data_encoding::BASE32_NOPAD.encode(&d[..5])
 }
 
 /// GitLab routable token: the last 7 characters are the base36, zero-padded CRC-32 of the rest.

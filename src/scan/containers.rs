@@ -1,6 +1,6 @@
-//! Archives in a scan: each entry of a zip, tar or gzip input (a file, standard input or a
-//! git blob) is scanned like a file, at the location `outer!inner` (`dist/app.zip!config/
-//! settings.json`), in the `path` field of every report. The reading and its limits live in
+//! Archives in a scan: each entry of a zip, tar, gzip, xz or bzip2 input (a file, standard
+//! input or a git blob) is scanned like a file, at the location `outer!inner`
+//! (`dist/app.zip!config/settings.json`), in the `path` field of every report. The reading and its limits live in
 //! `source/archive.rs`; this file only connects them to [`BlobScanner`].
 
 use std::io::{self, Read};

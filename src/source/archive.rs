@@ -1,7 +1,7 @@
-//! Archives opened as containers: zip (and jar, whl, nupkg, docx... which are zips), tar, gzip
-//! and xz (so tar.gz, tgz, tar.xz too), recognised by their magic bytes whatever the file is
-//! called. All readers are pure Rust (`zip` with deflate only, `tar`, `flate2` on miniz_oxide,
-//! `lzma-rust2`).
+//! Archives opened as containers: zip (and jar, whl, nupkg, docx... which are zips), tar, gzip,
+//! xz and bzip2 (so tar.gz, tgz, tar.xz, tar.bz2, tbz2 too), recognised by their magic bytes
+//! whatever the file is called. All readers are pure Rust (`zip` with deflate only, `tar`,
+//! `flate2` on miniz_oxide, `lzma-rust2`, `bzip2` on libbz2-rs-sys).
 //!
 //! [`walk`] hands each regular entry to a visitor as a reader, with its path inside the outer
 //! input (`config/settings.json`, or `lib/inner.jar!META-INF/x.properties` for an archive in an
@@ -12,8 +12,8 @@
 //! why, and the walk goes on with what it still may read. A problem means the input was only
 //! partly scanned.
 //!
-//! Only tar and gzip stream; a zip needs random access, so it is read into memory first (at
-//! most [`Limits::max_zip_bytes`]).
+//! Tar and the compressed streams (gzip, xz, bzip2) stream; a zip needs random access, so it
+//! is read into memory first (at most [`Limits::max_zip_bytes`]).
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, BufRead, BufReader, Cursor, Read};
@@ -29,6 +29,8 @@ pub enum Kind {
     Gzip,
     /// An xz stream.
     Xz,
+    /// A bzip2 stream (one or several, as parallel compressors write them).
+    Bzip2,
 }
 
 /// Largest LZMA2 dictionary (decoder memory) an xz stream may ask for, in KiB: `xz -9` uses
@@ -46,11 +48,24 @@ pub fn sniff(head: &[u8]) -> Option<Kind> {
         Some(Kind::Gzip)
     } else if head.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0x00]) {
         Some(Kind::Xz)
+    } else if is_bzip2(head) {
+        Some(Kind::Bzip2)
     } else if head.len() >= SNIFF_BYTES && &head[257..262] == b"ustar" {
         Some(Kind::Tar)
     } else {
         None
     }
+}
+
+/// `BZh`, the block size `1`-`9`, then the magic of a first block (pi's digits) or of the end
+/// of an empty stream (the square root of pi's): ten bytes, so text starting `BZh9` is text.
+fn is_bzip2(head: &[u8]) -> bool {
+    const BLOCK: [u8; 6] = [0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+    const END: [u8; 6] = [0x17, 0x72, 0x45, 0x38, 0x50, 0x90];
+    head.len() >= 10
+        && head.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&head[3])
+        && (head[4..10] == BLOCK || head[4..10] == END)
 }
 
 /// Bounds on the work one outer input may cause. Any one reached makes the scan partial.
@@ -62,7 +77,7 @@ pub struct Limits {
     pub max_entries: u64,
     /// Decompressed bytes read from entries of one outer input, at every depth together.
     pub max_total_bytes: u64,
-    /// Largest decompressed/compressed ratio accepted for an entry or gzip stream once it
+    /// Largest decompressed/compressed ratio accepted for an entry or compressed stream once it
     /// has produced [`RATIO_FLOOR`] bytes (text compresses about 5-20:1; bombs 1000:1 and more).
     pub max_ratio: u64,
     /// Largest zip read into memory (a zip needs random access).
@@ -99,7 +114,7 @@ pub struct Problem {
 pub type Visit<'v> = dyn FnMut(&str, &mut dyn Read) -> io::Result<()> + 'v;
 
 /// Walks the archive `kind` read from `r` (whose first bytes [`sniff`] recognised). `name` is
-/// the outer input's file name, which names a gzip stream's content (`app.log.gz` holds
+/// the outer input's file name, which names a compressed stream's content (`app.log.gz` holds
 /// `app.log`). Returns the problems met (none: everything was scanned).
 pub fn walk(
     r: &mut dyn Read,
@@ -134,10 +149,19 @@ fn base_name(p: &str) -> &str {
 }
 
 /// The name of what a compressed stream called `name` holds: `x.tgz` -> `x.tar`,
-/// `a.log.gz` -> `a.log`, `b.txz` -> `b.tar`, `c.json.xz` -> `c.json`.
+/// `a.log.gz` -> `a.log`, `b.txz` -> `b.tar`, `c.json.xz` -> `c.json`, `d.tbz2` -> `d.tar`,
+/// `e.sql.bz2` -> `e.sql`.
 fn stream_stem(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
-    for (ext, to) in [(".tgz", ".tar"), (".txz", ".tar"), (".gz", ""), (".xz", "")] {
+    for (ext, to) in [
+        (".tgz", ".tar"),
+        (".txz", ".tar"),
+        (".tbz2", ".tar"),
+        (".tbz", ".tar"),
+        (".gz", ""),
+        (".xz", ""),
+        (".bz2", ""),
+    ] {
         if lower.ends_with(ext) && name.len() > ext.len() {
             return format!("{}{to}", &name[..name.len() - ext.len()]);
         }
@@ -190,24 +214,25 @@ impl Walker<'_> {
         match kind {
             Kind::Zip => self.zip(r, path, depth, visit),
             Kind::Tar => self.tar(r, path, depth, visit),
-            Kind::Gzip | Kind::Xz => {
+            Kind::Gzip | Kind::Xz | Kind::Bzip2 => {
                 let input = Cell::new(0u64);
                 let counted = Counting {
                     inner: r,
                     n: &input,
                 };
-                let mut dec: Box<dyn Read + '_> = if kind == Kind::Gzip {
-                    Box::new(flate2::read::MultiGzDecoder::new(counted))
-                } else {
-                    Box::new(lzma_rust2::XzReader::new_mem_limit(
+                let mut dec: Box<dyn Read + '_> = match kind {
+                    Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counted)),
+                    Kind::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(
                         counted,
                         true,
                         XZ_MEM_LIMIT_KB,
-                    ))
+                    )),
+                    // A bzip2 decoder needs at most about 3.6 MiB, whatever the header says.
+                    _ => Box::new(bzip2::read::MultiBzDecoder::new(counted)),
                 };
                 let mut lim = Limited::new(&mut dec, self, u64::MAX, Some(&input));
                 // The content is named after the stream, except a container inside (tar.gz),
-                // whose entries are named directly under the gzip file.
+                // whose entries are named directly under the compressed file.
                 self.entry(&mut lim, Some(path), &join(path, stem), depth, visit);
                 lim.report(self, path);
             }
@@ -328,7 +353,7 @@ impl Walker<'_> {
     }
 
     /// One entry at `path`: a nested container is opened (named `container_path`, which is
-    /// `path` itself except for a gzip layer), anything else goes to the visitor.
+    /// `path` itself except for a compressed stream's layer), anything else goes to the visitor.
     fn entry(
         &self,
         r: &mut dyn Read,
@@ -528,6 +553,12 @@ mod tests {
         w.finish().unwrap()
     }
 
+    fn bzip2_of(b: &[u8]) -> Vec<u8> {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    }
+
     fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
         let mut t = tar::Builder::new(Vec::new());
         for (n, b) in files {
@@ -577,6 +608,18 @@ mod tests {
         assert_eq!(seen, vec![("etc/conf".to_string(), b"xz inside".to_vec())]);
         let (seen, _) = run(&xz_of(b"dump"), "db.sql.xz", &Limits::default());
         assert_eq!(seen, vec![("db.sql".to_string(), b"dump".to_vec())]);
+        let tbz = bzip2_of(&tar_of(&[("etc/conf", b"bz2 inside")]));
+        for name in ["rootfs.tar.bz2", "rootfs.tbz2"] {
+            let (seen, p) = run(&tbz, name, &Limits::default());
+            assert!(p.is_empty(), "{p:?}");
+            assert_eq!(seen, vec![("etc/conf".to_string(), b"bz2 inside".to_vec())]);
+        }
+        let (seen, _) = run(&bzip2_of(b"dump"), "db.sql.bz2", &Limits::default());
+        assert_eq!(seen, vec![("db.sql".to_string(), b"dump".to_vec())]);
+        // Two streams one after the other (as pbzip2 writes them) are one content.
+        let two = [bzip2_of(b"one "), bzip2_of(b"two")].concat();
+        let (seen, _) = run(&two, "log.bz2", &Limits::default());
+        assert_eq!(seen, vec![("log".to_string(), b"one two".to_vec())]);
     }
 
     #[test]
@@ -585,6 +628,9 @@ mod tests {
         assert_eq!(sniff(&gzip_of(b"x")), Some(Kind::Gzip));
         assert_eq!(sniff(&tar_of(&[("a", b"b")])), Some(Kind::Tar));
         assert_eq!(sniff(&xz_of(b"x")), Some(Kind::Xz));
+        assert_eq!(sniff(&bzip2_of(b"x")), Some(Kind::Bzip2));
+        assert_eq!(sniff(&bzip2_of(b"")), Some(Kind::Bzip2));
+        assert_eq!(sniff(b"BZh91AY&SX and text"), None);
         assert_eq!(sniff(b"PK is not a zip"), None);
         assert_eq!(sniff(b""), None);
     }
@@ -595,7 +641,7 @@ mod tests {
         let (seen, p) = run(&zip_of(&[("z.bin", &zeros)]), "b.zip", &Limits::default());
         assert!(seen.is_empty());
         assert!(p[0].reason.contains("compression ratio"), "{p:?}");
-        for bomb in [gzip_of(&zeros), xz_of(&zeros)] {
+        for bomb in [gzip_of(&zeros), xz_of(&zeros), bzip2_of(&zeros)] {
             let (seen, p) = run(&bomb, "b.gz", &Limits::default());
             assert!(seen[0].1.len() < zeros.len(), "{}", seen[0].1.len());
             assert!(p[0].reason.contains("compression ratio"), "{p:?}");
@@ -649,6 +695,15 @@ mod tests {
         assert!(!p.is_empty());
         let g = gzip_of(&[b'a'; 3000]);
         let (_, p) = run(&g[..g.len() - 6], "t.gz", &Limits::default());
+        assert!(p[0].reason.contains("cannot read"), "{p:?}");
+        let noise: Vec<u8> = (0..20_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        let b = bzip2_of(&noise);
+        let (_, p) = run(&b[..b.len() / 2], "t.bz2", &Limits::default());
+        assert!(p[0].reason.contains("cannot read"), "{p:?}");
+        let mut flipped = bzip2_of(&noise);
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 0x10;
+        let (_, p) = run(&flipped, "t.bz2", &Limits::default());
         assert!(p[0].reason.contains("cannot read"), "{p:?}");
     }
 

@@ -57,73 +57,96 @@ pub fn guess(head: &[u8]) -> Option<bool> {
 }
 
 /// UTF-16 text held in memory (with a byte-order mark, or without one as [`guess`] judges),
-/// as UTF-8; `None` when it is not UTF-16.
+/// as UTF-8; `None` when it is not UTF-16. Broken input decodes as [`Utf16Reader`] says.
 pub fn decode(b: &[u8]) -> Option<Vec<u8>> {
     let (little_endian, skip) = match bom(b) {
         Some(le) => (le, 2),
         None => (guess(b)?, 0),
     };
-    let mut out = Vec::with_capacity(b.len());
-    Utf16Reader::new(&b[skip..], little_endian)
-        .read_to_end(&mut out)
-        .expect("reading from memory cannot fail");
+    let b = &b[skip..];
+    let whole = b.len() / 2 * 2;
+    let (text, _) = encoding(little_endian).decode_without_bom_handling(&b[..whole]);
+    let mut out = text.into_owned().into_bytes();
+    if whole < b.len() {
+        out.extend_from_slice(REPLACEMENT);
+    }
     Some(out)
+}
+
+/// U+FFFD in UTF-8.
+const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
+
+fn encoding(little_endian: bool) -> &'static encoding_rs::Encoding {
+    if little_endian {
+        encoding_rs::UTF_16LE
+    } else {
+        encoding_rs::UTF_16BE
+    }
 }
 
 /// Raw bytes read from the inner reader at a time.
 const RAW_BYTES: usize = 64 * 1024;
 
 /// Reads UTF-16 (little- or big-endian, the mark already consumed) and yields UTF-8.
-/// Unpaired surrogates and a trailing odd byte become U+FFFD, as `char::decode_utf16` does.
+/// Unpaired surrogates and a trailing odd byte become U+FFFD, as `char::decode_utf16` does,
+/// one each: an unpaired high surrogate at the very end followed by an odd byte is two.
+///
+/// The decoding is `encoding_rs`'s streaming UTF-16 decoder (the WHATWG one, whose errors
+/// are `char::decode_utf16`'s). The reader hands it whole code units only and keeps an odd
+/// last byte back: the decoder would fold it into a pending surrogate's replacement.
 pub struct Utf16Reader<R> {
     inner: R,
-    little_endian: bool,
+    decoder: encoding_rs::Decoder,
+    /// Bytes read and not yet decoded: at most one (odd) byte between fills.
     raw: Vec<u8>,
-    high: Option<u16>,
+    /// Decoded UTF-8; `out[pos..end]` is what `read` has still to hand out.
     out: Vec<u8>,
     pos: usize,
+    end: usize,
     eof: bool,
 }
 
 impl<R: Read> Utf16Reader<R> {
     /// A reader over `inner`, whose byte-order mark has been read already.
     pub fn new(inner: R, little_endian: bool) -> Self {
+        let decoder = encoding(little_endian).new_decoder_without_bom_handling();
+        let out_len = decoder
+            .max_utf8_buffer_length(RAW_BYTES + 2)
+            .expect("a small buffer length");
         Self {
             inner,
-            little_endian,
+            decoder,
             raw: Vec::with_capacity(RAW_BYTES + 1),
-            high: None,
-            out: Vec::with_capacity(RAW_BYTES * 2),
+            out: vec![0; out_len],
             pos: 0,
+            end: 0,
             eof: false,
         }
     }
 
-    fn push(&mut self, c: char) {
-        let mut b = [0u8; 4];
-        self.out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
-    }
-
-    fn unit(&mut self, u: u16) {
-        if let Some(h) = self.high.take() {
-            if (0xDC00..0xE000).contains(&u) {
-                let c = 0x10000 + ((u32::from(h) - 0xD800) << 10) + (u32::from(u) - 0xDC00);
-                self.push(char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER));
-                return;
-            }
-            self.push(char::REPLACEMENT_CHARACTER);
+    /// Decodes `raw[..whole]` (the end of the input when `last`) into `out`, after `end`.
+    fn decode_into_out(&mut self, whole: usize, last: bool) {
+        let need = self
+            .decoder
+            .max_utf8_buffer_length(whole)
+            .expect("a small length")
+            + self.end
+            + REPLACEMENT.len();
+        if self.out.len() < need {
+            self.out.resize(need, 0);
         }
-        match u {
-            0xD800..=0xDBFF => self.high = Some(u),
-            0xDC00..=0xDFFF => self.push(char::REPLACEMENT_CHARACTER),
-            _ => self.push(char::from_u32(u32::from(u)).unwrap_or(char::REPLACEMENT_CHARACTER)),
-        }
+        let (res, read, written, _) =
+            self.decoder
+                .decode_to_utf8(&self.raw[..whole], &mut self.out[self.end..], last);
+        debug_assert!(matches!(res, encoding_rs::CoderResult::InputEmpty) && read == whole);
+        self.end += written;
+        self.raw.drain(..whole);
     }
 
     /// Decodes the next raw block into `out`.
     fn fill(&mut self) -> io::Result<()> {
-        self.out.clear();
         self.pos = 0;
+        self.end = 0;
         let start = self.raw.len();
         self.raw.resize(start + RAW_BYTES, 0);
         let n = loop {
@@ -139,41 +162,30 @@ impl<R: Read> Utf16Reader<R> {
         self.raw.truncate(start + n);
         if n == 0 {
             self.eof = true;
-            // One replacement for an unpaired high surrogate and one for a trailing odd byte.
-            if self.high.take().is_some() {
-                self.push(char::REPLACEMENT_CHARACTER);
-            }
+            // One replacement for an unpaired high surrogate (the decoder's), and one for a
+            // trailing odd byte.
+            self.decode_into_out(0, true);
             if !self.raw.is_empty() {
                 self.raw.clear();
-                self.push(char::REPLACEMENT_CHARACTER);
+                self.out[self.end..self.end + REPLACEMENT.len()].copy_from_slice(REPLACEMENT);
+                self.end += REPLACEMENT.len();
             }
             return Ok(());
         }
-        let whole = self.raw.len() / 2 * 2;
-        let raw = std::mem::take(&mut self.raw);
-        for p in raw[..whole].chunks_exact(2) {
-            let u = if self.little_endian {
-                u16::from_le_bytes([p[0], p[1]])
-            } else {
-                u16::from_be_bytes([p[0], p[1]])
-            };
-            self.unit(u);
-        }
-        self.raw = raw;
-        self.raw.drain(..whole);
+        self.decode_into_out(self.raw.len() / 2 * 2, false);
         Ok(())
     }
 }
 
 impl<R: Read> Read for Utf16Reader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos >= self.out.len() {
+        while self.pos >= self.end {
             if self.eof {
                 return Ok(0);
             }
             self.fill()?;
         }
-        let n = buf.len().min(self.out.len() - self.pos);
+        let n = buf.len().min(self.end - self.pos);
         buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
@@ -282,6 +294,64 @@ mod tests {
                 .collect();
             assert_eq!(decode(&crash, le, false), want, "le={le}");
             assert_eq!(decode(&crash, le, true), want, "le={le}");
+        }
+    }
+
+    /// `char::decode_utf16`'s lossy decoding of `bytes`, plus one U+FFFD for an odd last byte.
+    fn std_lossy(bytes: &[u8], le: bool) -> String {
+        let units = bytes.chunks_exact(2).map(|p| {
+            if le {
+                u16::from_le_bytes([p[0], p[1]])
+            } else {
+                u16::from_be_bytes([p[0], p[1]])
+            }
+        });
+        let mut want: String = char::decode_utf16(units)
+            .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect();
+        if bytes.len() % 2 == 1 {
+            want.push(char::REPLACEMENT_CHARACTER);
+        }
+        want
+    }
+
+    /// Reads of at most `step` bytes from the inner reader.
+    struct Steps<'a>(&'a [u8], usize);
+    impl Read for Steps<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(buf.len()).min(self.1);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    proptest::proptest! {
+        /// Surrogate-heavy arbitrary units, in both byte orders and any read size: the stream,
+        /// and the in-memory decoding behind a mark, equal std's lossy decoding.
+        #[test]
+        fn streaming_and_in_memory_decoding_equal_std(
+            units in proptest::collection::vec(
+                proptest::prop_oneof![0xD7F0u16..0xE010, proptest::num::u16::ANY, 0x20u16..0x7f],
+                0..300,
+            ),
+            odd in proptest::option::of(proptest::num::u8::ANY),
+            step in 1usize..200,
+        ) {
+            for le in [true, false] {
+                let mut bytes: Vec<u8> = units
+                    .iter()
+                    .flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() })
+                    .collect();
+                bytes.extend(odd);
+                let want = std_lossy(&bytes, le);
+                let mut got = Vec::new();
+                Utf16Reader::new(Steps(&bytes, step), le).read_to_end(&mut got).unwrap();
+                proptest::prop_assert_eq!(&got, want.as_bytes());
+                let mut marked = if le { vec![0xFF, 0xFE] } else { vec![0xFE, 0xFF] };
+                marked.extend_from_slice(&bytes);
+                proptest::prop_assert_eq!(super::decode(&marked).unwrap(), want.as_bytes());
+            }
         }
     }
 }

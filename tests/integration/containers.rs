@@ -1,5 +1,5 @@
 //! Archives and encodings end to end (#13, "Encodings and containers"): tokens inside zip,
-//! tar, gzip and nested archives, in files and in git history, and the limits that keep a
+//! tar, gzip, xz, bzip2 and nested archives, in files and in git history, and the limits that keep a
 //! hostile archive bounded.
 
 use std::io::{Cursor, Write};
@@ -29,6 +29,12 @@ fn xz_of(b: &[u8]) -> Vec<u8> {
         lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(1)).unwrap();
     w.write_all(b).unwrap();
     w.finish().unwrap()
+}
+
+fn bzip2_of(b: &[u8]) -> Vec<u8> {
+    let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
 }
 
 fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
@@ -206,6 +212,94 @@ fn zip_bombs_and_huge_entry_counts_stop_with_a_line_naming_the_archive_and_exit_
             .find(|l| l.contains(name))
             .unwrap_or_else(|| panic!("no line for {name}: {}", o.stderr));
         assert!(line.contains(why) && line.contains("error:"), "{line}");
+    }
+}
+
+#[test]
+fn tokens_in_bzip2_streams_and_tar_bz2_are_found_at_nested_paths() {
+    let t = TestDir::new();
+    let legacy = fake("azure_devops.pat_legacy", 51);
+    let npm = fake("npm.token", 52);
+    let ghp = fake("github.pat_classic", 53);
+    let settings = format!("{{\n  \"pat\": \"{legacy}\"\n}}\n");
+    t.write(
+        "dist/app.tar.bz2",
+        bzip2_of(&tar_of(&[("config/settings.json", settings.as_bytes())])),
+    );
+    t.write(
+        "vendor.tbz2",
+        bzip2_of(&tar_of(&[(
+            "pkg/.npmrc",
+            format!("//registry/:_authToken={npm}\n").as_bytes(),
+        )])),
+    );
+    t.write(
+        "logs/build.log.bz2",
+        bzip2_of(format!("\n\ntoken {npm}\n").as_bytes()),
+    );
+    // Inside a zip, as a release bundle carries it.
+    t.write(
+        "release.zip",
+        zip_of(&[(
+            "db/dump.sql.bz2",
+            &bzip2_of(format!("-- {ghp}\n").as_bytes()),
+        )]),
+    );
+    let o = scan_json(&t, &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(
+        locations(&o.stdout),
+        vec![
+            (
+                "azure_devops.pat_legacy".into(),
+                "dist/app.tar.bz2!config/settings.json".into(),
+                2
+            ),
+            (
+                "github.pat_classic".into(),
+                "release.zip!db/dump.sql.bz2!dump.sql".into(),
+                1
+            ),
+            ("npm.token".into(), "logs/build.log.bz2!build.log".into(), 3),
+            ("npm.token".into(), "vendor.tbz2!pkg/.npmrc".into(), 1),
+        ],
+        "{}",
+        o.stderr
+    );
+    // --no-archives: the compressed bytes hold no token.
+    let o = scan_json(&t, &["--no-archives"]);
+    assert_eq!(o.code, 0, "{}", o.stdout);
+}
+
+#[test]
+fn bzip2_bombs_and_corrupt_bzip2_are_reported_and_the_scan_goes_on() {
+    let t = TestDir::new();
+    let ghp = fake("github.pat_classic", 54);
+    // 16 MiB of zeros: about 40 bytes of bzip2.
+    t.write("bomb.bz2", bzip2_of(&vec![0u8; 16 << 20]));
+    let noise: String = (0..4000u64)
+        .map(|i| format!("{:016x}\n", i.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+        .collect();
+    let b = bzip2_of(&tar_of(&[("x.txt", noise.as_bytes())]));
+    t.write("broken.tar.bz2", &b[..b.len() / 2]);
+    t.write("plain.env", format!("GITHUB_TOKEN={ghp}\n"));
+    let o = scan_json(&t, &[]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert_eq!(
+        locations(&o.stdout),
+        vec![("github.pat_classic".into(), "plain.env".into(), 1)]
+    );
+    for (name, why) in [
+        ("bomb.bz2", "compression ratio over 100:1"),
+        ("broken.tar.bz2", "error:"),
+    ] {
+        let lines: Vec<&str> = o.stderr.lines().filter(|l| l.contains(name)).collect();
+        assert_eq!(lines.len(), 1, "one line for {name}: {}", o.stderr);
+        assert!(
+            lines[0].contains(why) && lines[0].contains("error:"),
+            "{}",
+            lines[0]
+        );
     }
 }
 

@@ -1,4 +1,4 @@
-//! Archive readers (zip, tar, gzip, nested) on arbitrary bytes: never panic, never exceed the
+//! Archive readers (zip, tar, gzip, xz, bzip2, nested) on arbitrary bytes: never panic, never exceed the
 //! limits, never hand the visitor a path with a raw control character.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let kinds = match archive::sniff(data) {
         Some(k) => vec![k],
-        None => vec![Kind::Zip, Kind::Tar, Kind::Gzip],
+        None => vec![Kind::Zip, Kind::Tar, Kind::Gzip, Kind::Xz, Kind::Bzip2],
     };
     for kind in kinds {
         let mut read = 0u64;
