@@ -8,7 +8,8 @@
 //!    items from the channel; a message's hits go straight to the collector, a blob's hits are
 //!    held with the blob's id (their line and column do not depend on where the blob sits);
 //! 3. [`attribute`] finds every (commit, path) of the few blobs with hits, and each held hit
-//!    goes to the collector once per origin, as a planned scan would have sent it.
+//!    goes to the collector once per origin, as a planned scan would have sent it; past
+//!    `max_locations` origins of one blob, the rest are only counted (`Collector::omit`).
 //!
 //! The findings, locations, counters and diagnostics are those of [`plan_history`] followed
 //! by `scan_planned`; the memory is about 60 bytes per unique blob and tree
@@ -16,7 +17,7 @@
 //!
 //! [`plan_history`]: crate::source::git::plan_history
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
@@ -106,44 +107,72 @@ pub(crate) fn scan_history(
     });
     let walk = walk?;
     let mut by_blob: HashMap<Oid, Vec<RawHit>> = HashMap::new();
-    let mut placed = 0u64;
+    let mut unplaced = 0u64;
     for (oid, hit) in held {
         by_blob.entry(oid).or_default().push(hit);
-        placed += 1;
+        unplaced += 1;
     }
-    let targets: HashSet<Oid> = by_blob.keys().copied().collect();
+    // A blob's origins past the location cap are only counted (a blob at 10,000,000 paths
+    // must not cost 10,000,000 locations); not for a blob with a hit inside an archive
+    // entry, whose locations sort by the entry's path too.
+    let cap = job.config.max_locations.max(1);
+    let targets: HashMap<Oid, usize> = by_blob
+        .iter()
+        .map(|(oid, hits)| {
+            let in_archive = hits
+                .iter()
+                .any(|h| h.location.path.starts_with(UNPLACED_ARCHIVE));
+            (*oid, if in_archive { usize::MAX } else { cap })
+        })
+        .collect();
     let out = job.collector.sender();
     // Each hit goes out once per origin, as a planned scan sends it (and counts it); the
     // workers counted it once, unplaced.
-    let res = attribute(repo, &walk, &targets, cancel, &mut |oid, origin| {
-        for hit in by_blob.get(&oid).into_iter().flatten() {
-            let l = &hit.location;
-            counters.hits.fetch_add(1, Ordering::Relaxed);
-            let mut location = Location {
-                repository: Some(repository.to_string()),
-                ..location_of(&origin, l.line, l.column, l.encoding)
-            };
-            // A hit inside an archive entry was found at `-!ENTRY` (the blob's place was not
-            // known yet): keep the entry after the blob's path, `dist/app.zip!conf.json`.
-            if let Some(entry) = l.path.strip_prefix(UNPLACED_ARCHIVE) {
-                location.path.push('!');
-                location.path.push_str(entry);
-                if let Some(raw) = &mut location.path_raw {
-                    raw.push(b'!');
-                    raw.extend_from_slice(entry.as_bytes());
-                }
+    let placements = attribute(repo, &walk, &targets, cancel);
+    counters.hits.fetch_sub(unplaced, Ordering::Relaxed);
+    for (oid, placement) in placements? {
+        let hits = by_blob.get(&oid).map_or(&[][..], Vec::as_slice);
+        for origin in &placement.origins {
+            for hit in hits {
+                counters.hits.fetch_add(1, Ordering::Relaxed);
+                let _ = out.send(placed(hit, origin, repository));
             }
-            let _ = out.send(RawHit {
-                rule: hit.rule,
-                secret: hit.secret.clone(),
-                checksum: hit.checksum,
-                location,
-            });
         }
-    });
-    counters.hits.fetch_sub(placed, Ordering::Relaxed);
-    res?;
+        if placement.omitted > 0 {
+            for hit in hits {
+                counters
+                    .hits
+                    .fetch_add(placement.omitted, Ordering::Relaxed);
+                job.collector.omit(hit.rule, &hit.secret, placement.omitted);
+            }
+        }
+    }
     Ok(())
+}
+
+/// `hit` of a blob, at `origin`.
+fn placed(hit: &RawHit, origin: &Origin, repository: &str) -> RawHit {
+    let l = &hit.location;
+    let mut location = Location {
+        repository: Some(repository.to_string()),
+        ..location_of(origin, l.line, l.column, l.encoding)
+    };
+    // A hit inside an archive entry was found at `-!ENTRY` (the blob's place was not
+    // known yet): keep the entry after the blob's path, `dist/app.zip!conf.json`.
+    if let Some(entry) = l.path.strip_prefix(UNPLACED_ARCHIVE) {
+        location.path.push('!');
+        location.path.push_str(entry);
+        if let Some(raw) = &mut location.path_raw {
+            raw.push(b'!');
+            raw.extend_from_slice(entry.as_bytes());
+        }
+    }
+    RawHit {
+        rule: hit.rule,
+        secret: hit.secret.clone(),
+        checksum: hit.checksum,
+        location,
+    }
 }
 
 /// Takes items until the walk ends; returns the hits of blobs, each with its blob's id. After

@@ -626,71 +626,173 @@ fn boundary_trees(repo: &Repository, commits: &[Oid]) -> Vec<Oid> {
         .collect()
 }
 
-/// Gives `emit` every place each of `targets` entered the walked history, in walk order:
-/// every (commit, path) pair, the commit being the first in the walk's order that has the blob at that path, exactly as
-/// [`plan_history`] attributes it (pairs already in an excluded boundary get none). Only
-/// trees that hold a target somewhere below are walked by path; whether a tree does is
-/// worked out once per tree. Errors were reported by the enumeration; an unreadable tree is
-/// simply skipped here.
+/// Where one target blob entered the walked history, as [`attribute`] found it.
+#[derive(Debug, Default)]
+pub struct Placement {
+    /// The (commit, path) origins kept: at most the target's cap, those first in report order
+    /// (by path, as a `Location` sorts: its lossy UTF-8 string, then its raw bytes).
+    pub origins: Vec<Origin>,
+    /// The origins met beyond the cap: counted, never stored.
+    pub omitted: u64,
+}
+
+/// Finds every place each of `targets` entered the walked history: every (commit, path)
+/// pair, the commit being the first in the walk's order that has the blob at that path,
+/// exactly as [`plan_history`] attributes it (pairs already in an excluded boundary get
+/// none). Each target maps to its cap: of its origins only the first `cap` in report order
+/// are kept, the rest only counted, so a blob at 10,000,000 paths costs `cap` origins.
+///
+/// Only trees that hold a target somewhere below are walked by path; whether a tree does is
+/// worked out once per tree. A pair is new unless an earlier tree at the same directory
+/// path held it: the pairs of a directory are only remembered once a second tree is met
+/// there, so memory follows the directories walked, not the pairs. Errors were reported by
+/// the enumeration; an unreadable tree or commit is simply skipped here.
 pub fn attribute(
     path: &Path,
     walk: &HistoryWalk,
-    targets: &HashSet<Oid>,
+    targets: &HashMap<Oid, usize>,
     cancel: &AtomicBool,
-    emit: &mut dyn FnMut(Oid, Origin),
-) -> Result<(), SourceError> {
+) -> Result<HashMap<Oid, Placement>, SourceError> {
     if targets.is_empty() {
-        return Ok(());
+        return Ok(HashMap::new());
     }
     let repo = open(path)?;
     let mut a = Attributor {
         repo: &repo,
         targets,
         holds: OidMap::default(),
-        seen_trees: HashSet::new(),
-        seen_blobs: HashSet::new(),
+        dirs: HashMap::new(),
+        kept: targets
+            .iter()
+            .map(|(oid, cap)| (*oid, Kept::new(*cap)))
+            .collect(),
     };
-    let mut found = Vec::new();
     for tree in &walk.boundary {
-        a.walk(*tree, &mut Vec::new(), &mut found);
+        a.walk(*tree, &mut Vec::new(), None);
     }
-    found.clear();
     let mut prefix = Vec::new();
     for (commit, tree) in &walk.commits {
         if cancel.load(Ordering::Relaxed) {
             break;
         }
         prefix.clear();
-        a.walk(*tree, &mut prefix, &mut found);
-        if found.is_empty() {
-            continue;
-        }
-        let Ok(c) = repo.find_commit(*commit) else {
-            found.clear();
-            continue;
+        let mut slot = CommitSlot {
+            repo: &repo,
+            oid: *commit,
+            meta: None,
         };
-        let meta = Arc::new(commit_meta(&c));
-        for (oid, path) in found.drain(..) {
-            emit(
-                oid,
-                Origin::GitBlob {
-                    commit: meta.clone(),
-                    path,
-                },
-            );
+        a.walk(*tree, &mut prefix, Some(&mut slot));
+    }
+    Ok(a.kept
+        .into_iter()
+        .map(|(oid, k)| {
+            let p = Placement {
+                origins: k.best.into_values().collect(),
+                omitted: k.omitted,
+            };
+            (oid, p)
+        })
+        .collect())
+}
+
+/// The commit being attributed; its facts are read once, when it first places a pair.
+struct CommitSlot<'r> {
+    repo: &'r Repository,
+    oid: Oid,
+    /// `Some(None)`: the commit cannot be read, and its pairs are placed nowhere.
+    meta: Option<Option<Arc<CommitMeta>>>,
+}
+
+impl CommitSlot<'_> {
+    fn meta(&mut self) -> Option<Arc<CommitMeta>> {
+        let (repo, oid) = (self.repo, self.oid);
+        self.meta
+            .get_or_insert_with(|| {
+                repo.find_commit(oid)
+                    .ok()
+                    .map(|c| Arc::new(commit_meta(&c)))
+            })
+            .clone()
+    }
+}
+
+/// A location's sort key by path: its lossy UTF-8 string, then the raw bytes when the path
+/// is not UTF-8 (`Location { path, path_raw, .. }`).
+type PathKey = (Vec<u8>, Option<Vec<u8>>);
+
+fn path_key(path: &[u8]) -> PathKey {
+    match std::str::from_utf8(path) {
+        Ok(_) => (path.to_vec(), None),
+        Err(_) => (
+            String::from_utf8_lossy(path).into_owned().into_bytes(),
+            Some(path.to_vec()),
+        ),
+    }
+}
+
+/// `path`'s key against `key`, without allocating for a UTF-8 path.
+fn cmp_path_key(path: &[u8], key: &PathKey) -> std::cmp::Ordering {
+    match std::str::from_utf8(path) {
+        Ok(_) => (path, None).cmp(&(key.0.as_slice(), key.1.as_deref())),
+        Err(_) => path_key(path).cmp(key),
+    }
+}
+
+/// One target's origins: the first `cap` in report order, and a count of the rest.
+struct Kept {
+    cap: usize,
+    best: std::collections::BTreeMap<PathKey, Origin>,
+    omitted: u64,
+}
+
+impl Kept {
+    fn new(cap: usize) -> Self {
+        Self {
+            cap: cap.max(1),
+            best: Default::default(),
+            omitted: 0,
         }
     }
-    Ok(())
+
+    /// Offers the pair (this target, `path`) first met in `commit`.
+    fn offer(&mut self, path: &[u8], commit: &mut CommitSlot<'_>) {
+        let Some(meta) = commit.meta() else { return };
+        if self.best.len() >= self.cap {
+            let last = self.best.last_key_value().map(|(k, _)| k);
+            if last.is_some_and(|k| cmp_path_key(path, k).is_ge()) {
+                self.omitted += 1;
+                return;
+            }
+        }
+        let origin = Origin::GitBlob {
+            commit: meta,
+            path: path.to_vec(),
+        };
+        self.best.insert(path_key(path), origin);
+        if self.best.len() > self.cap {
+            self.best.pop_last();
+            self.omitted += 1;
+        }
+    }
+}
+
+/// The trees [`attribute`] met at one directory path, and once it met more than one, the
+/// (target, name) pairs they held.
+#[derive(Default)]
+struct Dir {
+    first: Option<Oid>,
+    others: OidSet,
+    pairs: Option<HashSet<(Oid, Box<[u8]>)>>,
 }
 
 /// The path walk of [`attribute`], pruned to trees that hold a target.
 struct Attributor<'r> {
     repo: &'r Repository,
-    targets: &'r HashSet<Oid>,
+    targets: &'r HashMap<Oid, usize>,
     /// Whether a tree holds a target somewhere below: each tree is read for this once.
     holds: OidMap<bool>,
-    seen_trees: HashSet<(Oid, Box<[u8]>)>,
-    seen_blobs: HashSet<(Oid, Box<[u8]>)>,
+    dirs: HashMap<Box<[u8]>, Dir>,
+    kept: HashMap<Oid, Kept>,
 }
 
 impl Attributor<'_> {
@@ -702,7 +804,7 @@ impl Attributor<'_> {
         if let Ok(t) = self.repo.find_tree(tree) {
             for entry in t.iter() {
                 h |= match entry.kind() {
-                    Some(ObjectType::Blob) => self.targets.contains(&entry.id()),
+                    Some(ObjectType::Blob) => self.targets.contains_key(&entry.id()),
                     Some(ObjectType::Tree) => self.holds_target(entry.id()),
                     _ => false,
                 };
@@ -712,39 +814,85 @@ impl Attributor<'_> {
         h
     }
 
-    /// Pushes each (target, path) pair not met before under `tree` onto `found`.
-    fn walk(&mut self, tree: Oid, prefix: &mut Vec<u8>, found: &mut Vec<(Oid, Vec<u8>)>) {
-        if !self.holds_target(tree)
-            || !self
-                .seen_trees
-                .insert((tree, prefix.clone().into_boxed_slice()))
-        {
+    /// Places each (target, path) pair under `tree` not met before; with `commit` = `None`
+    /// (the boundary of a range) only marks them as met.
+    fn walk(&mut self, tree: Oid, prefix: &mut Vec<u8>, mut commit: Option<&mut CommitSlot<'_>>) {
+        if !self.holds_target(tree) {
             return;
         }
+        // Whether this is the first tree met at this directory: then all its pairs are new.
+        let first = match self.dirs.get_mut(prefix.as_slice()) {
+            None => {
+                let dir = Dir {
+                    first: Some(tree),
+                    ..Dir::default()
+                };
+                self.dirs.insert(prefix.clone().into_boxed_slice(), dir);
+                true
+            }
+            Some(d) => {
+                if d.first == Some(tree) || !d.others.insert(tree) {
+                    return;
+                }
+                if d.pairs.is_none() {
+                    d.pairs = Some(target_pairs(self.repo, self.targets, d.first));
+                }
+                false
+            }
+        };
         let Ok(t) = self.repo.find_tree(tree) else {
             return;
         };
         let base = prefix.len();
+        let Self { dirs, kept, .. } = self;
+        let mut pairs = if first {
+            None
+        } else {
+            dirs.get_mut(&prefix[..base]).and_then(|d| d.pairs.as_mut())
+        };
         for entry in t.iter() {
-            match entry.kind() {
-                Some(ObjectType::Blob) if self.targets.contains(&entry.id()) => {
-                    push_name(prefix, base, entry.name_bytes());
-                    if self
-                        .seen_blobs
-                        .insert((entry.id(), prefix.clone().into_boxed_slice()))
-                    {
-                        found.push((entry.id(), prefix.clone()));
-                    }
+            let oid = entry.id();
+            if entry.kind() != Some(ObjectType::Blob) {
+                continue;
+            }
+            let Some(k) = kept.get_mut(&oid) else {
+                continue;
+            };
+            if let Some(p) = pairs.as_deref_mut() {
+                if !p.insert((oid, entry.name_bytes().into())) {
+                    continue;
                 }
-                Some(ObjectType::Tree) => {
-                    push_name(prefix, base, entry.name_bytes());
-                    self.walk(entry.id(), prefix, found);
-                }
-                _ => {}
+            }
+            if let Some(c) = commit.as_deref_mut() {
+                push_name(prefix, base, entry.name_bytes());
+                k.offer(prefix, c);
+            }
+        }
+        for entry in t.iter() {
+            if entry.kind() == Some(ObjectType::Tree) {
+                push_name(prefix, base, entry.name_bytes());
+                self.walk(entry.id(), prefix, commit.as_deref_mut());
             }
         }
         prefix.truncate(base);
     }
+}
+
+/// The (target, name) pairs of `tree`'s own entries.
+fn target_pairs(
+    repo: &Repository,
+    targets: &HashMap<Oid, usize>,
+    tree: Option<Oid>,
+) -> HashSet<(Oid, Box<[u8]>)> {
+    let mut out = HashSet::new();
+    if let Some(t) = tree.and_then(|t| repo.find_tree(t).ok()) {
+        for entry in t.iter() {
+            if entry.kind() == Some(ObjectType::Blob) && targets.contains_key(&entry.id()) {
+                out.insert((entry.id(), entry.name_bytes().into()));
+            }
+        }
+    }
+    out
 }
 
 /// The path of the first place `b` entered history (empty for a staged-only blob).
@@ -1130,6 +1278,95 @@ mod tests {
         assert!(
             std::io::Read::read_to_end(&mut reader.stream(missing).unwrap(), &mut sink).is_err()
         );
+    }
+
+    /// A tree of `files` (path, blob), nested by `/`.
+    fn tree_of(repo: &Repository, files: &[(&str, Oid)]) -> Oid {
+        let mut b = repo.treebuilder(None).unwrap();
+        let mut dirs: std::collections::BTreeMap<&str, Vec<(&str, Oid)>> = Default::default();
+        for (p, oid) in files {
+            match p.split_once('/') {
+                Some((d, rest)) => dirs.entry(d).or_default().push((rest, *oid)),
+                None => {
+                    b.insert(p, *oid, 0o100644).unwrap();
+                }
+            }
+        }
+        for (d, sub) in dirs {
+            b.insert(d, tree_of(repo, &sub), 0o040000).unwrap();
+        }
+        b.write().unwrap()
+    }
+
+    fn commit_tree(repo: &Repository, files: &[(&str, Oid)], n: i64) -> Oid {
+        let tree = repo.find_tree(tree_of(repo, files)).unwrap();
+        let sig = git2::Signature::new("A", "a@example.com", &git2::Time::new(n, 0)).unwrap();
+        let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        repo.commit(Some("HEAD"), &sig, &sig, "m", &tree, &parents)
+            .unwrap()
+    }
+
+    fn placed(p: &Placement) -> Vec<(String, String)> {
+        p.origins
+            .iter()
+            .map(|o| match o {
+                Origin::GitBlob { commit, path } => (
+                    String::from_utf8_lossy(path).into_owned(),
+                    commit.id.clone(),
+                ),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    /// A blob at more places than its cap keeps the first `cap` in report order (by path)
+    /// with the commit that introduced each, and counts the rest: a pair already met at the
+    /// same directory under another tree is not new, the same subtree at new directories is.
+    #[test]
+    fn attribution_keeps_the_cap_first_paths_and_counts_the_rest() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = Repository::init(d.path()).unwrap();
+        let t = repo.blob(b"token\n").unwrap();
+        let plain = repo.blob(b"plain\n").unwrap();
+        let c1 = commit_tree(&repo, &[("a/x", t), ("b/x", t), ("p", plain)], 1);
+        let c2 = commit_tree(&repo, &[("a/x", t), ("a/w", plain), ("e/x", t)], 2);
+        let c3 = commit_tree(&repo, &[("a/x", t), ("a/z", t)], 3);
+        let sub: Vec<String> = (0..5).map(|i| format!("d{i}/x")).collect();
+        let files: Vec<(&str, Oid)> = sub.iter().map(|p| (p.as_str(), t)).collect();
+        let c4 = commit_tree(&repo, &files, 4);
+        let diags = Diagnostics::default();
+        let cancel = AtomicBool::new(false);
+        let walk =
+            enumerate_history(d.path(), &Selection::AllRefs, &diags, &cancel, &mut |_| {}).unwrap();
+        let at = |cap: usize| {
+            let targets = HashMap::from([(t, cap)]);
+            let mut got = attribute(d.path(), &walk, &targets, &cancel).unwrap();
+            assert_eq!(got.len(), 1);
+            got.remove(&t).unwrap()
+        };
+        let all = at(usize::MAX);
+        let (c1, c2, c3, c4) = (
+            c1.to_string(),
+            c2.to_string(),
+            c3.to_string(),
+            c4.to_string(),
+        );
+        let mut want: Vec<(String, String)> = vec![
+            ("a/x".into(), c1.clone()),
+            ("a/z".into(), c3.clone()),
+            ("b/x".into(), c1.clone()),
+        ];
+        want.extend((0..5).map(|i| (format!("d{i}/x"), c4.clone())));
+        want.push(("e/x".into(), c2));
+        assert_eq!(placed(&all), want);
+        assert_eq!(all.omitted, 0);
+        let capped = at(3);
+        assert_eq!(placed(&capped), want[..3].to_vec());
+        assert_eq!(capped.omitted, 6);
+        let one = at(1);
+        assert_eq!(placed(&one), want[..1].to_vec());
+        assert_eq!(one.omitted, 8);
     }
 
     /// Regression test for review item 3: a commit dated at the calendar's edge with a +14:00
