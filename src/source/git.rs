@@ -1182,6 +1182,16 @@ pub const STREAM_ABOVE: u64 = 256 * 1024 * 1024;
 /// Reads blobs from one repository; open one per worker thread.
 pub struct BlobReader {
     repo: Repository,
+    stream_above: u64,
+}
+
+/// A blob as [`BlobReader::read`] gives it: whole in memory, or as a stream when it is
+/// larger than the reader's threshold.
+pub enum BlobData<'r> {
+    /// The whole blob, inflated by libgit2.
+    Whole(&'r [u8]),
+    /// A large blob, read in chunks.
+    Stream(BlobStream),
 }
 
 /// A blob's bytes as a stream, from `git cat-file blob` (which streams a large undeltified
@@ -1217,7 +1227,40 @@ impl Drop for BlobStream {
 impl BlobReader {
     /// Opens the repository at `path`.
     pub fn open(path: &Path) -> Result<Self, SourceError> {
-        Ok(Self { repo: open(path)? })
+        Ok(Self {
+            repo: open(path)?,
+            stream_above: STREAM_ABOVE,
+        })
+    }
+
+    /// The same reader, streaming blobs over `bytes` instead of [`STREAM_ABOVE`].
+    #[must_use]
+    pub fn streaming_above(self, bytes: u64) -> Self {
+        Self {
+            stream_above: bytes,
+            ..self
+        }
+    }
+
+    /// Calls `f` with blob `oid`, whole, or streamed when its size (`size`, or looked up in
+    /// its header) is over the reader's threshold: whatever a blob's size, reading it costs
+    /// bounded memory. A missing or corrupt object is an error naming the object id.
+    pub fn read<R>(
+        &self,
+        oid: Oid,
+        size: Option<u64>,
+        f: impl FnOnce(BlobData<'_>) -> R,
+    ) -> Result<R, SourceError> {
+        let size = match size {
+            Some(n) => n,
+            None => self.size(oid)?,
+        };
+        if size > self.stream_above {
+            return self.stream(oid).map(|s| f(BlobData::Stream(s)));
+        }
+        let odb = self.repo.odb().map_err(|e| git_err(oid, e))?;
+        let obj = odb.read(oid).map_err(|e| git_err(oid, e))?;
+        Ok(f(BlobData::Whole(obj.data())))
     }
 
     /// Blob `oid` as a stream in bounded memory, through the `git` executable (libgit2 cannot
@@ -1246,14 +1289,6 @@ impl BlobReader {
         let odb = self.repo.odb().map_err(|e| git_err(oid, e))?;
         let (size, _) = odb.read_header(oid).map_err(|e| git_err(oid, e))?;
         Ok(size as u64)
-    }
-
-    /// Calls `f` with the contents of blob `oid`. A missing or corrupt object is an error
-    /// naming the object id.
-    pub fn with_blob<R>(&self, oid: Oid, f: impl FnOnce(&[u8]) -> R) -> Result<R, SourceError> {
-        let odb = self.repo.odb().map_err(|e| git_err(oid, e))?;
-        let obj = odb.read(oid).map_err(|e| git_err(oid, e))?;
-        Ok(f(obj.data()))
     }
 }
 
@@ -1367,6 +1402,33 @@ mod tests {
         let one = at(1);
         assert_eq!(placed(&one), want[..1].to_vec());
         assert_eq!(one.omitted, 8);
+    }
+
+    /// A blob over the reader's threshold comes as a stream with the blob's bytes, one
+    /// under it whole; a missing blob is an error either way.
+    #[test]
+    fn a_blob_over_the_threshold_is_streamed_and_one_under_it_read_whole() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = Repository::init(d.path()).unwrap();
+        let big: Vec<u8> = (0..100_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let (big_oid, small_oid) = (repo.blob(&big).unwrap(), repo.blob(b"small").unwrap());
+        let reader = BlobReader::open(d.path()).unwrap().streaming_above(1000);
+        let got = reader.read(big_oid, None, |data| match data {
+            BlobData::Stream(mut s) => {
+                let mut got = Vec::new();
+                std::io::Read::read_to_end(&mut s, &mut got).unwrap();
+                got
+            }
+            BlobData::Whole(_) => panic!("a 400,000-byte blob was read whole"),
+        });
+        assert_eq!(got.unwrap(), big);
+        let got = reader.read(small_oid, None, |data| match data {
+            BlobData::Whole(bytes) => bytes.to_vec(),
+            BlobData::Stream(_) => panic!("a 5-byte blob was streamed"),
+        });
+        assert_eq!(got.unwrap(), b"small");
+        let missing = Oid::from_str("0123456789012345678901234567890123456789").unwrap();
+        assert!(reader.read(missing, None, |_| ()).is_err());
     }
 
     /// Regression test for review item 3: a commit dated at the calendar's edge with a +14:00
