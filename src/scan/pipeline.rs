@@ -30,7 +30,7 @@ use super::collect::{Job, RawHit};
 use crate::error::SourceError;
 use crate::finding::Location;
 use crate::source::git::{
-    attribute, enumerate_history, BlobData, BlobReader, HistoryItem, Selection,
+    attribute, enumerate_history, BlobData, BlobReader, HistoryItem, PathFilter, Selection,
 };
 use crate::source::Origin;
 
@@ -42,12 +42,10 @@ const BATCH: usize = 8192;
 const UNPLACED_ARCHIVE: &str = "-!";
 
 /// Whether [`scan_history`] gives exactly the planned scan's result and counters for this
-/// selection: every selection without an excluded boundary (a range's boundary blobs would
-/// be read and counted, though never reported).
+/// selection: every one (ranges and exclude globs included) but `--include-unreachable`.
 pub(crate) fn applies(selection: &Selection) -> bool {
     match selection {
-        Selection::AllRefs => true,
-        Selection::Revs { exclude, .. } => exclude.is_empty(),
+        Selection::AllRefs | Selection::Revs { .. } => true,
         // The walk of unreachable commits is the planned scan's (`plan_history`).
         Selection::AllRefsAndUnreachable => false,
     }
@@ -63,6 +61,10 @@ pub(crate) fn scan_history(
     selection: &Selection,
 ) -> Result<(), SourceError> {
     let (counters, diags, cancel) = (job.counters, job.diags, job.cancel);
+    // patrol.toml's excludes apply to history too: a blob only at excluded paths is not read.
+    let set = job.config.exclude_set.as_ref();
+    let matches = |path: &[u8]| set.is_some_and(|s| s.is_match(super::git::path_of(path)));
+    let excluded: Option<PathFilter<'_>> = set.map(|_| &matches as PathFilter<'_>);
     let (tx, rx) = mpsc::sync_channel::<HistoryItem>(QUEUE);
     let rx = Mutex::new(rx);
     let threads = job.config.threads.max(1);
@@ -83,17 +85,25 @@ pub(crate) fn scan_history(
                 let _ = tx.send(item);
             }
         };
-        let walk = enumerate_history(repo, selection, diags, cancel, &mut |item| match item {
-            HistoryItem::Blob(..) => {
-                batch.push(item);
-                if batch.len() >= BATCH {
-                    flush(&mut batch);
-                }
-            }
-            message => {
-                let _ = tx.send(message);
-            }
-        });
+        let walk =
+            enumerate_history(
+                repo,
+                selection,
+                excluded,
+                diags,
+                cancel,
+                &mut |item| match item {
+                    HistoryItem::Blob(..) => {
+                        batch.push(item);
+                        if batch.len() >= BATCH {
+                            flush(&mut batch);
+                        }
+                    }
+                    message => {
+                        let _ = tx.send(message);
+                    }
+                },
+            );
         flush(&mut batch);
         drop(tx);
         let mut held = Vec::new();
@@ -128,7 +138,7 @@ pub(crate) fn scan_history(
     let out = job.collector.sender();
     // Each hit goes out once per origin, as a planned scan sends it (and counts it); the
     // workers counted it once, unplaced.
-    let placements = attribute(repo, &walk, &targets, cancel);
+    let placements = attribute(repo, &walk, &targets, excluded, cancel);
     counters.hits.fetch_sub(unplaced, Ordering::Relaxed);
     for (oid, placement) in placements? {
         let hits = by_blob.get(&oid).map_or(&[][..], Vec::as_slice);

@@ -427,8 +427,82 @@ impl std::hash::Hasher for OidHasher {
 type OidSet = HashSet<Oid, std::hash::BuildHasherDefault<OidHasher>>;
 type OidMap<V> = HashMap<Oid, V, std::hash::BuildHasherDefault<OidHasher>>;
 
-/// Tree-only deduplication: each unique tree is read once, whatever path it sits at.
-struct Enumerator<'r> {
+/// Whether a path (exact bytes, relative to the repository root) is excluded from a scan.
+pub type PathFilter<'a> = &'a dyn Fn(&[u8]) -> bool;
+
+/// (object, path) pairs, looked up without allocating: the objects met at each path.
+#[derive(Default)]
+struct PathPairs(HashMap<Box<[u8]>, OidSet>);
+
+impl PathPairs {
+    fn contains(&self, oid: Oid, path: &[u8]) -> bool {
+        self.0.get(path).is_some_and(|s| s.contains(&oid))
+    }
+
+    fn insert(&mut self, oid: Oid, path: &[u8]) -> bool {
+        match self.0.get_mut(path) {
+            Some(s) => s.insert(oid),
+            None => {
+                self.0.insert(path.into(), OidSet::from_iter([oid]));
+                true
+            }
+        }
+    }
+}
+
+/// Which (blob, path) pairs of the selected commits are left out: those already in the
+/// excluded boundary of a range, and those whose path an exclude glob matches.
+#[derive(Default)]
+struct LeftOut<'x> {
+    /// The (tree, prefix) and (blob, path) pairs of the boundary commits' trees.
+    boundary_trees: PathPairs,
+    boundary_blobs: PathPairs,
+    excluded: Option<PathFilter<'x>>,
+}
+
+impl LeftOut<'_> {
+    fn is_active(&self) -> bool {
+        self.excluded.is_some() || !self.boundary_trees.0.is_empty()
+    }
+
+    fn has_blob(&self, oid: Oid, path: &[u8]) -> bool {
+        self.boundary_blobs.contains(oid, path) || self.excluded.is_some_and(|f| f(path))
+    }
+
+    /// Marks every pair under `tree` as in the boundary.
+    fn add_boundary(&mut self, repo: &Repository, tree: Oid, prefix: &mut Vec<u8>) {
+        if !self.boundary_trees.insert(tree, prefix) {
+            return;
+        }
+        let Ok(t) = repo.find_tree(tree) else { return };
+        let base = prefix.len();
+        for entry in t.iter() {
+            push_name(prefix, base, entry.name_bytes());
+            match entry.kind() {
+                Some(ObjectType::Blob) => {
+                    self.boundary_blobs.insert(entry.id(), prefix);
+                }
+                Some(ObjectType::Tree) => self.add_boundary(repo, entry.id(), prefix),
+                _ => {}
+            }
+        }
+        prefix.truncate(base);
+    }
+}
+
+/// What a walk met below a tree.
+#[derive(Debug, Clone, Copy, Default)]
+struct Below {
+    /// A submodule.
+    gitlink: bool,
+    /// A blob left out at this path that is not given yet: the tree may give more at
+    /// another path, so it is deduplicated by (tree, prefix), not by tree alone.
+    partial: bool,
+}
+
+/// Tree deduplication: each unique tree is read once, whatever path it sits at, unless a
+/// blob below was left out at that path (a range's boundary, an exclude glob).
+struct Enumerator<'r, 'x> {
     repo: &'r Repository,
     seen_trees: OidSet,
     seen_blobs: OidSet,
@@ -438,24 +512,40 @@ struct Enumerator<'r> {
     gitlink_trees: OidSet,
     gitlink_pairs: HashSet<(Oid, Box<[u8]>)>,
     submodules: HashSet<Box<[u8]>>,
+    left_out: LeftOut<'x>,
+    /// The (tree, prefix) pairs walked of trees that are partial there.
+    partial_pairs: PathPairs,
 }
 
-impl<'r> Enumerator<'r> {
-    /// Walks `tree` under `prefix`, giving each blob not met before to `sink`. Returns whether
-    /// a submodule sits somewhere below.
+impl<'r> Enumerator<'r, '_> {
+    /// Walks `tree` under `prefix`, giving each blob not met before (and not left out) to
+    /// `sink`.
     fn walk(
         &mut self,
         tree: Oid,
         prefix: &mut Vec<u8>,
         diags: &Diagnostics,
         sink: &mut dyn FnMut(HistoryItem),
-    ) -> bool {
-        if !self.seen_trees.insert(tree) {
+    ) -> Below {
+        if self.seen_trees.contains(&tree) {
             if self.gitlink_trees.contains(&tree) {
                 self.notes_only(tree, prefix, diags);
-                return true;
+                return Below {
+                    gitlink: true,
+                    partial: false,
+                };
             }
-            return false;
+            return Below::default();
+        }
+        let filtering = self.left_out.is_active();
+        if filtering
+            && (self.left_out.boundary_trees.contains(tree, prefix)
+                || self.partial_pairs.contains(tree, prefix))
+        {
+            return Below {
+                gitlink: false,
+                partial: true,
+            };
         }
         let t = match self.repo.find_tree(tree) {
             Ok(t) => t,
@@ -463,36 +553,49 @@ impl<'r> Enumerator<'r> {
                 if self.bad_trees.insert(tree) {
                     diags.error(format!("git object {tree}"), e.message());
                 }
-                return false;
+                self.seen_trees.insert(tree);
+                return Below::default();
             }
         };
         let base = prefix.len();
-        let mut gitlink = false;
+        let mut below = Below::default();
         for entry in t.iter() {
             match entry.kind() {
-                Some(ObjectType::Blob) if self.seen_blobs.insert(entry.id()) => {
+                Some(ObjectType::Blob) if !self.seen_blobs.contains(&entry.id()) => {
                     push_name(prefix, base, entry.name_bytes());
+                    if filtering && self.left_out.has_blob(entry.id(), prefix) {
+                        below.partial = true;
+                        continue;
+                    }
+                    self.seen_blobs.insert(entry.id());
                     sink(HistoryItem::Blob(entry.id(), prefix.clone()));
                 }
                 Some(ObjectType::Tree) => {
                     push_name(prefix, base, entry.name_bytes());
-                    gitlink |= self.walk(entry.id(), prefix, diags, sink);
+                    let b = self.walk(entry.id(), prefix, diags, sink);
+                    below.gitlink |= b.gitlink;
+                    below.partial |= b.partial;
                 }
                 Some(ObjectType::Commit) => {
                     push_name(prefix, base, entry.name_bytes());
-                    gitlink = true;
+                    below.gitlink = true;
                     self.note_submodule(prefix, diags);
                 }
                 _ => {}
             }
         }
         prefix.truncate(base);
-        if gitlink {
+        if below.partial {
+            self.partial_pairs.insert(tree, prefix);
+        } else {
+            self.seen_trees.insert(tree);
+        }
+        if below.gitlink {
             self.gitlink_trees.insert(tree);
             self.gitlink_pairs
                 .insert((tree, prefix.clone().into_boxed_slice()));
         }
-        gitlink
+        below
     }
 
     /// A tree already walked that holds a submodule, met at another path: only the
@@ -549,11 +652,14 @@ fn push_name(prefix: &mut Vec<u8>, base: usize, name: &[u8]) {
 /// The walk skips every tree already walked, at any path, like `git rev-list --objects`.
 ///
 /// Diagnostics, notes and errors are those of [`plan_history`]: the shallow-clone note,
-/// unreadable commits and trees named by object id, a note per submodule path. Blobs present
-/// only in an excluded boundary are still enumerated; [`attribute`] gives them no origin.
+/// unreadable commits and trees named by object id, a note per submodule path. A blob is
+/// given when it sits at one (blob, path) pair at least that is neither in the excluded
+/// boundary of a range nor at a path `excluded` matches: the blobs a planned scan with the
+/// same exclusions reads, no more.
 pub fn enumerate_history(
     path: &Path,
     selection: &Selection,
+    excluded: Option<PathFilter<'_>>,
     diags: &Diagnostics,
     cancel: &AtomicBool,
     sink: &mut dyn FnMut(HistoryItem),
@@ -583,7 +689,15 @@ pub fn enumerate_history(
         gitlink_trees: OidSet::default(),
         gitlink_pairs: HashSet::new(),
         submodules: HashSet::new(),
+        left_out: LeftOut {
+            excluded,
+            ..LeftOut::default()
+        },
+        partial_pairs: PathPairs::default(),
     };
+    for tree in &walk.boundary {
+        e.left_out.add_boundary(&repo, *tree, &mut Vec::new());
+    }
     let mut prefix = Vec::new();
     for oid in commits {
         if cancel.load(Ordering::Relaxed) {
@@ -647,10 +761,13 @@ pub struct Placement {
 /// path held it: the pairs of a directory are only remembered once a second tree is met
 /// there, so memory follows the directories walked, not the pairs. Errors were reported by
 /// the enumeration; an unreadable tree or commit is simply skipped here.
+///
+/// A pair at a path `excluded` matches is met but placed nowhere, as in the enumeration.
 pub fn attribute(
     path: &Path,
     walk: &HistoryWalk,
     targets: &HashMap<Oid, usize>,
+    excluded: Option<PathFilter<'_>>,
     cancel: &AtomicBool,
 ) -> Result<HashMap<Oid, Placement>, SourceError> {
     if targets.is_empty() {
@@ -666,6 +783,7 @@ pub fn attribute(
             .iter()
             .map(|(oid, cap)| (*oid, Kept::new(*cap)))
             .collect(),
+        excluded,
     };
     for tree in &walk.boundary {
         a.walk(*tree, &mut Vec::new(), None);
@@ -793,6 +911,7 @@ struct Attributor<'r> {
     holds: OidMap<bool>,
     dirs: HashMap<Box<[u8]>, Dir>,
     kept: HashMap<Oid, Kept>,
+    excluded: Option<PathFilter<'r>>,
 }
 
 impl Attributor<'_> {
@@ -844,7 +963,12 @@ impl Attributor<'_> {
             return;
         };
         let base = prefix.len();
-        let Self { dirs, kept, .. } = self;
+        let Self {
+            dirs,
+            kept,
+            excluded,
+            ..
+        } = self;
         let mut pairs = if first {
             None
         } else {
@@ -865,7 +989,9 @@ impl Attributor<'_> {
             }
             if let Some(c) = commit.as_deref_mut() {
                 push_name(prefix, base, entry.name_bytes());
-                k.offer(prefix, c);
+                if !excluded.is_some_and(|f| f(prefix)) {
+                    k.offer(prefix, c);
+                }
             }
         }
         for entry in t.iter() {
@@ -1372,11 +1498,18 @@ mod tests {
         let c4 = commit_tree(&repo, &files, 4);
         let diags = Diagnostics::default();
         let cancel = AtomicBool::new(false);
-        let walk =
-            enumerate_history(d.path(), &Selection::AllRefs, &diags, &cancel, &mut |_| {}).unwrap();
+        let walk = enumerate_history(
+            d.path(),
+            &Selection::AllRefs,
+            None,
+            &diags,
+            &cancel,
+            &mut |_| {},
+        )
+        .unwrap();
         let at = |cap: usize| {
             let targets = HashMap::from([(t, cap)]);
-            let mut got = attribute(d.path(), &walk, &targets, &cancel).unwrap();
+            let mut got = attribute(d.path(), &walk, &targets, None, &cancel).unwrap();
             assert_eq!(got.len(), 1);
             got.remove(&t).unwrap()
         };
