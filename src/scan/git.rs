@@ -68,7 +68,7 @@ fn without_excluded(
 ) -> Vec<PlannedBlob> {
     let Some(set) = set else { return blobs };
     let excluded = |o: &Origin| match o {
-        Origin::GitBlob { path, .. } => set.is_match(path_of(path)),
+        Origin::GitBlob { path, .. } => set.is_match(super::pipeline::path_of(path)),
         Origin::File { path } => set.is_match(path),
         _ => false,
     };
@@ -77,17 +77,6 @@ fn without_excluded(
     }
     blobs.retain(|b| !b.origins.is_empty());
     blobs
-}
-
-#[cfg(unix)]
-pub(super) fn path_of(b: &[u8]) -> &std::path::Path {
-    use std::os::unix::ffi::OsStrExt;
-    std::path::Path::new(std::ffi::OsStr::from_bytes(b))
-}
-
-#[cfg(not(unix))]
-pub(super) fn path_of(b: &[u8]) -> std::path::PathBuf {
-    std::path::PathBuf::from(String::from_utf8_lossy(b).into_owned())
 }
 
 /// Reads and scans each planned blob once, with all its origins, on up to `threads` threads.

@@ -63,7 +63,7 @@ pub(crate) fn scan_history(
     let (counters, diags, cancel) = (job.counters, job.diags, job.cancel);
     // patrol.toml's excludes apply to history too: a blob only at excluded paths is not read.
     let set = job.config.exclude_set.as_ref();
-    let matches = |path: &[u8]| set.is_some_and(|s| s.is_match(super::git::path_of(path)));
+    let matches = |path: &[u8]| set.is_some_and(|s| s.is_match(path_of(path)));
     let excluded: Option<PathFilter<'_>> = set.map(|_| &matches as PathFilter<'_>);
     let (tx, rx) = mpsc::sync_channel::<HistoryItem>(QUEUE);
     let rx = Mutex::new(rx);
@@ -138,7 +138,7 @@ pub(crate) fn scan_history(
     let out = job.collector.sender();
     // Each hit goes out once per origin, as a planned scan sends it (and counts it); the
     // workers counted it once, unplaced.
-    let placements = attribute(repo, &walk, &targets, excluded, cancel);
+    let placements = attribute(repo, &walk, &targets, excluded, threads, cancel);
     counters.hits.fetch_sub(unplaced, Ordering::Relaxed);
     for (oid, placement) in placements? {
         let hits = by_blob.get(&oid).map_or(&[][..], Vec::as_slice);
@@ -296,4 +296,16 @@ fn reason_of(e: &SourceError) -> String {
         SourceError::Git { reason, .. } => format!("cannot read blob: {reason}"),
         other => other.to_string(),
     }
+}
+
+/// A git path's bytes as a path, for glob matching.
+#[cfg(unix)]
+pub(super) fn path_of(b: &[u8]) -> &std::path::Path {
+    use std::os::unix::ffi::OsStrExt;
+    std::path::Path::new(std::ffi::OsStr::from_bytes(b))
+}
+
+#[cfg(not(unix))]
+pub(super) fn path_of(b: &[u8]) -> std::path::PathBuf {
+    std::path::PathBuf::from(String::from_utf8_lossy(b).into_owned())
 }

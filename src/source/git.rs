@@ -428,7 +428,7 @@ type OidSet = HashSet<Oid, std::hash::BuildHasherDefault<OidHasher>>;
 type OidMap<V> = HashMap<Oid, V, std::hash::BuildHasherDefault<OidHasher>>;
 
 /// Whether a path (exact bytes, relative to the repository root) is excluded from a scan.
-pub type PathFilter<'a> = &'a dyn Fn(&[u8]) -> bool;
+pub type PathFilter<'a> = &'a (dyn Fn(&[u8]) -> bool + Sync);
 
 /// (object, path) pairs, looked up without allocating: the objects met at each path.
 #[derive(Default)]
@@ -760,10 +760,46 @@ pub struct Placement {
 /// worked out once per tree. A pair is new unless an earlier tree at the same directory
 /// path held it: the pairs of a directory are only remembered once a second tree is met
 /// there, so memory follows the directories walked, not the pairs. Errors were reported by
-/// the enumeration; an unreadable tree or commit is simply skipped here.
+/// the enumeration; an unreadable tree or commit is simply skipped here. The targets are
+/// shared out over `threads` walks.
 ///
 /// A pair at a path `excluded` matches is met but placed nowhere, as in the enumeration.
 pub fn attribute(
+    path: &Path,
+    walk: &HistoryWalk,
+    targets: &HashMap<Oid, usize>,
+    excluded: Option<PathFilter<'_>>,
+    threads: usize,
+    cancel: &AtomicBool,
+) -> Result<HashMap<Oid, Placement>, SourceError> {
+    // Where one target entered history does not depend on the others: `threads` walks, each
+    // with its own repository and a share of the targets, give the same placements.
+    let mut ids: Vec<(Oid, usize)> = targets.iter().map(|(o, c)| (*o, *c)).collect();
+    ids.sort_unstable();
+    let n = threads.clamp(1, ids.len().max(1));
+    let mut groups: Vec<HashMap<Oid, usize>> = vec![HashMap::new(); n];
+    for (i, (oid, cap)) in ids.into_iter().enumerate() {
+        groups[i % n].insert(oid, cap);
+    }
+    let results: Vec<_> = std::thread::scope(|sc| {
+        let handles: Vec<_> = groups
+            .iter()
+            .map(|g| sc.spawn(|| attribute_some(path, walk, g, excluded, cancel)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut all = HashMap::new();
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(all)
+}
+
+/// [`attribute`] on one thread.
+fn attribute_some(
     path: &Path,
     walk: &HistoryWalk,
     targets: &HashMap<Oid, usize>,
@@ -1509,7 +1545,7 @@ mod tests {
         .unwrap();
         let at = |cap: usize| {
             let targets = HashMap::from([(t, cap)]);
-            let mut got = attribute(d.path(), &walk, &targets, None, &cancel).unwrap();
+            let mut got = attribute(d.path(), &walk, &targets, None, 2, &cancel).unwrap();
             assert_eq!(got.len(), 1);
             got.remove(&t).unwrap()
         };
