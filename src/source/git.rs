@@ -756,12 +756,11 @@ pub struct Placement {
 /// none). Each target maps to its cap: of its origins only the first `cap` in report order
 /// are kept, the rest only counted, so a blob at 10,000,000 paths costs `cap` origins.
 ///
-/// Only trees that hold a target somewhere below are walked by path; whether a tree does is
-/// worked out once per tree. A pair is new unless an earlier tree at the same directory
+/// Only trees that hold a target somewhere below are walked by path; which do is worked out
+/// first, reading each tree once, on `threads` threads. A pair is new unless an earlier tree at the same directory
 /// path held it: the pairs of a directory are only remembered once a second tree is met
 /// there, so memory follows the directories walked, not the pairs. Errors were reported by
-/// the enumeration; an unreadable tree or commit is simply skipped here. The targets are
-/// shared out over `threads` walks.
+/// the enumeration; an unreadable tree or commit is simply skipped here.
 ///
 /// A pair at a path `excluded` matches is met but placed nowhere, as in the enumeration.
 pub fn attribute(
@@ -772,48 +771,13 @@ pub fn attribute(
     threads: usize,
     cancel: &AtomicBool,
 ) -> Result<HashMap<Oid, Placement>, SourceError> {
-    // Where one target entered history does not depend on the others: `threads` walks, each
-    // with its own repository and a share of the targets, give the same placements.
-    let mut ids: Vec<(Oid, usize)> = targets.iter().map(|(o, c)| (*o, *c)).collect();
-    ids.sort_unstable();
-    let n = threads.clamp(1, ids.len().max(1));
-    let mut groups: Vec<HashMap<Oid, usize>> = vec![HashMap::new(); n];
-    for (i, (oid, cap)) in ids.into_iter().enumerate() {
-        groups[i % n].insert(oid, cap);
-    }
-    let results: Vec<_> = std::thread::scope(|sc| {
-        let handles: Vec<_> = groups
-            .iter()
-            .map(|g| sc.spawn(|| attribute_some(path, walk, g, excluded, cancel)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    let mut all = HashMap::new();
-    for r in results {
-        all.extend(r?);
-    }
-    Ok(all)
-}
-
-/// [`attribute`] on one thread.
-fn attribute_some(
-    path: &Path,
-    walk: &HistoryWalk,
-    targets: &HashMap<Oid, usize>,
-    excluded: Option<PathFilter<'_>>,
-    cancel: &AtomicBool,
-) -> Result<HashMap<Oid, Placement>, SourceError> {
     if targets.is_empty() {
         return Ok(HashMap::new());
     }
+    let index = holding_trees(path, walk, targets, threads, cancel)?;
     let repo = open(path)?;
     let mut a = Attributor {
-        repo: &repo,
-        targets,
-        holds: OidMap::default(),
+        index: &index,
         dirs: HashMap::new(),
         kept: targets
             .iter()
@@ -847,6 +811,96 @@ fn attribute_some(
             (oid, p)
         })
         .collect())
+}
+
+/// One entry of a tree that holds a target: a target blob, or a tree holding one.
+struct Held {
+    name: Box<[u8]>,
+    oid: Oid,
+    is_tree: bool,
+}
+
+/// For every tree of the walk, whether it holds a target somewhere below, and if it does,
+/// its entries that do (`None`: it holds none). The rest of the attribution walks this in
+/// memory, never reading a tree again; it is small, as few trees hold a target and those
+/// keep only the entries leading to one.
+type HoldingIndex = OidMap<Option<Arc<[Held]>>>;
+
+/// Builds the [`HoldingIndex`] of the walk's root trees (and the boundary's), reading each
+/// tree once: `threads` threads, each with its own repository, take every `threads`-th
+/// commit and share what they found, so each commit's new trees are read by one of them.
+fn holding_trees(
+    path: &Path,
+    walk: &HistoryWalk,
+    targets: &HashMap<Oid, usize>,
+    threads: usize,
+    cancel: &AtomicBool,
+) -> Result<HoldingIndex, SourceError> {
+    let index = std::sync::Mutex::new(HoldingIndex::default());
+    let n = threads.max(1);
+    let results: Vec<Result<(), SourceError>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..n)
+            .map(|k| {
+                let index = &index;
+                sc.spawn(move || {
+                    let repo = open(path)?;
+                    let roots = walk.commits.iter().map(|(_, t)| t);
+                    let boundary = walk.boundary.iter().filter(|_| k == 0);
+                    for tree in boundary.chain(roots.skip(k).step_by(n)) {
+                        if cancel.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        held_entries(&repo, targets, index, *tree);
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    for r in results {
+        r?;
+    }
+    Ok(index.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// `tree`'s entries that hold a target, from `index` or read (and added to it).
+fn held_entries(
+    repo: &Repository,
+    targets: &HashMap<Oid, usize>,
+    index: &std::sync::Mutex<HoldingIndex>,
+    tree: Oid,
+) -> Option<Arc<[Held]>> {
+    let lock = || index.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(h) = lock().get(&tree) {
+        return h.clone();
+    }
+    let mut held = Vec::new();
+    if let Ok(t) = repo.find_tree(tree) {
+        for entry in t.iter() {
+            let is_tree = match entry.kind() {
+                Some(ObjectType::Blob) if targets.contains_key(&entry.id()) => false,
+                Some(ObjectType::Tree) => {
+                    if held_entries(repo, targets, index, entry.id()).is_none() {
+                        continue;
+                    }
+                    true
+                }
+                _ => continue,
+            };
+            held.push(Held {
+                name: entry.name_bytes().into(),
+                oid: entry.id(),
+                is_tree,
+            });
+        }
+    }
+    let h: Option<Arc<[Held]>> = (!held.is_empty()).then(|| held.into());
+    lock().insert(tree, h.clone());
+    h
 }
 
 /// The commit being attributed; its facts are read once, when it first places a pair.
@@ -939,42 +993,21 @@ struct Dir {
     pairs: Option<HashSet<(Oid, Box<[u8]>)>>,
 }
 
-/// The path walk of [`attribute`], pruned to trees that hold a target.
+/// The path walk of [`attribute`], over the trees that hold a target.
 struct Attributor<'r> {
-    repo: &'r Repository,
-    targets: &'r HashMap<Oid, usize>,
-    /// Whether a tree holds a target somewhere below: each tree is read for this once.
-    holds: OidMap<bool>,
+    index: &'r HoldingIndex,
     dirs: HashMap<Box<[u8]>, Dir>,
     kept: HashMap<Oid, Kept>,
     excluded: Option<PathFilter<'r>>,
 }
 
 impl Attributor<'_> {
-    fn holds_target(&mut self, tree: Oid) -> bool {
-        if let Some(h) = self.holds.get(&tree) {
-            return *h;
-        }
-        let mut h = false;
-        if let Ok(t) = self.repo.find_tree(tree) {
-            for entry in t.iter() {
-                h |= match entry.kind() {
-                    Some(ObjectType::Blob) => self.targets.contains_key(&entry.id()),
-                    Some(ObjectType::Tree) => self.holds_target(entry.id()),
-                    _ => false,
-                };
-            }
-        }
-        self.holds.insert(tree, h);
-        h
-    }
-
     /// Places each (target, path) pair under `tree` not met before; with `commit` = `None`
     /// (the boundary of a range) only marks them as met.
     fn walk(&mut self, tree: Oid, prefix: &mut Vec<u8>, mut commit: Option<&mut CommitSlot<'_>>) {
-        if !self.holds_target(tree) {
+        let Some(Some(held)) = self.index.get(&tree) else {
             return;
-        }
+        };
         // Whether this is the first tree met at this directory: then all its pairs are new.
         let first = match self.dirs.get_mut(prefix.as_slice()) {
             None => {
@@ -990,13 +1023,10 @@ impl Attributor<'_> {
                     return;
                 }
                 if d.pairs.is_none() {
-                    d.pairs = Some(target_pairs(self.repo, self.targets, d.first));
+                    d.pairs = Some(target_pairs(self.index, d.first));
                 }
                 false
             }
-        };
-        let Ok(t) = self.repo.find_tree(tree) else {
-            return;
         };
         let base = prefix.len();
         let Self {
@@ -1010,51 +1040,38 @@ impl Attributor<'_> {
         } else {
             dirs.get_mut(&prefix[..base]).and_then(|d| d.pairs.as_mut())
         };
-        for entry in t.iter() {
-            let oid = entry.id();
-            if entry.kind() != Some(ObjectType::Blob) {
-                continue;
-            }
-            let Some(k) = kept.get_mut(&oid) else {
+        for e in held.iter().filter(|e| !e.is_tree) {
+            let Some(k) = kept.get_mut(&e.oid) else {
                 continue;
             };
             if let Some(p) = pairs.as_deref_mut() {
-                if !p.insert((oid, entry.name_bytes().into())) {
+                if !p.insert((e.oid, e.name.clone())) {
                     continue;
                 }
             }
             if let Some(c) = commit.as_deref_mut() {
-                push_name(prefix, base, entry.name_bytes());
+                push_name(prefix, base, &e.name);
                 if !excluded.is_some_and(|f| f(prefix)) {
                     k.offer(prefix, c);
                 }
             }
         }
-        for entry in t.iter() {
-            if entry.kind() == Some(ObjectType::Tree) {
-                push_name(prefix, base, entry.name_bytes());
-                self.walk(entry.id(), prefix, commit.as_deref_mut());
-            }
+        for e in held.iter().filter(|e| e.is_tree) {
+            push_name(prefix, base, &e.name);
+            self.walk(e.oid, prefix, commit.as_deref_mut());
         }
         prefix.truncate(base);
     }
 }
 
 /// The (target, name) pairs of `tree`'s own entries.
-fn target_pairs(
-    repo: &Repository,
-    targets: &HashMap<Oid, usize>,
-    tree: Option<Oid>,
-) -> HashSet<(Oid, Box<[u8]>)> {
-    let mut out = HashSet::new();
-    if let Some(t) = tree.and_then(|t| repo.find_tree(t).ok()) {
-        for entry in t.iter() {
-            if entry.kind() == Some(ObjectType::Blob) && targets.contains_key(&entry.id()) {
-                out.insert((entry.id(), entry.name_bytes().into()));
-            }
-        }
-    }
-    out
+fn target_pairs(index: &HoldingIndex, tree: Option<Oid>) -> HashSet<(Oid, Box<[u8]>)> {
+    let held = tree.and_then(|t| index.get(&t).cloned().flatten());
+    held.iter()
+        .flat_map(|h| h.iter())
+        .filter(|e| !e.is_tree)
+        .map(|e| (e.oid, e.name.clone()))
+        .collect()
 }
 
 /// The path of the first place `b` entered history (empty for a staged-only blob).
