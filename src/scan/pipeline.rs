@@ -85,25 +85,25 @@ pub(crate) fn scan_history(
                 let _ = tx.send(item);
             }
         };
-        let walk =
-            enumerate_history(
-                repo,
-                selection,
-                excluded,
-                diags,
-                cancel,
-                &mut |item| match item {
-                    HistoryItem::Blob(..) => {
-                        batch.push(item);
-                        if batch.len() >= BATCH {
-                            flush(&mut batch);
-                        }
+        let walk = enumerate_history(
+            repo,
+            selection,
+            excluded,
+            threads,
+            diags,
+            cancel,
+            &mut |item| match item {
+                HistoryItem::Blob(..) => {
+                    batch.push(item);
+                    if batch.len() >= BATCH {
+                        flush(&mut batch);
                     }
-                    message => {
-                        let _ = tx.send(message);
-                    }
-                },
-            );
+                }
+                message => {
+                    let _ = tx.send(message);
+                }
+            },
+        );
         flush(&mut batch);
         drop(tx);
         let mut held = Vec::new();

@@ -660,6 +660,7 @@ pub fn enumerate_history(
     path: &Path,
     selection: &Selection,
     excluded: Option<PathFilter<'_>>,
+    threads: usize,
     diags: &Diagnostics,
     cancel: &AtomicBool,
     sink: &mut dyn FnMut(HistoryItem),
@@ -698,6 +699,23 @@ pub fn enumerate_history(
     for tree in &walk.boundary {
         e.left_out.add_boundary(&repo, *tree, &mut Vec::new());
     }
+    if threads > 1 && !e.left_out.is_active() {
+        let par = walk_in_parallel(path, &commits, threads, diags, cancel, sink);
+        walk.commits = par.commits;
+        if par.gitlink {
+            // NOTE: a submodule is noted at every path it sits at, which the parallel walk
+            // cannot tell without racing; with submodules the serial walk runs once more,
+            // giving nothing but the notes.
+            e.bad_trees = par.bad_trees;
+            e.seen_blobs = par.seen_blobs;
+            let mut prefix = Vec::new();
+            for (_, tree) in &walk.commits {
+                prefix.clear();
+                e.walk(*tree, &mut prefix, diags, &mut |_| {});
+            }
+        }
+        return Ok(walk);
+    }
     let mut prefix = Vec::new();
     for oid in commits {
         if cancel.load(Ordering::Relaxed) {
@@ -723,6 +741,164 @@ pub fn enumerate_history(
         ));
     }
     Ok(walk)
+}
+
+/// What [`walk_in_parallel`] leaves behind.
+struct ParallelWalk {
+    /// The commits walked, in the given order, with their root trees.
+    commits: Vec<(Oid, Oid)>,
+    seen_blobs: OidSet,
+    bad_trees: OidSet,
+    /// Whether a submodule was met.
+    gitlink: bool,
+}
+
+/// The trees and blobs met by any thread of [`walk_in_parallel`].
+#[derive(Default)]
+struct SharedSeen {
+    trees: OidSet,
+    blobs: OidSet,
+    bad_trees: OidSet,
+}
+
+/// The enumeration's walk on `threads` threads, each with its own repository, taking every
+/// `threads`-th commit and sharing the trees and blobs met, so each unique tree is read
+/// once by one of them: reading trees was the serial part of a history scan (1.7 GB of tree
+/// objects against 2.3 GB of blobs on the long benchmark history). Gives `sink` what the
+/// serial walk gives (blobs at a first path met, in an order that varies), and every message.
+fn walk_in_parallel(
+    path: &Path,
+    commits: &[Oid],
+    threads: usize,
+    diags: &Diagnostics,
+    cancel: &AtomicBool,
+    sink: &mut dyn FnMut(HistoryItem),
+) -> ParallelWalk {
+    let seen = std::sync::Mutex::new(SharedSeen::default());
+    let gitlink = AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<HistoryItem>(1024);
+    let n = threads.max(1);
+    let mut slots: Vec<Option<(Oid, Oid)>> = vec![None; commits.len()];
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..n)
+            .map(|k| {
+                let (tx, seen, gitlink) = (tx.clone(), &seen, &gitlink);
+                sc.spawn(move || {
+                    let mut mine = Vec::new();
+                    let repo = match open(path) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            diags.error(path.display().to_string(), e);
+                            return mine;
+                        }
+                    };
+                    let mut w = SharedWalker {
+                        repo: &repo,
+                        seen,
+                        gitlink,
+                        diags,
+                        tx: &tx,
+                    };
+                    let mut prefix = Vec::new();
+                    for (i, oid) in commits.iter().enumerate().skip(k).step_by(n) {
+                        if cancel.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let c = match repo.find_commit(*oid) {
+                            Ok(c) => c,
+                            Err(err) => {
+                                diags.error(format!("git object {oid}"), err.message());
+                                continue;
+                            }
+                        };
+                        mine.push((i, *oid, c.tree_id()));
+                        prefix.clear();
+                        w.walk(c.tree_id(), &mut prefix);
+                        let _ = tx.send(HistoryItem::Message(
+                            c.message_raw_bytes().to_vec(),
+                            Origin::GitMessage {
+                                commit: Arc::new(commit_meta(&c)),
+                                what: "commit message".to_string(),
+                            },
+                        ));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        drop(tx);
+        for item in rx {
+            sink(item);
+        }
+        for h in handles {
+            let mine = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            for (i, commit, tree) in mine {
+                slots[i] = Some((commit, tree));
+            }
+        }
+    });
+    let seen = seen.into_inner().unwrap_or_else(|e| e.into_inner());
+    ParallelWalk {
+        commits: slots.into_iter().flatten().collect(),
+        seen_blobs: seen.blobs,
+        bad_trees: seen.bad_trees,
+        gitlink: gitlink.load(Ordering::Relaxed),
+    }
+}
+
+/// One thread of [`walk_in_parallel`].
+struct SharedWalker<'a> {
+    repo: &'a Repository,
+    seen: &'a std::sync::Mutex<SharedSeen>,
+    gitlink: &'a AtomicBool,
+    diags: &'a Diagnostics,
+    tx: &'a std::sync::mpsc::SyncSender<HistoryItem>,
+}
+
+impl SharedWalker<'_> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SharedSeen> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Walks `tree` unless some thread has, giving each blob no thread has met.
+    fn walk(&mut self, tree: Oid, prefix: &mut Vec<u8>) {
+        if !self.lock().trees.insert(tree) {
+            return;
+        }
+        let t = match self.repo.find_tree(tree) {
+            Ok(t) => t,
+            Err(e) => {
+                if self.lock().bad_trees.insert(tree) {
+                    self.diags.error(format!("git object {tree}"), e.message());
+                }
+                return;
+            }
+        };
+        // One lock for the tree's entries: which blobs are new, which subtrees unseen.
+        let mut todo = Vec::new();
+        {
+            let mut seen = self.lock();
+            for (i, entry) in t.iter().enumerate() {
+                match entry.kind() {
+                    Some(ObjectType::Blob) if seen.blobs.insert(entry.id()) => todo.push(i),
+                    Some(ObjectType::Tree) if !seen.trees.contains(&entry.id()) => todo.push(i),
+                    Some(ObjectType::Commit) => self.gitlink.store(true, Ordering::Relaxed),
+                    _ => {}
+                }
+            }
+        }
+        let base = prefix.len();
+        for i in todo {
+            let Some(entry) = t.get(i) else { continue };
+            push_name(prefix, base, entry.name_bytes());
+            if entry.kind() == Some(ObjectType::Tree) {
+                self.walk(entry.id(), prefix);
+            } else {
+                let _ = self.tx.send(HistoryItem::Blob(entry.id(), prefix.clone()));
+            }
+        }
+        prefix.truncate(base);
+    }
 }
 
 /// The root trees of the parents of `commits` that are not among them.
@@ -1555,6 +1731,7 @@ mod tests {
             d.path(),
             &Selection::AllRefs,
             None,
+            2,
             &diags,
             &cancel,
             &mut |_| {},
@@ -1588,6 +1765,51 @@ mod tests {
         let one = at(1);
         assert_eq!(placed(&one), want[..1].to_vec());
         assert_eq!(one.omitted, 8);
+    }
+
+    /// The walk on two threads gives the blobs, messages and commits of the walk on one:
+    /// each unique blob once, the commits in the same order.
+    #[test]
+    fn the_parallel_walk_gives_what_the_serial_walk_gives() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = Repository::init(d.path()).unwrap();
+        let blobs: Vec<Oid> = (0..40)
+            .map(|i| repo.blob(format!("b{i}\n").as_bytes()).unwrap())
+            .collect();
+        for c in 0..30usize {
+            let names: Vec<String> = (0..8).map(|f| format!("d{}/f{f}", (c + f) % 5)).collect();
+            let files: Vec<(&str, Oid)> = names
+                .iter()
+                .enumerate()
+                .map(|(f, p)| (p.as_str(), blobs[(c * 3 + f) % blobs.len()]))
+                .collect();
+            commit_tree(&repo, &files, c as i64 + 1);
+        }
+        let diags = Diagnostics::default();
+        let cancel = AtomicBool::new(false);
+        let run = |threads| {
+            let (mut got, mut messages) = (Vec::new(), 0);
+            let walk = enumerate_history(
+                d.path(),
+                &Selection::AllRefs,
+                None,
+                threads,
+                &diags,
+                &cancel,
+                &mut |item| match item {
+                    HistoryItem::Blob(oid, _) => got.push(oid),
+                    HistoryItem::Message(..) => messages += 1,
+                },
+            )
+            .unwrap();
+            got.sort();
+            (got, messages, walk.commits)
+        };
+        let serial = run(1);
+        assert_eq!(serial.0.len(), 40);
+        assert_eq!(serial.1, 30);
+        assert_eq!(run(2), serial);
+        assert!(diags.entries().is_empty(), "{:?}", diags.entries());
     }
 
     /// A blob over the reader's threshold comes as a stream with the blob's bytes, one
