@@ -743,6 +743,20 @@ pub fn enumerate_history(
     Ok(walk)
 }
 
+/// The stack of a thread that walks trees recursively: the main thread's on Linux, which the
+/// serial walk had, so a deeply nested tree does not overflow a spawned thread's 2 MiB.
+const WALK_STACK_BYTES: usize = 8 << 20;
+
+fn spawn_walker<'scope, T: Send + 'scope>(
+    sc: &'scope std::thread::Scope<'scope, '_>,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> std::thread::ScopedJoinHandle<'scope, T> {
+    std::thread::Builder::new()
+        .stack_size(WALK_STACK_BYTES)
+        .spawn_scoped(sc, f)
+        .unwrap_or_else(|e| panic!("cannot start a walking thread: {e}"))
+}
+
 /// What [`walk_in_parallel`] leaves behind.
 struct ParallelWalk {
     /// The commits walked, in the given order, with their root trees.
@@ -783,7 +797,7 @@ fn walk_in_parallel(
         let handles: Vec<_> = (0..n)
             .map(|k| {
                 let (tx, seen, gitlink) = (tx.clone(), &seen, &gitlink);
-                sc.spawn(move || {
+                spawn_walker(sc, move || {
                     let mut mine = Vec::new();
                     let repo = match open(path) {
                         Ok(r) => r,
@@ -1018,7 +1032,7 @@ fn holding_trees(
         let handles: Vec<_> = (0..n)
             .map(|k| {
                 let index = &index;
-                sc.spawn(move || {
+                spawn_walker(sc, move || {
                     let repo = open(path)?;
                     let roots = walk.commits.iter().map(|(_, t)| t);
                     let boundary = walk.boundary.iter().filter(|_| k == 0);
@@ -1810,6 +1824,53 @@ mod tests {
         assert_eq!(serial.1, 30);
         assert_eq!(run(2), serial);
         assert!(diags.entries().is_empty(), "{:?}", diags.entries());
+    }
+
+    /// A tree nested 3,000 deep is walked and attributed on spawned threads as on the main
+    /// thread (their stack is the main thread's size, not the 2 MiB default).
+    #[test]
+    fn a_deeply_nested_tree_is_walked_on_threads() {
+        // The calling thread gets the main thread's stack, as `patrol scan`'s walk has.
+        std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(deeply_nested_tree)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn deeply_nested_tree() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = Repository::init(d.path()).unwrap();
+        let blob = repo.blob(b"deep\n").unwrap();
+        let mut b = repo.treebuilder(None).unwrap();
+        b.insert("f", blob, 0o100644).unwrap();
+        let mut tree = b.write().unwrap();
+        for _ in 0..3000 {
+            let mut b = repo.treebuilder(None).unwrap();
+            b.insert("d", tree, 0o040000).unwrap();
+            tree = b.write().unwrap();
+        }
+        let sig = git2::Signature::new("A", "a@example.com", &git2::Time::new(1, 0)).unwrap();
+        let t = repo.find_tree(tree).unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "m", &t, &[]).unwrap();
+        let diags = Diagnostics::default();
+        let cancel = AtomicBool::new(false);
+        let mut got = Vec::new();
+        let sel = Selection::AllRefs;
+        let walk = enumerate_history(d.path(), &sel, None, 2, &diags, &cancel, &mut |item| {
+            if let HistoryItem::Blob(oid, _) = item {
+                got.push(oid);
+            }
+        })
+        .unwrap();
+        assert_eq!(got, vec![blob]);
+        let targets = HashMap::from([(blob, 10)]);
+        let placed = attribute(d.path(), &walk, &targets, None, 2, &cancel).unwrap();
+        let want = format!("{}f", "d/".repeat(3000));
+        assert_eq!(placed[&blob].origins.len(), 1);
+        assert!(matches!(&placed[&blob].origins[0],
+            Origin::GitBlob { path, .. } if path == want.as_bytes()));
     }
 
     /// A blob over the reader's threshold comes as a stream with the blob's bytes, one
