@@ -4,6 +4,7 @@ on it in one run.
 
     scripts/history-bench.py [--repo DIR] [--commits 100000] [--seed 7] [--rebuild]
                              [--patrol BIN] [--baseline BIN] [--tools patrol,kingfisher,git]
+                             [--timeline]
 
 Builds DIR (default /tmp/patrol-history-bench) once with `git fast-import`: COMMITS commits on
 `main`, most of them small edits to one of a few large files (a few lines changed, the rest of
@@ -291,6 +292,31 @@ def timed(cmd, out=None):
     return secs, int(cpu.group(1)) if cpu else 0, int(rss.group(1)) / 1024, rc
 
 
+def timeline(cmd, interval=2.0):
+    """Runs cmd once more and prints each thread's share of a CPU every `interval` s, from
+    /proc/PID/task/*/stat (Linux): shows which thread is the bottleneck in which phase."""
+    import time
+    hz = os.sysconf("SC_CLK_TCK")
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    prev, t0 = {}, time.time()
+    print(f"per-thread CPU of {os.path.basename(cmd[0])} (thread id relative to the process):")
+    while p.poll() is None:
+        time.sleep(interval)
+        row = {}
+        try:
+            for tid in os.listdir(f"/proc/{p.pid}/task"):
+                with open(f"/proc/{p.pid}/task/{tid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                row[int(tid)] = (int(fields[11]) + int(fields[12])) / hz
+        except OSError:
+            break
+        cells = [f"{tid - p.pid:+d}:{100 * (row[tid] - prev.get(tid, 0)) / interval:3.0f}%"
+                 for tid in sorted(row) if row[tid] - prev.get(tid, 0) > 0.02 or tid == p.pid]
+        prev = row
+        print(f"{time.time() - t0:6.1f}s " + " ".join(cells), flush=True)
+    p.wait()
+
+
 def score(report, truth):
     """Every planted token found; its earliest location is the planted path and commit."""
     by_secret = {}
@@ -337,6 +363,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tools", default="git,patrol,baseline,kingfisher")
     ap.add_argument("--keep", default=tempfile.gettempdir())
+    ap.add_argument("--timeline", action="store_true",
+                    help="then run patrol once more, printing each thread's CPU share over time")
     a = ap.parse_args()
     if a.rebuild or not os.path.exists(a.repo + ".truth.json"):
         build(a)
@@ -378,6 +406,8 @@ def main():
     if "patrol" in res and "patrol baseline" in res:
         same = canonical(res["patrol"][1]) == canonical(res["patrol baseline"][1])
         print("patrol report identical to baseline's:", "yes" if same else "NO")
+    if a.timeline:
+        timeline([a.patrol] + pcmd)
 
 
 if __name__ == "__main__":

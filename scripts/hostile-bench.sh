@@ -2,8 +2,11 @@
 # Builds the large hostile inputs that are too big for the test suite and reports wall time,
 # peak RSS and exit code of `patrol scan` on each. Not part of CI (takes several minutes).
 #   scripts/hostile-bench.sh [WORKDIR]     (default /tmp/patrol-hostile)
-# Cases: 1,000,000 small files; a repository with ~1,000,000 unique blobs; 100,000 commits;
-# 1,000,000 refs; a 2 GiB file; a 100 MB single line. Each holds one fake token to find.
+#   CASES="blobs1m paths10m-hit blob2g" scripts/hostile-bench.sh WORKDIR   (only those cases)
+# Cases: files1m (1,000,000 small files), blobs1m (a repository with ~1,000,000 unique blobs),
+# commits100k, refs1m (1,000,000 refs), paths10m and paths10m-hit (10,000,000 paths, the
+# second with the token at all of them), blob2g (one 2 GiB blob in history, token in its
+# last line, no --max-file-size). Each holds one fake token to find.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 w=${1:-/tmp/patrol-hostile}
@@ -21,8 +24,10 @@ while n: n, d = divmod(n, 62); s = B62[d] + s
 print("ghp_" + body + s.rjust(6, "0"))
 PY
 )
+want() { [ -z "${CASES:-}" ] || [[ " $CASES " == *" $1 "* ]]; }
 measure() { # name, args...
   local name=$1; shift
+  want "$name" || return 0
   local out
   out=$( { /usr/bin/time -f "%e %M" "$bin" scan "$@" --format jsonl --show-secrets --no-progress > "$w/$name.jsonl" 2> "$w/$name.err"; } 2>&1 || true)
   local code; code=$(grep -c . "$w/$name.jsonl" || true)
@@ -31,7 +36,7 @@ measure() { # name, args...
     "$code" "$(grep -c "$tok" "$w/$name.jsonl" || true)" "$(($(wc -l < "$w/$name.err") - 1))"
 }
 
-if [ ! -d "$w/files1m" ]; then
+if want files1m && [ ! -d "$w/files1m" ]; then
   python3 - "$w/files1m" "$tok" <<'PY'
 import os, sys
 root, tok = sys.argv[1], sys.argv[2]
@@ -62,13 +67,13 @@ for c in range(1, commits + 1):
 PY
 }
 
-[ -d "$w/blobs1m" ] || history "$w/blobs1m" 1000 1000 'd{c:04}/f{f:03}.txt'
+if want blobs1m && [ ! -d "$w/blobs1m" ]; then history "$w/blobs1m" 1000 1000 'd{c:04}/f{f:03}.txt'; fi
 measure blobs1m "$w/blobs1m" --history all
 
-[ -d "$w/commits100k" ] || history "$w/commits100k" 100000 1 'f.txt'
+if want commits100k && [ ! -d "$w/commits100k" ]; then history "$w/commits100k" 100000 1 'f.txt'; fi
 measure commits100k "$w/commits100k" --history all
 
-if [ ! -d "$w/refs1m" ]; then
+if want refs1m && [ ! -d "$w/refs1m" ]; then
   git init -q -b main "$w/refs1m"
   echo "TOKEN=$tok" > "$w/refs1m/a.txt"
   git -C "$w/refs1m" add a.txt && git -C "$w/refs1m" commit -q -m a
@@ -93,7 +98,30 @@ paths() {
             printf '100644 blob %s\ttoken.txt\n' "$tokb"; } | git -C "$1" mktree)
   git -C "$1" update-ref refs/heads/main "$(git -C "$1" commit-tree -m paths "$root")"
 }
-[ -d "$w/paths10m" ] || paths "$w/paths10m" 0
+if want paths10m && [ ! -d "$w/paths10m" ]; then paths "$w/paths10m" 0; fi
 measure paths10m "$w/paths10m" --history all
-[ -d "$w/paths10m-hit" ] || paths "$w/paths10m-hit" 1
+if want paths10m-hit && [ ! -d "$w/paths10m-hit" ]; then paths "$w/paths10m-hit" 1; fi
 measure paths10m-hit "$w/paths10m-hit" --history all
+
+# blob2g: one commit holding a 2 GiB text blob (a compressible line pattern, so the object
+# itself is small on disk) with the token in its last line, and a small file. No
+# --max-file-size: the blob must be streamed (bounded memory), not inflated whole.
+if want blob2g && [ ! -d "$w/blob2g" ]; then
+  git init -q -b main "$w/blob2g"
+  big=$(python3 - "$tok" <<'PY' | git -C "$w/blob2g" hash-object -w --stdin
+import sys
+line = b"filler line of a very large generated file, nothing to see here 0123456789\n"
+n = (2 * 1024**3) // len(line)
+out = sys.stdout.buffer
+chunk = line * 8192
+for _ in range(n // 8192):
+    out.write(chunk)
+out.write(line * (n % 8192))
+out.write(f"TOKEN={sys.argv[1]}\n".encode())
+PY
+)
+  small=$(printf 'plain\n' | git -C "$w/blob2g" hash-object -w --stdin)
+  root=$(printf '100644 blob %s\tbig.txt\n100644 blob %s\tsmall.txt\n' "$big" "$small" | git -C "$w/blob2g" mktree)
+  git -C "$w/blob2g" update-ref refs/heads/main "$(git -C "$w/blob2g" commit-tree -m big "$root")"
+fi
+measure blob2g "$w/blob2g" --history all

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -113,6 +114,8 @@ pub(crate) struct RawHit {
 pub(crate) struct Collector {
     tx: Sender<RawHit>,
     handle: JoinHandle<BTreeMap<(usize, String), Builder>>,
+    /// Locations counted but never sent ([`Collector::omit`]), per (rule, secret).
+    omitted: Mutex<BTreeMap<(usize, String), u64>>,
 }
 
 #[derive(Debug, Default)]
@@ -141,7 +144,20 @@ impl Collector {
             }
             map
         });
-        Self { tx, handle }
+        Self {
+            tx,
+            handle,
+            omitted: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Counts `n` more locations of the finding of (`rule`, `secret`) as omitted without
+    /// sending them: a source that already knows they fall past the cap (a blob at more
+    /// places than `max_locations`) need not build them. Only for a finding that also gets
+    /// at least one location sent.
+    pub fn omit(&self, rule: usize, secret: &str, n: u64) {
+        let mut m = self.omitted.lock().unwrap_or_else(|e| e.into_inner());
+        *m.entry((rule, secret.to_string())).or_default() += n;
     }
 
     /// A sender for one worker.
@@ -153,7 +169,11 @@ impl Collector {
     /// fingerprint.
     pub fn finish(self, matcher: &Matcher) -> Vec<Finding> {
         drop(self.tx);
-        let map = self.handle.join().unwrap_or_default();
+        let mut map = self.handle.join().unwrap_or_default();
+        let omitted = self.omitted.into_inner().unwrap_or_else(|e| e.into_inner());
+        for (key, n) in omitted {
+            map.entry(key).or_default().omitted += n;
+        }
         let mut out: Vec<Finding> = map
             .into_iter()
             .map(|((rule, secret), b)| {

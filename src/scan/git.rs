@@ -2,8 +2,8 @@
 //! only what is staged.
 //!
 //! Steps of [`scan_repository`], each a function below or in `source::git`:
-//! 0. a history with no excluded boundary and no exclude globs goes through the pipeline of
-//!    `pipeline.rs` instead (same result, blobs scanned while the walk goes on);
+//! 0. a history (but `--include-unreachable`) goes through the pipeline of `pipeline.rs`
+//!    instead (same result, blobs scanned while the walk goes on);
 //! 1. `plan_history` (or `staged_blobs`): each unique blob once, with its origins; commit and
 //!    tag messages are scanned on the caller's thread;
 //! 2. [`without_excluded`]: patrol.toml's excludes apply to history and `--staged` too;
@@ -23,9 +23,7 @@ use crate::source::Origin;
 pub(crate) fn scan_repository(job: &Job<'_>, t: &GitTarget) {
     let repository = t.repo.display().to_string();
     let planned = match &t.what {
-        GitWhat::History(sel)
-            if job.config.exclude_set.is_none() && super::pipeline::applies(sel) =>
-        {
+        GitWhat::History(sel) if super::pipeline::applies(sel) => {
             scan_own_config(job, t, &repository);
             super::pipeline::scan_history(job, &t.repo, &repository, sel).map(|()| Vec::new())
         }
@@ -70,7 +68,7 @@ fn without_excluded(
 ) -> Vec<PlannedBlob> {
     let Some(set) = set else { return blobs };
     let excluded = |o: &Origin| match o {
-        Origin::GitBlob { path, .. } => set.is_match(path_of(path)),
+        Origin::GitBlob { path, .. } => set.is_match(super::pipeline::path_of(path)),
         Origin::File { path } => set.is_match(path),
         _ => false,
     };
@@ -79,17 +77,6 @@ fn without_excluded(
     }
     blobs.retain(|b| !b.origins.is_empty());
     blobs
-}
-
-#[cfg(unix)]
-fn path_of(b: &[u8]) -> &std::path::Path {
-    use std::os::unix::ffi::OsStrExt;
-    std::path::Path::new(std::ffi::OsStr::from_bytes(b))
-}
-
-#[cfg(not(unix))]
-fn path_of(b: &[u8]) -> std::path::PathBuf {
-    std::path::PathBuf::from(String::from_utf8_lossy(b).into_owned())
 }
 
 /// Reads and scans each planned blob once, with all its origins, on up to `threads` threads.
@@ -160,6 +147,127 @@ mod tests {
         let parents: Vec<&git2::Commit> = parent.iter().collect();
         repo.commit(Some("HEAD"), &sig, &sig, "m", &tree, &parents)
             .unwrap();
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct Found {
+        rule: String,
+        secret: String,
+        locations: Vec<crate::finding::Location>,
+        omitted: u64,
+    }
+
+    /// Findings (and the blobs and bytes counted) of one history scan of `repo` with the
+    /// pipeline (`pipelined`) or the two-phase plan.
+    fn history_scan(
+        repo: &std::path::Path,
+        sel: &Selection,
+        config: &crate::config::ScanConfig,
+        pipelined: bool,
+    ) -> (Vec<Found>, u64, u64) {
+        let collector = crate::scan::collect::Collector::spawn(config.max_locations);
+        let counters = Counters::default();
+        let diags = crate::error::Diagnostics::default();
+        let cancel = AtomicBool::new(false);
+        let job = crate::scan::collect::Job {
+            config,
+            collector: &collector,
+            diags: &diags,
+            counters: &counters,
+            cancel: &cancel,
+        };
+        let name = repo.display().to_string();
+        if pipelined {
+            crate::scan::pipeline::scan_history(&job, repo, &name, sel).unwrap();
+        } else {
+            let p = crate::source::git::plan_history(repo, sel, &diags, &cancel).unwrap();
+            let mut s = super::BlobScanner::new(&job, Some(name.clone()));
+            for (bytes, origin) in &p.messages {
+                s.scan_bytes(bytes, std::slice::from_ref(origin));
+            }
+            drop(s);
+            let blobs = super::without_excluded(p.blobs, &config.exclude_set);
+            super::scan_planned(&job, repo, &name, &blobs);
+        }
+        assert!(diags.entries().is_empty(), "{:?}", diags.entries());
+        let findings = collector
+            .finish(&config.matcher)
+            .into_iter()
+            .map(|f| Found {
+                rule: f.rule.to_string(),
+                secret: f.secret.expose().to_string(),
+                locations: f.locations,
+                omitted: f.locations_omitted,
+            })
+            .collect();
+        let l = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        (findings, l(&counters.blobs), l(&counters.bytes))
+    }
+
+    /// Ranges and exclude globs on the pipeline give the planned scan's findings and read
+    /// the same blobs: a boundary blob kept, renamed or copied under a new directory, a
+    /// directory copied from an excluded path to a scanned one.
+    #[test]
+    fn ranges_and_excludes_on_the_pipeline_match_the_planned_scan() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = Repository::init(d.path()).unwrap();
+        let t = |n| crate::rules::sample::sample("github.pat_classic", n).unwrap();
+        let (old, kept, vendored, added) = (t(1), t(2), t(3), t(4));
+        let f = |tok: &str| format!("k = {tok}\n");
+        commit(&repo, &[("old.txt", &f(&old)), ("lib/a.txt", &f(&kept))], 1);
+        commit(&repo, &[("vendor/x/v.txt", &f(&vendored))], 2);
+        let base = repo.head().unwrap().target().unwrap();
+        // After the base: old.txt copied to a new path, lib/ copied whole to lib2/, vendor/x
+        // copied out of vendor/, and one new token.
+        commit(
+            &repo,
+            &[
+                ("moved/old.txt", &f(&old)),
+                ("lib2/a.txt", &f(&kept)),
+                ("y/v.txt", &f(&vendored)),
+                ("vendor/new.txt", &f(&added)),
+                ("new.txt", &f(&added)),
+            ],
+            3,
+        );
+        commit(&repo, &[("lib/b.txt", "plain\n")], 4);
+        std::fs::write(d.path().join("patrol.toml"), "exclude = [\"vendor/**\"]\n").unwrap();
+        let sels = [
+            Selection::AllRefs,
+            Selection::Revs {
+                include: vec!["HEAD".into()],
+                exclude: vec![base.to_string()],
+            },
+        ];
+        for with_config in [false, true] {
+            let settings = ScanSettings {
+                no_config: !with_config,
+                config_file: with_config.then(|| d.path().join("patrol.toml")),
+                threads: Some(2),
+                ..Default::default()
+            };
+            let config = ScanConfig::new(&settings).unwrap();
+            assert_eq!(config.exclude_set.is_some(), with_config);
+            for sel in &sels {
+                let planned = history_scan(d.path(), sel, &config, false);
+                let piped = history_scan(d.path(), sel, &config, true);
+                assert_eq!(piped, planned, "{sel:?}, patrol.toml: {with_config}");
+                assert!(!planned.0.is_empty());
+            }
+        }
+        // The range with the excludes: only what the new commits add outside vendor/.
+        let settings = ScanSettings {
+            config_file: Some(d.path().join("patrol.toml")),
+            ..Default::default()
+        };
+        let config = ScanConfig::new(&settings).unwrap();
+        let (found, _, _) = history_scan(d.path(), &sels[1], &config, true);
+        let mut paths: Vec<&str> = found
+            .iter()
+            .flat_map(|f| f.locations.iter().map(|l| l.path.as_str()))
+            .collect();
+        paths.sort_unstable();
+        assert_eq!(paths, ["lib2/a.txt", "moved/old.txt", "new.txt", "y/v.txt"]);
     }
 
     /// Three commits, five paths, but three unique blobs: each is read once, and the hits of

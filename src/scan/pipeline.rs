@@ -8,7 +8,8 @@
 //!    items from the channel; a message's hits go straight to the collector, a blob's hits are
 //!    held with the blob's id (their line and column do not depend on where the blob sits);
 //! 3. [`attribute`] finds every (commit, path) of the few blobs with hits, and each held hit
-//!    goes to the collector once per origin, as a planned scan would have sent it.
+//!    goes to the collector once per origin, as a planned scan would have sent it; past
+//!    `max_locations` origins of one blob, the rest are only counted (`Collector::omit`).
 //!
 //! The findings, locations, counters and diagnostics are those of [`plan_history`] followed
 //! by `scan_planned`; the memory is about 60 bytes per unique blob and tree
@@ -16,7 +17,7 @@
 //!
 //! [`plan_history`]: crate::source::git::plan_history
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
@@ -29,7 +30,7 @@ use super::collect::{Job, RawHit};
 use crate::error::SourceError;
 use crate::finding::Location;
 use crate::source::git::{
-    attribute, enumerate_history, BlobReader, HistoryItem, Selection, STREAM_ABOVE,
+    attribute, enumerate_history, BlobData, BlobReader, HistoryItem, PathFilter, Selection,
 };
 use crate::source::Origin;
 
@@ -41,12 +42,10 @@ const BATCH: usize = 8192;
 const UNPLACED_ARCHIVE: &str = "-!";
 
 /// Whether [`scan_history`] gives exactly the planned scan's result and counters for this
-/// selection: every selection without an excluded boundary (a range's boundary blobs would
-/// be read and counted, though never reported).
+/// selection: every one (ranges and exclude globs included) but `--include-unreachable`.
 pub(crate) fn applies(selection: &Selection) -> bool {
     match selection {
-        Selection::AllRefs => true,
-        Selection::Revs { exclude, .. } => exclude.is_empty(),
+        Selection::AllRefs | Selection::Revs { .. } => true,
         // The walk of unreachable commits is the planned scan's (`plan_history`).
         Selection::AllRefsAndUnreachable => false,
     }
@@ -62,6 +61,10 @@ pub(crate) fn scan_history(
     selection: &Selection,
 ) -> Result<(), SourceError> {
     let (counters, diags, cancel) = (job.counters, job.diags, job.cancel);
+    // patrol.toml's excludes apply to history too: a blob only at excluded paths is not read.
+    let set = job.config.exclude_set.as_ref();
+    let matches = |path: &[u8]| set.is_some_and(|s| s.is_match(path_of(path)));
+    let excluded: Option<PathFilter<'_>> = set.map(|_| &matches as PathFilter<'_>);
     let (tx, rx) = mpsc::sync_channel::<HistoryItem>(QUEUE);
     let rx = Mutex::new(rx);
     let threads = job.config.threads.max(1);
@@ -82,17 +85,25 @@ pub(crate) fn scan_history(
                 let _ = tx.send(item);
             }
         };
-        let walk = enumerate_history(repo, selection, diags, cancel, &mut |item| match item {
-            HistoryItem::Blob(..) => {
-                batch.push(item);
-                if batch.len() >= BATCH {
-                    flush(&mut batch);
+        let walk = enumerate_history(
+            repo,
+            selection,
+            excluded,
+            threads,
+            diags,
+            cancel,
+            &mut |item| match item {
+                HistoryItem::Blob(..) => {
+                    batch.push(item);
+                    if batch.len() >= BATCH {
+                        flush(&mut batch);
+                    }
                 }
-            }
-            message => {
-                let _ = tx.send(message);
-            }
-        });
+                message => {
+                    let _ = tx.send(message);
+                }
+            },
+        );
         flush(&mut batch);
         drop(tx);
         let mut held = Vec::new();
@@ -106,44 +117,72 @@ pub(crate) fn scan_history(
     });
     let walk = walk?;
     let mut by_blob: HashMap<Oid, Vec<RawHit>> = HashMap::new();
-    let mut placed = 0u64;
+    let mut unplaced = 0u64;
     for (oid, hit) in held {
         by_blob.entry(oid).or_default().push(hit);
-        placed += 1;
+        unplaced += 1;
     }
-    let targets: HashSet<Oid> = by_blob.keys().copied().collect();
+    // A blob's origins past the location cap are only counted (a blob at 10,000,000 paths
+    // must not cost 10,000,000 locations); not for a blob with a hit inside an archive
+    // entry, whose locations sort by the entry's path too.
+    let cap = job.config.max_locations.max(1);
+    let targets: HashMap<Oid, usize> = by_blob
+        .iter()
+        .map(|(oid, hits)| {
+            let in_archive = hits
+                .iter()
+                .any(|h| h.location.path.starts_with(UNPLACED_ARCHIVE));
+            (*oid, if in_archive { usize::MAX } else { cap })
+        })
+        .collect();
     let out = job.collector.sender();
     // Each hit goes out once per origin, as a planned scan sends it (and counts it); the
     // workers counted it once, unplaced.
-    let res = attribute(repo, &walk, &targets, cancel, &mut |oid, origin| {
-        for hit in by_blob.get(&oid).into_iter().flatten() {
-            let l = &hit.location;
-            counters.hits.fetch_add(1, Ordering::Relaxed);
-            let mut location = Location {
-                repository: Some(repository.to_string()),
-                ..location_of(&origin, l.line, l.column, l.encoding)
-            };
-            // A hit inside an archive entry was found at `-!ENTRY` (the blob's place was not
-            // known yet): keep the entry after the blob's path, `dist/app.zip!conf.json`.
-            if let Some(entry) = l.path.strip_prefix(UNPLACED_ARCHIVE) {
-                location.path.push('!');
-                location.path.push_str(entry);
-                if let Some(raw) = &mut location.path_raw {
-                    raw.push(b'!');
-                    raw.extend_from_slice(entry.as_bytes());
-                }
+    let placements = attribute(repo, &walk, &targets, excluded, threads, cancel);
+    counters.hits.fetch_sub(unplaced, Ordering::Relaxed);
+    for (oid, placement) in placements? {
+        let hits = by_blob.get(&oid).map_or(&[][..], Vec::as_slice);
+        for origin in &placement.origins {
+            for hit in hits {
+                counters.hits.fetch_add(1, Ordering::Relaxed);
+                let _ = out.send(placed(hit, origin, repository));
             }
-            let _ = out.send(RawHit {
-                rule: hit.rule,
-                secret: hit.secret.clone(),
-                checksum: hit.checksum,
-                location,
-            });
         }
-    });
-    counters.hits.fetch_sub(placed, Ordering::Relaxed);
-    res?;
+        if placement.omitted > 0 {
+            for hit in hits {
+                counters
+                    .hits
+                    .fetch_add(placement.omitted, Ordering::Relaxed);
+                job.collector.omit(hit.rule, &hit.secret, placement.omitted);
+            }
+        }
+    }
     Ok(())
+}
+
+/// `hit` of a blob, at `origin`.
+fn placed(hit: &RawHit, origin: &Origin, repository: &str) -> RawHit {
+    let l = &hit.location;
+    let mut location = Location {
+        repository: Some(repository.to_string()),
+        ..location_of(origin, l.line, l.column, l.encoding)
+    };
+    // A hit inside an archive entry was found at `-!ENTRY` (the blob's place was not
+    // known yet): keep the entry after the blob's path, `dist/app.zip!conf.json`.
+    if let Some(entry) = l.path.strip_prefix(UNPLACED_ARCHIVE) {
+        location.path.push('!');
+        location.path.push_str(entry);
+        if let Some(raw) = &mut location.path_raw {
+            raw.push(b'!');
+            raw.extend_from_slice(entry.as_bytes());
+        }
+    }
+    RawHit {
+        rule: hit.rule,
+        secret: hit.secret.clone(),
+        checksum: hit.checksum,
+        location,
+    }
 }
 
 /// Takes items until the walk ends; returns the hits of blobs, each with its blob's id. After
@@ -195,9 +234,9 @@ fn worker(
 
 /// Reads blob `oid` and scans it with `origins`, as a planned scan does: over
 /// `--max-file-size` it is skipped with a note, binary with `--skip-binary` is counted and
-/// skipped, and an unreadable blob is one error line naming it. With a limit, a blob under
-/// it but over [`STREAM_ABOVE`] is streamed in chunks, so memory stays bounded whatever its
-/// size; without one a blob is read whole (libgit2 inflates a packed object in one buffer).
+/// skipped, and an unreadable blob is one error line naming it. A blob over the reader's
+/// threshold ([`STREAM_ABOVE`](crate::source::git::STREAM_ABOVE) by default) is streamed in chunks, so memory stays bounded
+/// whatever its size, limit or none.
 pub(super) fn read_and_scan(
     reader: &BlobReader,
     oid: Oid,
@@ -206,9 +245,11 @@ pub(super) fn read_and_scan(
     job: &Job<'_>,
 ) {
     let (c, counters, diags) = (job.config, job.counters, job.diags);
-    // Only with a limit: libgit2 finds a packed delta's size by walking its whole delta
-    // chain (a zlib stream set up per step), which cost a third of a history scan's CPU.
-    let size = c.max_file_size.and_then(|_| reader.size(oid).ok());
+    // The header lookup sets up a zlib stream per packed delta (libgit2 reads the delta's
+    // target size) and walks the delta chain's headers: on the long benchmark history its
+    // own functions took 0.2% of the samples (perf), the pack-header parsing and index
+    // lookups it shares with the read 2.7%.
+    let size = reader.size(oid).ok();
     if let (Some(max), Some(size)) = (c.max_file_size, size) {
         if size > max {
             counters.skipped.fetch_add(1, Ordering::Relaxed);
@@ -221,12 +262,9 @@ pub(super) fn read_and_scan(
     }
     // Outer: the blob could not be read; inner: reading its contents (a stream, an archive's
     // entries) failed part-way, after what came before was scanned.
-    let res = if size.is_some_and(|n| n > STREAM_ABOVE) {
-        reader
-            .stream(oid)
-            .map(|r| s.scan_reader(r, origins, c.skip_binary))
-    } else {
-        reader.with_blob(oid, |bytes| {
+    let res = reader.read(oid, size, |data| match data {
+        BlobData::Stream(r) => s.scan_reader(r, origins, c.skip_binary),
+        BlobData::Whole(bytes) => {
             if c.skip_binary && is_binary(bytes) && !s.is_archive(bytes) {
                 counters.binary.fetch_add(1, Ordering::Relaxed);
                 counters.skipped.fetch_add(1, Ordering::Relaxed);
@@ -234,8 +272,8 @@ pub(super) fn read_and_scan(
             } else {
                 s.scan_blob(bytes, origins)
             }
-        })
-    };
+        }
+    });
     match res {
         Err(e) => {
             counters.errors.fetch_add(1, Ordering::Relaxed);
@@ -260,4 +298,16 @@ fn reason_of(e: &SourceError) -> String {
         SourceError::Git { reason, .. } => format!("cannot read blob: {reason}"),
         other => other.to_string(),
     }
+}
+
+/// A git path's bytes as a path, for glob matching.
+#[cfg(unix)]
+pub(super) fn path_of(b: &[u8]) -> &std::path::Path {
+    use std::os::unix::ffi::OsStrExt;
+    std::path::Path::new(std::ffi::OsStr::from_bytes(b))
+}
+
+#[cfg(not(unix))]
+pub(super) fn path_of(b: &[u8]) -> std::path::PathBuf {
+    std::path::PathBuf::from(String::from_utf8_lossy(b).into_owned())
 }

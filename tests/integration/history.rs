@@ -212,6 +212,40 @@ fn the_same_token_in_many_commits_is_one_finding_with_the_first_commit() {
     assert_eq!(f[0]["locations_omitted"], 39);
 }
 
+/// One blob at more paths than `--max-locations`: the locations kept are the first in
+/// report order, each with the commit that put the blob there, and every other path is
+/// counted as omitted (attribution stops storing at the cap; it does not stop counting).
+#[test]
+fn a_blob_at_more_paths_than_the_cap_keeps_the_first_and_counts_the_rest() {
+    let g = GitRepoBuilder::new();
+    let t = tok(12);
+    let body = format!("TOKEN={t}\n");
+    let first: Vec<String> = (0..12).map(|i| format!("p{i:02}/a.txt")).collect();
+    let files: Vec<(&str, &str)> = first.iter().map(|p| (p.as_str(), body.as_str())).collect();
+    let c1 = g.commit_files("many", &files).to_string();
+    let again: Vec<String> = (0..12).map(|i| format!("p{i:02}/b.txt")).collect();
+    let files: Vec<(&str, &str)> = again.iter().map(|p| (p.as_str(), body.as_str())).collect();
+    let c2 = g.commit_files("more", &files).to_string();
+    // The repository only (its `.git`), so no working-tree location sorts first.
+    let git_dir = g.path().join(".git");
+    let git_dir = git_dir.to_str().unwrap();
+    let (code, f, err) = scan(g.path(), &[git_dir, "--max-locations", "3"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        locs(&f, &t),
+        vec![
+            (Some(c1.clone()), "p00/a.txt".to_string()),
+            (Some(c2), "p00/b.txt".to_string()),
+            (Some(c1), "p01/a.txt".to_string()),
+        ]
+    );
+    assert_eq!(f[0]["locations_omitted"], 21);
+    let (_, f, _) = scan(g.path(), &[git_dir, "--max-locations", "1000"]);
+    assert_eq!(f[0]["locations"].as_array().unwrap().len(), 24);
+    assert_eq!(f[0]["locations_omitted"], 0);
+}
+
 #[test]
 fn since_commit_and_range_find_only_what_the_new_commits_add() {
     let g = GitRepoBuilder::new();
