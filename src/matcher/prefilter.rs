@@ -85,12 +85,12 @@ impl Prefilter {
         out[first..].sort_unstable_by_key(|h| (h.start, h.pattern));
     }
 
-    /// The number of distinct literals in the automaton.
+    /// The number of distinct literals searched for.
     pub fn len(&self) -> usize {
         self.targets.len()
     }
 
-    /// Whether the automaton has no literal at all.
+    /// Whether there is no literal at all.
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
     }
