@@ -66,7 +66,10 @@ fn parse_raw(out: &[u8]) -> Option<Vec<StagedEntry>> {
         let [_, new_mode, _, new_oid, status] =
             meta.split(' ').collect::<Vec<_>>().try_into().ok()?;
         let oid = Oid::from_str(new_oid).ok()?;
-        if !matches!(status, "A" | "M" | "T") || oid.is_zero() {
+        // A submodule whose commit moved is no change to libgit2's diff either (it ignores
+        // submodules); one added or retyped is listed, and noted by the caller.
+        let moved_submodule = status == "M" && new_mode == "160000";
+        if !matches!(status, "A" | "M" | "T") || oid.is_zero() || moved_submodule {
             continue;
         }
         entries.push(StagedEntry {
@@ -91,7 +94,8 @@ mod tests {
         let raw = format!(
             ":000000 100644 {Z} {A} A\0new file.txt\0:100644 100644 {A} {B} M\0dir/mé\0\
              :100644 000000 {A} {Z} D\0gone\0:100644 120000 {A} {B} T\0link\0\
-             :000000 160000 {Z} {B} A\0vendor/sub\0:100644 100644 {A} {Z} U\0conflict\0"
+             :000000 160000 {Z} {B} A\0vendor/sub\0:100644 100644 {A} {Z} U\0conflict\0\
+             :160000 160000 {A} {B} M\0vendor/moved\0"
         );
         let got = parse_raw(raw.as_bytes()).unwrap();
         let paths: Vec<&[u8]> = got.iter().map(|e| &e.path[..]).collect();
