@@ -1,8 +1,8 @@
 //! The matcher: bytes in, candidates out. Pure: no files, no threads, no output.
 //!
 //! Stages, cheapest first, so the costly ones run on a tiny fraction of the input:
-//! 1. `prefilter.rs`: one Aho-Corasick pass over every rule's keywords (and the decoders'
-//!    triggers) finds candidate positions;
+//! 1. `prefilter.rs`: one pass over every rule's keywords (and the decoders' triggers) finds
+//!    candidate positions (`anchor.rs` is the literal searcher);
 //! 2. `run.rs`: literal-free rules get their own strided pass over whole-word runs;
 //! 3. `confirm.rs`: each rule's regex runs only in a bounded window around its hits, then
 //!    entropy and checksum validators;
@@ -10,6 +10,7 @@
 //!
 //! Never one regex pass per rule over the whole buffer.
 
+pub mod anchor;
 pub mod confirm;
 pub mod decode;
 pub mod escape;

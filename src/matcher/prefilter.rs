@@ -1,10 +1,12 @@
-//! One Aho-Corasick automaton over every rule's keywords and every decoder's trigger.
+//! Every rule's keywords and every decoder's trigger, found in one pass.
 //!
 //! The prefilter is the only pass over the whole buffer besides the literal-free run pass:
-//! each hit names the rules (or decoder) that want a closer look around it.
+//! each hit names the rules (or decoder) that want a closer look around it. The search itself
+//! is `anchor.rs`, which reports every occurrence of every keyword, overlapping ones included:
+//! a keyword inside or at the start of a longer one (`glrt-` in `glrt-t`, `cio` in `xcio_`)
+//! is a hit of its own, so no keyword ever hides another.
 
-use aho_corasick::{packed, AhoCorasick, MatchKind};
-
+use super::anchor::AnchorSearcher;
 use super::decode::Decoder;
 use crate::rules::Rule;
 
@@ -17,30 +19,16 @@ pub enum Target {
     Decoder(Decoder),
 }
 
-/// The automaton and, per pattern, the targets it serves.
+/// The searcher and, per distinct keyword, the targets it serves.
 #[derive(Debug, Clone)]
 pub struct Prefilter {
-    engine: Engine,
+    searcher: AnchorSearcher,
+    lens: Vec<usize>,
     targets: Vec<Vec<Target>>,
 }
 
-/// The literal searcher: aho-corasick's vectorised (Teddy) packed searcher for a small rule
-/// set, else a full DFA.
-///
-/// Teddy is fastest up to a few dozen literals and collapses past that (its nibble masks
-/// match almost everything, and verification dominates); aho-corasick then falls back to a
-/// noncontiguous automaton with no prefilter. With the 114 built-in keywords that ran a files
-/// scan at 50 MiB/s against 308 with 24 keywords; Teddy forced to 119 literals was no better.
-/// A DFA, one table step per byte whatever the literal count, measured 0.26 s of CPU per
-/// 100 MiB against 0.14 s for the old 24-keyword Teddy and 0.80 s for the automaton.
-#[derive(Debug, Clone)]
-enum Engine {
-    Packed(packed::Searcher),
-    Automaton(AhoCorasick),
-}
-
 /// One keyword hit: byte span and pattern index.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hit {
     /// Start of the keyword.
     pub start: usize,
@@ -51,95 +39,58 @@ pub struct Hit {
 }
 
 impl Prefilter {
-    /// Builds the automaton for `rules` plus the decoders' triggers (when `decoders` is set).
+    /// Builds the searcher for `rules` plus the decoders' triggers (when `decoders` is set).
+    /// Cheap (a 64 KiB table and one entry per keyword), so building it costs the pre-commit
+    /// hook nothing it would notice.
     pub fn new(rules: &[Rule], decoders: bool) -> Self {
-        let mut keywords: Vec<String> = Vec::new();
+        let mut keywords: Vec<&str> = Vec::new();
         let mut targets: Vec<Vec<Target>> = Vec::new();
-        let mut add = |k: &str, t: Target| match keywords.iter().position(|x| x == k) {
-            Some(i) => targets[i].push(t),
-            None => {
-                keywords.push(k.to_string());
-                targets.push(vec![t]);
-            }
-        };
-        for (i, r) in rules.iter().enumerate() {
-            for k in &r.spec.keywords {
-                add(k, Target::Rule(i));
-            }
-        }
-        if decoders {
-            for (k, d) in Decoder::TRIGGERS {
-                add(k, Target::Decoder(*d));
-            }
-        }
-        // Leftmost-first picks, among keywords starting at one position, the first in this
-        // order: longest first, so `glrt-` never hides `glrt-t` (or any keyword it begins).
-        // A keyword inside a longer one is hidden wherever the longer one matches, so the
-        // longer one also serves the shorter one's targets.
-        let mut order: Vec<usize> = (0..keywords.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(keywords[i].len()));
-        let keywords: Vec<String> = order.iter().map(|&i| keywords[i].clone()).collect();
-        let mut targets: Vec<Vec<Target>> = order.iter().map(|&i| targets[i].clone()).collect();
-        for long in 0..keywords.len() {
-            for short in long + 1..keywords.len() {
-                if keywords[long].contains(keywords[short].as_str()) {
-                    let extra = targets[short].clone();
-                    for t in extra {
-                        if !targets[long].contains(&t) {
-                            targets[long].push(t);
-                        }
-                    }
+        let rule_keywords = rules.iter().enumerate().flat_map(|(i, r)| {
+            r.spec
+                .keywords
+                .iter()
+                .map(move |k| (k.as_str(), Target::Rule(i)))
+        });
+        let triggers = Decoder::TRIGGERS
+            .iter()
+            .filter(|_| decoders)
+            .map(|(k, d)| (*k, Target::Decoder(*d)));
+        for (k, t) in rule_keywords.chain(triggers) {
+            match keywords.iter().position(|x| *x == k) {
+                Some(i) => targets[i].push(t),
+                None => {
+                    keywords.push(k);
+                    targets.push(vec![t]);
                 }
             }
         }
-        let packed = (keywords.len() <= TEDDY_LITERAL_LIMIT)
-            .then(|| {
-                packed::Config::new()
-                    .match_kind(packed::MatchKind::LeftmostFirst)
-                    .heuristic_pattern_limits(false)
-                    .builder()
-                    .extend(&keywords)
-                    .build()
-            })
-            .flatten();
-        let engine = match packed {
-            Some(p) => Engine::Packed(p),
-            None => Engine::Automaton(
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::LeftmostFirst)
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .build(&keywords)
-                    .expect("keywords are validated non-empty literals"),
-            ),
-        };
-        Self { engine, targets }
-    }
-
-    /// Every keyword occurrence in `hay`, in order. Keywords are searched leftmost-first
-    /// without overlaps, which lets aho-corasick use its vectorised (Teddy) prefilter; two
-    /// keywords of one rule set never overlap each other in a way that hides a token, since
-    /// every window is wide enough to contain the whole token whichever keyword fired.
-    pub fn hits(&self, hay: &[u8], out: &mut Vec<Hit>) {
-        match &self.engine {
-            Engine::Packed(p) => out.extend(p.find_iter(hay).map(|m| Hit {
-                start: m.start(),
-                end: m.end(),
-                pattern: m.pattern().as_usize(),
-            })),
-            Engine::Automaton(ac) => out.extend(ac.find_iter(hay).map(|m| Hit {
-                start: m.start(),
-                end: m.end(),
-                pattern: m.pattern().as_usize(),
-            })),
+        Self {
+            searcher: AnchorSearcher::new(&keywords),
+            lens: keywords.iter().map(|k| k.len()).collect(),
+            targets,
         }
     }
 
-    /// The number of distinct literals in the automaton.
+    /// Every occurrence of every keyword in `hay`, overlapping ones included, in order of
+    /// start.
+    pub fn hits(&self, hay: &[u8], out: &mut Vec<Hit>) {
+        let first = out.len();
+        self.searcher.find_all(hay, |start, pattern| {
+            out.push(Hit {
+                start,
+                end: start + self.lens[pattern],
+                pattern,
+            })
+        });
+        out[first..].sort_unstable_by_key(|h| (h.start, h.pattern));
+    }
+
+    /// The number of distinct literals searched for.
     pub fn len(&self) -> usize {
         self.targets.len()
     }
 
-    /// Whether the automaton has no literal at all.
+    /// Whether there is no literal at all.
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
     }
@@ -150,33 +101,116 @@ impl Prefilter {
     }
 }
 
-/// Up to this many literals the prefilter uses Teddy, above it the DFA (aho-corasick's own
-/// Teddy heuristic stops at 64).
-pub const TEDDY_LITERAL_LIMIT: usize = 64;
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rules::RuleSet;
 
+    /// Every built-in keyword and trigger, as the prefilter holds them.
+    fn builtin_keywords(p: &Prefilter, set: &RuleSet) -> Vec<String> {
+        let mut k: Vec<String> = set
+            .rules()
+            .iter()
+            .flat_map(|r| r.spec.keywords.clone())
+            .chain(Decoder::TRIGGERS.iter().map(|(t, _)| t.to_string()))
+            .collect();
+        k.sort();
+        k.dedup();
+        assert_eq!(k.len(), p.len());
+        k
+    }
+
+    /// The reference: aho-corasick's overlapping search, every (start, keyword) it reports.
+    fn reference(
+        ac: &aho_corasick::AhoCorasick,
+        keywords: &[String],
+        hay: &[u8],
+    ) -> Vec<(usize, String)> {
+        let mut v: Vec<(usize, String)> = ac
+            .find_overlapping_iter(hay)
+            .map(|m| (m.start(), keywords[m.pattern().as_usize()].clone()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn ours(p: &Prefilter, keywords: &[String], hay: &[u8]) -> Vec<(usize, String)> {
+        let mut hits = Vec::new();
+        p.hits(hay, &mut hits);
+        let v: Vec<(usize, String)> = hits
+            .iter()
+            .map(|h| {
+                let k = String::from_utf8(hay[h.start..h.end].to_vec()).unwrap();
+                assert!(keywords.contains(&k), "{k:?} is no keyword");
+                (h.start, k)
+            })
+            .collect();
+        let mut sorted = v.clone();
+        sorted.sort();
+        assert_eq!(v, sorted, "hits come in order of start");
+        v
+    }
+
+    /// Inputs made of built-in keywords (whole, cut short, with one letter's case flipped),
+    /// filler and bytes of every kind, at every offset around the searcher's 8-byte blocks
+    /// and the buffer's ends: the prefilter reports exactly what an automaton over the same
+    /// keywords finds with overlapping matches.
     #[test]
-    fn the_builtin_rules_use_the_dfa_and_a_small_set_uses_teddy() {
+    fn finds_what_an_overlapping_automaton_finds_over_the_builtin_keywords() {
         let set = RuleSet::builtin().unwrap();
         let p = Prefilter::new(set.rules(), true);
-        assert!(p.len() > TEDDY_LITERAL_LIMIT);
-        assert!(matches!(p.engine, Engine::Automaton(_)));
-        let mut hits = Vec::new();
-        p.hits(b"x JQQJ y ghp_ z", &mut hits);
-        assert_eq!(hits.len(), 2);
-        let small = rule_set(&[("a", "acme_")]);
-        let p = Prefilter::new(small.rules(), false);
-        // Teddy needs SSSE3 or AVX2; elsewhere the DFA serves small sets too.
-        if cfg!(target_arch = "x86_64") && std::is_x86_feature_detected!("ssse3") {
-            assert!(matches!(p.engine, Engine::Packed(_)));
+        let keywords = builtin_keywords(&p, &set);
+        let ac = aho_corasick::AhoCorasick::new(&keywords).unwrap();
+        let mut rng = crate::rules::sample::Rng::new(13);
+        let pieces = |rng: &mut crate::rules::sample::Rng| -> Vec<u8> {
+            let k = keywords[rng.below(keywords.len())].as_bytes();
+            match rng.below(6) {
+                0 => k[..k.len() - 1].to_vec(),
+                1 => {
+                    let mut k = k.to_vec();
+                    let i = rng.below(k.len());
+                    k[i] = if k[i].is_ascii_lowercase() {
+                        k[i].to_ascii_uppercase()
+                    } else {
+                        k[i].to_ascii_lowercase()
+                    };
+                    k
+                }
+                2 => (0..rng.below(12)).map(|_| rng.below(256) as u8).collect(),
+                3 => b" x_".to_vec(),
+                _ => k.to_vec(),
+            }
+        };
+        for _ in 0..1500 {
+            let mut hay = Vec::new();
+            for _ in 0..rng.below(8) {
+                hay.extend(pieces(&mut rng));
+            }
+            for pad in [0, 1, 7, 8, 9, 15, 16, 17] {
+                let mut h = vec![b'.'; pad];
+                h.extend_from_slice(&hay);
+                assert_eq!(
+                    ours(&p, &keywords, &h),
+                    reference(&ac, &keywords, &h),
+                    "{:?}",
+                    String::from_utf8_lossy(&h)
+                );
+            }
         }
-        let mut hits = Vec::new();
-        p.hits(b"an acme_key", &mut hits);
-        assert_eq!(hits.len(), 1);
+    }
+
+    #[test]
+    fn keywords_are_case_sensitive_and_triggers_name_their_decoder() {
+        let set = RuleSet::builtin().unwrap();
+        let p = Prefilter::new(set.rules(), true);
+        assert!(targets_at(&p, "x GHP_ y Ghp_ z").is_empty());
+        assert!(targets_at(&p, "x ghp_ y")
+            .iter()
+            .all(|t| matches!(t, Target::Rule(_))));
+        let t = targets_at(&p, "Authorization: Basic ");
+        assert_eq!(t, vec![Target::Decoder(Decoder::BasicAuth)]);
+        let inner = Prefilter::new(set.rules(), false);
+        assert!(targets_at(&inner, "Authorization: Basic ").is_empty());
     }
 
     fn rule_set(keywords: &[(&str, &str)]) -> RuleSet {
@@ -212,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn a_longer_keyword_serves_the_shorter_one_inside_it() {
+    fn a_keyword_inside_a_longer_one_is_a_hit_of_its_own() {
         let set = rule_set(&[("inner", "cio"), ("outer", "xcio_")]);
         let p = Prefilter::new(set.rules(), false);
         let t = targets_at(&p, "a xcio_abc");

@@ -1490,6 +1490,19 @@ fn tag_origin(tag: &git2::Tag<'_>, ref_name: &str) -> Origin {
 /// noted and skipped.
 pub fn staged_blobs(path: &Path, diags: &Diagnostics) -> Result<Vec<PlannedBlob>, SourceError> {
     let repo = open(path)?;
+    // The fast path (see `staged.rs`); libgit2's diff below when git cannot answer.
+    if let Some(entries) = super::staged::list_with_git(repo.path()) {
+        return Ok(staged_planned(entries, diags));
+    }
+    staged_blobs_libgit2(&repo, path, diags)
+}
+
+/// [`staged_blobs`] through libgit2's tree-to-index diff.
+pub(crate) fn staged_blobs_libgit2(
+    repo: &Repository,
+    path: &Path,
+    diags: &Diagnostics,
+) -> Result<Vec<PlannedBlob>, SourceError> {
     let subject = path.display().to_string();
     let index = repo.index().map_err(|e| git_err(&subject, e))?;
     let head = match repo.head() {
@@ -1530,6 +1543,30 @@ pub fn staged_blobs(path: &Path, diags: &Diagnostics) -> Result<Vec<PlannedBlob>
         });
     }
     Ok(out)
+}
+
+/// The fast path's entries as planned blobs, submodules noted and skipped as below.
+fn staged_planned(
+    entries: Vec<super::staged::StagedEntry>,
+    diags: &Diagnostics,
+) -> Vec<PlannedBlob> {
+    let mut out = Vec::new();
+    for e in entries {
+        if e.submodule {
+            diags.note(
+                String::from_utf8_lossy(&e.path).into_owned(),
+                "submodule: not followed",
+            );
+            continue;
+        }
+        out.push(PlannedBlob {
+            oid: e.oid,
+            origins: vec![Origin::File {
+                path: path_from_bytes(&e.path),
+            }],
+        });
+    }
+    out
 }
 
 fn path_from_bytes(p: &[u8]) -> PathBuf {
