@@ -32,6 +32,7 @@ use crate::finding::Location;
 use crate::source::git::{
     attribute, enumerate_history, BlobData, BlobReader, HistoryItem, PathFilter, Selection,
 };
+use crate::source::holdings::Holdings;
 use crate::source::Origin;
 
 /// Items waiting for a worker: enough to keep both sides busy, few enough to stay small.
@@ -68,9 +69,11 @@ pub(crate) fn scan_history(
     let (tx, rx) = mpsc::sync_channel::<HistoryItem>(QUEUE);
     let rx = Mutex::new(rx);
     let threads = job.config.threads.max(1);
+    // Which trees hold the blobs with hits: the walk records, the workers say which blobs.
+    let holdings = Holdings::default();
     let (walk, held) = std::thread::scope(|sc| {
         let workers: Vec<_> = (0..threads)
-            .map(|_| sc.spawn(|| worker(job, repo, repository, &rx)))
+            .map(|_| sc.spawn(|| worker(job, repo, repository, &rx, &holdings)))
             .collect();
         // Blobs go out in batches sorted by path, so that successive versions of a file are
         // read one after another and libgit2 resolves each delta from its cached base (in
@@ -90,6 +93,7 @@ pub(crate) fn scan_history(
             selection,
             excluded,
             threads,
+            &holdings,
             diags,
             cancel,
             &mut |item| match item {
@@ -138,7 +142,15 @@ pub(crate) fn scan_history(
     let out = job.collector.sender();
     // Each hit goes out once per origin, as a planned scan sends it (and counts it); the
     // workers counted it once, unplaced.
-    let placements = attribute(repo, &walk, &targets, excluded, threads, cancel);
+    let placements = attribute(
+        repo,
+        &walk,
+        &targets,
+        excluded,
+        threads,
+        Some(&holdings),
+        cancel,
+    );
     counters.hits.fetch_sub(unplaced, Ordering::Relaxed);
     for (oid, placement) in placements? {
         let hits = by_blob.get(&oid).map_or(&[][..], Vec::as_slice);
@@ -192,6 +204,7 @@ fn worker(
     repo: &Path,
     repository: &str,
     rx: &Mutex<mpsc::Receiver<HistoryItem>>,
+    holdings: &Holdings,
 ) -> Vec<(Oid, RawHit)> {
     let (counters, diags) = (job.counters, job.diags);
     let reader = BlobReader::open(repo)
@@ -212,6 +225,9 @@ fn worker(
             Err(_) => break,
         };
         if job.cancelled() {
+            if let HistoryItem::Blob(oid, _) = item {
+                holdings.resolve(oid, false);
+            }
             continue;
         }
         match item {
@@ -222,10 +238,12 @@ fn worker(
                 }
             }
             HistoryItem::Blob(oid, _) => {
+                let before = held.len();
                 if let Some(reader) = &reader {
                     read_and_scan(reader, oid, &unplaced, &mut s, job);
                     held.extend(hits.try_iter().map(|h| (oid, h)));
                 }
+                holdings.resolve(oid, held.len() > before);
             }
         }
     }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use git2::{ObjectType, Oid, Repository, Sort};
 
+use super::holdings::Holdings;
 use super::{CommitMeta, Origin};
 use crate::error::{Diagnostics, SourceError};
 
@@ -406,7 +407,7 @@ impl HistoryWalk {
 /// A hasher for object ids, which are already uniformly distributed: the first 8 bytes are
 /// the hash. Probing the seen-sets is most of the enumeration's work.
 #[derive(Default, Clone, Copy)]
-struct OidHasher(u64);
+pub(crate) struct OidHasher(u64);
 
 impl std::hash::Hasher for OidHasher {
     fn finish(&self) -> u64 {
@@ -424,8 +425,8 @@ impl std::hash::Hasher for OidHasher {
     }
 }
 
-type OidSet = HashSet<Oid, std::hash::BuildHasherDefault<OidHasher>>;
-type OidMap<V> = HashMap<Oid, V, std::hash::BuildHasherDefault<OidHasher>>;
+pub(crate) type OidSet = HashSet<Oid, std::hash::BuildHasherDefault<OidHasher>>;
+pub(crate) type OidMap<V> = HashMap<Oid, V, std::hash::BuildHasherDefault<OidHasher>>;
 
 /// Whether a path (exact bytes, relative to the repository root) is excluded from a scan.
 pub type PathFilter<'a> = &'a (dyn Fn(&[u8]) -> bool + Sync);
@@ -656,11 +657,17 @@ fn push_name(prefix: &mut Vec<u8>, base: usize, name: &[u8]) {
 /// given when it sits at one (blob, path) pair at least that is neither in the excluded
 /// boundary of a range nor at a path `excluded` matches: the blobs a planned scan with the
 /// same exclusions reads, no more.
+///
+/// The parallel walk (`threads` > 1, no range, no excludes) records in `holdings` which trees
+/// hold which blobs; the caller says of each blob given whether it had a hit
+/// ([`Holdings::resolve`]), and [`attribute`] then reads only the trees that may hold one.
+#[allow(clippy::too_many_arguments)]
 pub fn enumerate_history(
     path: &Path,
     selection: &Selection,
     excluded: Option<PathFilter<'_>>,
     threads: usize,
+    holdings: &Holdings,
     diags: &Diagnostics,
     cancel: &AtomicBool,
     sink: &mut dyn FnMut(HistoryItem),
@@ -700,7 +707,7 @@ pub fn enumerate_history(
         e.left_out.add_boundary(&repo, *tree, &mut Vec::new());
     }
     if threads > 1 && !e.left_out.is_active() {
-        let par = walk_in_parallel(path, &commits, threads, diags, cancel, sink);
+        let par = walk_in_parallel(path, &commits, threads, holdings, diags, cancel, sink);
         walk.commits = par.commits;
         if par.gitlink {
             // NOTE: a submodule is noted at every path it sits at, which the parallel walk
@@ -763,16 +770,8 @@ struct ParallelWalk {
     commits: Vec<(Oid, Oid)>,
     seen_blobs: OidSet,
     bad_trees: OidSet,
-    /// Whether a submodule was met.
+    /// Whether a submodule was met (only then are the two sets above filled).
     gitlink: bool,
-}
-
-/// The trees and blobs met by any thread of [`walk_in_parallel`].
-#[derive(Default)]
-struct SharedSeen {
-    trees: OidSet,
-    blobs: OidSet,
-    bad_trees: OidSet,
 }
 
 /// The enumeration's walk on `threads` threads, each with its own repository, taking every
@@ -784,11 +783,11 @@ fn walk_in_parallel(
     path: &Path,
     commits: &[Oid],
     threads: usize,
+    seen: &Holdings,
     diags: &Diagnostics,
     cancel: &AtomicBool,
     sink: &mut dyn FnMut(HistoryItem),
 ) -> ParallelWalk {
-    let seen = std::sync::Mutex::new(SharedSeen::default());
     let gitlink = AtomicBool::new(false);
     let (tx, rx) = std::sync::mpsc::sync_channel::<HistoryItem>(1024);
     let n = threads.max(1);
@@ -796,7 +795,7 @@ fn walk_in_parallel(
     std::thread::scope(|sc| {
         let handles: Vec<_> = (0..n)
             .map(|k| {
-                let (tx, seen, gitlink) = (tx.clone(), &seen, &gitlink);
+                let (tx, gitlink) = (tx.clone(), &gitlink);
                 spawn_walker(sc, move || {
                     let mut mine = Vec::new();
                     let repo = match open(path) {
@@ -851,38 +850,40 @@ fn walk_in_parallel(
             }
         }
     });
-    let seen = seen.into_inner().unwrap_or_else(|e| e.into_inner());
+    let gitlink = gitlink.load(Ordering::Relaxed);
+    let (seen_blobs, bad_trees) = if gitlink {
+        let s = seen.lock();
+        (s.blobs.keys().copied().collect(), s.bad_trees.clone())
+    } else {
+        Default::default()
+    };
     ParallelWalk {
         commits: slots.into_iter().flatten().collect(),
-        seen_blobs: seen.blobs,
-        bad_trees: seen.bad_trees,
-        gitlink: gitlink.load(Ordering::Relaxed),
+        seen_blobs,
+        bad_trees,
+        gitlink,
     }
 }
 
 /// One thread of [`walk_in_parallel`].
 struct SharedWalker<'a> {
     repo: &'a Repository,
-    seen: &'a std::sync::Mutex<SharedSeen>,
+    seen: &'a Holdings,
     gitlink: &'a AtomicBool,
     diags: &'a Diagnostics,
     tx: &'a std::sync::mpsc::SyncSender<HistoryItem>,
 }
 
 impl SharedWalker<'_> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, SharedSeen> {
-        self.seen.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Walks `tree` unless some thread has, giving each blob no thread has met.
     fn walk(&mut self, tree: Oid, prefix: &mut Vec<u8>) {
-        if !self.lock().trees.insert(tree) {
+        let Some(idx) = self.seen.start_tree(tree) else {
             return;
-        }
+        };
         let t = match self.repo.find_tree(tree) {
             Ok(t) => t,
             Err(e) => {
-                if self.lock().bad_trees.insert(tree) {
+                if self.seen.lock().bad_trees.insert(tree) {
                     self.diags.error(format!("git object {tree}"), e.message());
                 }
                 return;
@@ -890,16 +891,8 @@ impl SharedWalker<'_> {
         };
         // One lock for the tree's entries: which blobs are new, which subtrees unseen.
         let mut todo = Vec::new();
-        {
-            let mut seen = self.lock();
-            for (i, entry) in t.iter().enumerate() {
-                match entry.kind() {
-                    Some(ObjectType::Blob) if seen.blobs.insert(entry.id()) => todo.push(i),
-                    Some(ObjectType::Tree) if !seen.trees.contains(&entry.id()) => todo.push(i),
-                    Some(ObjectType::Commit) => self.gitlink.store(true, Ordering::Relaxed),
-                    _ => {}
-                }
-            }
+        if self.seen.meet_entries(idx, &t, &mut todo) {
+            self.gitlink.store(true, Ordering::Relaxed);
         }
         let base = prefix.len();
         for i in todo {
@@ -953,18 +946,52 @@ pub struct Placement {
 /// the enumeration; an unreadable tree or commit is simply skipped here.
 ///
 /// A pair at a path `excluded` matches is met but placed nowhere, as in the enumeration.
+///
+/// With the `holdings` the walk recorded, only the trees that may hold a target are read;
+/// a target that this leaves without a single origin is attributed again reading every
+/// tree, so a gap in the record costs time, never a location.
 pub fn attribute(
     path: &Path,
     walk: &HistoryWalk,
     targets: &HashMap<Oid, usize>,
     excluded: Option<PathFilter<'_>>,
     threads: usize,
+    holdings: Option<&Holdings>,
+    cancel: &AtomicBool,
+) -> Result<HashMap<Oid, Placement>, SourceError> {
+    let may_hold = holdings.and_then(Holdings::candidates);
+    let mut placed = attribute_among(path, walk, targets, excluded, threads, may_hold, cancel)?;
+    let unplaced: HashMap<Oid, usize> = targets
+        .iter()
+        .filter(|(oid, _)| {
+            placed
+                .get(*oid)
+                .is_none_or(|p| p.origins.is_empty() && p.omitted == 0)
+        })
+        .map(|(oid, cap)| (*oid, *cap))
+        .collect();
+    if holdings.is_some() && !unplaced.is_empty() && !cancel.load(Ordering::Relaxed) {
+        placed.extend(attribute_among(
+            path, walk, &unplaced, excluded, threads, None, cancel,
+        )?);
+    }
+    Ok(placed)
+}
+
+/// [`attribute`], reading only the trees in `may_hold` (every tree when `None`).
+fn attribute_among(
+    path: &Path,
+    walk: &HistoryWalk,
+    targets: &HashMap<Oid, usize>,
+    excluded: Option<PathFilter<'_>>,
+    threads: usize,
+    may_hold: Option<OidSet>,
     cancel: &AtomicBool,
 ) -> Result<HashMap<Oid, Placement>, SourceError> {
     if targets.is_empty() {
         return Ok(HashMap::new());
     }
-    let index = holding_trees(path, walk, targets, threads, cancel)?;
+    let index = holding_trees(path, walk, targets, threads, may_hold.as_ref(), cancel)?;
     let repo = open(path)?;
     let mut a = Attributor {
         index: &index,
@@ -1019,11 +1046,13 @@ type HoldingIndex = OidMap<Option<Arc<[Held]>>>;
 /// Builds the [`HoldingIndex`] of the walk's root trees (and the boundary's), reading each
 /// tree once: `threads` threads, each with its own repository, take every `threads`-th
 /// commit and share what they found, so each commit's new trees are read by one of them.
+/// With `may_hold`, a tree not in it is taken to hold none without reading it.
 fn holding_trees(
     path: &Path,
     walk: &HistoryWalk,
     targets: &HashMap<Oid, usize>,
     threads: usize,
+    may_hold: Option<&OidSet>,
     cancel: &AtomicBool,
 ) -> Result<HoldingIndex, SourceError> {
     let index = std::sync::Mutex::new(HoldingIndex::default());
@@ -1040,7 +1069,7 @@ fn holding_trees(
                         if cancel.load(Ordering::Relaxed) {
                             break;
                         }
-                        held_entries(&repo, targets, index, *tree);
+                        held_entries(&repo, targets, may_hold, index, *tree);
                     }
                     Ok(())
                 })
@@ -1061,9 +1090,13 @@ fn holding_trees(
 fn held_entries(
     repo: &Repository,
     targets: &HashMap<Oid, usize>,
+    may_hold: Option<&OidSet>,
     index: &std::sync::Mutex<HoldingIndex>,
     tree: Oid,
 ) -> Option<Arc<[Held]>> {
+    if may_hold.is_some_and(|m| !m.contains(&tree)) {
+        return None;
+    }
     let lock = || index.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(h) = lock().get(&tree) {
         return h.clone();
@@ -1074,7 +1107,7 @@ fn held_entries(
             let is_tree = match entry.kind() {
                 Some(ObjectType::Blob) if targets.contains_key(&entry.id()) => false,
                 Some(ObjectType::Tree) => {
-                    if held_entries(repo, targets, index, entry.id()).is_none() {
+                    if held_entries(repo, targets, may_hold, index, entry.id()).is_none() {
                         continue;
                     }
                     true
@@ -1778,21 +1811,33 @@ mod tests {
         let c4 = commit_tree(&repo, &files, 4);
         let diags = Diagnostics::default();
         let cancel = AtomicBool::new(false);
+        let holdings = Holdings::default();
         let walk = enumerate_history(
             d.path(),
             &Selection::AllRefs,
             None,
             2,
+            &holdings,
             &diags,
             &cancel,
-            &mut |_| {},
+            &mut |item| {
+                if let HistoryItem::Blob(oid, _) = item {
+                    holdings.resolve(oid, oid == t);
+                }
+            },
         )
         .unwrap();
+        assert!(holdings.candidates().is_some());
         let at = |cap: usize| {
             let targets = HashMap::from([(t, cap)]);
-            let mut got = attribute(d.path(), &walk, &targets, None, 2, &cancel).unwrap();
+            let mut got = attribute(d.path(), &walk, &targets, None, 2, None, &cancel).unwrap();
+            let mut recorded =
+                attribute(d.path(), &walk, &targets, None, 2, Some(&holdings), &cancel).unwrap();
             assert_eq!(got.len(), 1);
-            got.remove(&t).unwrap()
+            let (got, recorded) = (got.remove(&t).unwrap(), recorded.remove(&t).unwrap());
+            assert_eq!(placed(&recorded), placed(&got));
+            assert_eq!(recorded.omitted, got.omitted);
+            got
         };
         let all = at(usize::MAX);
         let (c1, c2, c3, c4) = (
@@ -1845,6 +1890,7 @@ mod tests {
                 &Selection::AllRefs,
                 None,
                 threads,
+                &Holdings::default(),
                 &diags,
                 &cancel,
                 &mut |item| match item {
@@ -1860,6 +1906,92 @@ mod tests {
         assert_eq!(serial.0.len(), 40);
         assert_eq!(serial.1, 30);
         assert_eq!(run(2), serial);
+        assert!(diags.entries().is_empty(), "{:?}", diags.entries());
+    }
+
+    /// Attribution from the walk's record reads only the trees that may hold a target and
+    /// places every target as reading every tree does: blobs moving between directories,
+    /// kept, dropped and coming back. A target the record has no tree for (here: reported
+    /// clean to the walk) is still placed, by reading every tree.
+    #[test]
+    fn attribution_from_the_walks_record_matches_reading_every_tree() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = Repository::init(d.path()).unwrap();
+        let blobs: Vec<Oid> = (0..23)
+            .map(|i| repo.blob(format!("b{i}\n").as_bytes()).unwrap())
+            .collect();
+        for c in 0..40usize {
+            let names: Vec<String> = (0..6)
+                .map(|f| format!("d{}/e{}/f{f}", (c + f) % 4, (c * f) % 3))
+                .collect();
+            let files: Vec<(&str, Oid)> = names
+                .iter()
+                .enumerate()
+                .map(|(f, p)| (p.as_str(), blobs[(c * 5 + f * 7) % blobs.len()]))
+                .collect();
+            commit_tree(&repo, &files, c as i64 + 1);
+        }
+        let (diags, cancel) = (Diagnostics::default(), AtomicBool::new(false));
+        let targets: HashMap<Oid, usize> = blobs.iter().step_by(4).map(|b| (*b, 3)).collect();
+        let hidden = blobs[0];
+        let holdings = Holdings::default();
+        let walk = enumerate_history(
+            d.path(),
+            &Selection::AllRefs,
+            None,
+            2,
+            &holdings,
+            &diags,
+            &cancel,
+            &mut |item| {
+                if let HistoryItem::Blob(oid, _) = item {
+                    holdings.resolve(oid, oid != hidden && targets.contains_key(&oid));
+                }
+            },
+        )
+        .unwrap();
+        // The trees the record names are exactly those holding a target it was told of.
+        fn holds(
+            repo: &Repository,
+            tree: Oid,
+            hit: &dyn Fn(Oid) -> bool,
+            out: &mut OidSet,
+        ) -> bool {
+            let t = repo.find_tree(tree).unwrap();
+            let mut any = false;
+            for e in t.iter() {
+                any |= match e.kind() {
+                    Some(ObjectType::Tree) => holds(repo, e.id(), hit, out),
+                    _ => hit(e.id()),
+                };
+            }
+            if any {
+                out.insert(tree);
+            }
+            any
+        }
+        let mut want = OidSet::default();
+        let told = |b: Oid| b != hidden && targets.contains_key(&b);
+        for (_, tree) in &walk.commits {
+            holds(&repo, *tree, &told, &mut want);
+        }
+        let may_hold = holdings.candidates().unwrap();
+        let trees = holdings.trees_met();
+        assert_eq!(may_hold, want);
+        assert!(
+            !want.is_empty() && want.len() < trees,
+            "{} of {trees}",
+            want.len()
+        );
+        let full = attribute(d.path(), &walk, &targets, None, 2, None, &cancel).unwrap();
+        let recorded =
+            attribute(d.path(), &walk, &targets, None, 2, Some(&holdings), &cancel).unwrap();
+        assert_eq!(full.len(), targets.len());
+        for (oid, p) in &full {
+            assert!(!p.origins.is_empty(), "{oid}");
+            assert_eq!(placed(&recorded[oid]), placed(p), "{oid}");
+            assert_eq!(recorded[oid].omitted, p.omitted, "{oid}");
+        }
         assert!(diags.entries().is_empty(), "{:?}", diags.entries());
     }
 
@@ -1895,15 +2027,30 @@ mod tests {
         let cancel = AtomicBool::new(false);
         let mut got = Vec::new();
         let sel = Selection::AllRefs;
-        let walk = enumerate_history(d.path(), &sel, None, 2, &diags, &cancel, &mut |item| {
-            if let HistoryItem::Blob(oid, _) = item {
-                got.push(oid);
-            }
-        })
+        let holdings = Holdings::default();
+        let walk = enumerate_history(
+            d.path(),
+            &sel,
+            None,
+            2,
+            &holdings,
+            &diags,
+            &cancel,
+            &mut |item| {
+                if let HistoryItem::Blob(oid, _) = item {
+                    got.push(oid);
+                    holdings.resolve(oid, true);
+                }
+            },
+        )
         .unwrap();
         assert_eq!(got, vec![blob]);
+        // 3,000 nested trees, all of them holding the blob: the record is walked without
+        // recursion, and attribution reads them from it.
+        assert_eq!(holdings.candidates().map(|c| c.len()), Some(3001));
         let targets = HashMap::from([(blob, 10)]);
-        let placed = attribute(d.path(), &walk, &targets, None, 2, &cancel).unwrap();
+        let placed =
+            attribute(d.path(), &walk, &targets, None, 2, Some(&holdings), &cancel).unwrap();
         let want = format!("{}f", "d/".repeat(3000));
         assert_eq!(placed[&blob].origins.len(), 1);
         assert!(matches!(&placed[&blob].origins[0],

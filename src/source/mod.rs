@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod fs;
 pub mod git;
+pub mod holdings;
 pub mod remote;
 pub mod staged;
 pub mod utf16;
