@@ -7,13 +7,16 @@
 //! 2. `opts.fs.threads` workers, each with its own [`BlobReader`] and [`BlobScanner`], take
 //!    items from the channel; a message's hits go straight to the collector, a blob's hits are
 //!    held with the blob's id (their line and column do not depend on where the blob sits);
-//! 3. [`attribute`] finds every (commit, path) of the few blobs with hits, and each held hit
-//!    goes to the collector once per origin, as a planned scan would have sent it; past
-//!    `max_locations` origins of one blob, the rest are only counted (`Collector::omit`).
+//!    A worker tells the walk's [`Holdings`] whether each blob had a hit, so the walk keeps
+//!    the trees holding the blobs with hits and forgets the rest;
+//! 3. [`attribute`] finds every (commit, path) of the few blobs with hits, reading only the
+//!    trees the walk saw holding one, and each held hit goes to the collector once per
+//!    origin, as a planned scan would have sent it; past `max_locations` origins of one blob,
+//!    the rest are only counted (`Collector::omit`).
 //!
 //! The findings, locations, counters and diagnostics are those of [`plan_history`] followed
-//! by `scan_planned`; the memory is about 60 bytes per unique blob and tree
-//! and 40 per commit, instead of an origin per (blob, path) pair.
+//! by `scan_planned`; the memory is about 60 bytes per unique blob, 70 per unique tree, 4 per
+//! subtree entry and 40 per commit, instead of an origin per (blob, path) pair.
 //!
 //! [`plan_history`]: crate::source::git::plan_history
 
