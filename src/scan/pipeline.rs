@@ -42,6 +42,8 @@ use crate::source::Origin;
 const QUEUE: usize = 4096;
 /// Blobs sorted by path before they are queued.
 const BATCH: usize = 8192;
+/// Blobs a worker scans before it tells the walk's record which had hits.
+const RESOLVE_BATCH: usize = 512;
 /// The path an archive entry of a not-yet-placed blob is found at (`-` stands for the blob).
 const UNPLACED_ARCHIVE: &str = "-!";
 
@@ -222,14 +224,19 @@ fn worker(
     // Where a blob sits is not known yet: its hits carry this and are re-located later.
     let unplaced = [Origin::Stdin];
     let mut held = Vec::new();
+    // Blobs scanned, with whether each had a hit, told to the walk's record in batches.
+    let mut scanned = Vec::with_capacity(RESOLVE_BATCH);
     loop {
+        if scanned.len() >= RESOLVE_BATCH {
+            holdings.resolve(&mut scanned);
+        }
         let item = match rx.lock().unwrap_or_else(|e| e.into_inner()).recv() {
             Ok(item) => item,
             Err(_) => break,
         };
         if job.cancelled() {
             if let HistoryItem::Blob(oid, _) = item {
-                holdings.resolve(oid, false);
+                scanned.push((oid, false));
             }
             continue;
         }
@@ -246,10 +253,11 @@ fn worker(
                     read_and_scan(reader, oid, &unplaced, &mut s, job);
                     held.extend(hits.try_iter().map(|h| (oid, h)));
                 }
-                holdings.resolve(oid, held.len() > before);
+                scanned.push((oid, held.len() > before));
             }
         }
     }
+    holdings.resolve(&mut scanned);
     held
 }
 

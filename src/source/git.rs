@@ -1822,7 +1822,7 @@ mod tests {
             &cancel,
             &mut |item| {
                 if let HistoryItem::Blob(oid, _) = item {
-                    holdings.resolve(oid, oid == t);
+                    holdings.resolve(&mut vec![(oid, oid == t)]);
                 }
             },
         )
@@ -1945,7 +1945,10 @@ mod tests {
             &cancel,
             &mut |item| {
                 if let HistoryItem::Blob(oid, _) = item {
-                    holdings.resolve(oid, oid != hidden && targets.contains_key(&oid));
+                    holdings.resolve(&mut vec![(
+                        oid,
+                        oid != hidden && targets.contains_key(&oid),
+                    )]);
                 }
             },
         )
@@ -2039,7 +2042,7 @@ mod tests {
             &mut |item| {
                 if let HistoryItem::Blob(oid, _) = item {
                     got.push(oid);
-                    holdings.resolve(oid, true);
+                    holdings.resolve(&mut vec![(oid, true)]);
                 }
             },
         )

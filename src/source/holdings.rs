@@ -115,21 +115,25 @@ impl Holdings {
         gitlink
     }
 
-    /// Says whether blob `oid`, given to a worker, had a hit: the trees noted holding it are
-    /// kept if it had, dropped if not. A blob the walk did not give is ignored.
-    pub fn resolve(&self, oid: Oid, had_hit: bool) {
+    /// Says of each blob given to a worker whether it had a hit (`true`): the trees noted
+    /// holding it are kept if it had, dropped if not. A blob the walk did not give is
+    /// ignored. Workers say it in batches and empty `scanned`: one lock per blob made them
+    /// wait on the walking threads, which hold the lock for a whole tree.
+    pub fn resolve(&self, scanned: &mut Vec<(Oid, bool)>) {
         let mut s = self.lock();
-        let Some(state) = s.blobs.get(&oid).copied() else {
-            return;
-        };
-        if state == CLEAN || state == TARGET {
-            return;
-        }
-        let trees = std::mem::take(&mut s.pending[state as usize]);
-        s.free.push(state);
-        s.blobs.insert(oid, if had_hit { TARGET } else { CLEAN });
-        if had_hit {
-            s.direct.extend(trees);
+        for (oid, had_hit) in scanned.drain(..) {
+            let Some(state) = s.blobs.get(&oid).copied() else {
+                continue;
+            };
+            if state == CLEAN || state == TARGET {
+                continue;
+            }
+            let trees = std::mem::take(&mut s.pending[state as usize]);
+            s.free.push(state);
+            s.blobs.insert(oid, if had_hit { TARGET } else { CLEAN });
+            if had_hit {
+                s.direct.extend(trees);
+            }
         }
     }
 
