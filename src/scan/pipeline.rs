@@ -34,6 +34,7 @@ use crate::error::SourceError;
 use crate::finding::Location;
 use crate::source::git::{
     attribute, enumerate_history, BlobData, BlobReader, HistoryItem, PathFilter, Selection,
+    ThreadSink,
 };
 use crate::source::holdings::Holdings;
 use crate::source::Origin;
@@ -74,15 +75,23 @@ pub(crate) fn scan_history(
     let (tx, rx) = mpsc::sync_channel::<HistoryItem>(QUEUE);
     let rx = Mutex::new(rx);
     let threads = job.config.threads.max(1);
-    // Which trees hold the blobs with hits: the walk records, the workers say which blobs.
+    // Which trees hold the blobs with hits: the walk records, the scanners say which blobs.
     let holdings = Holdings::default();
+    // The parallel walk's threads scan what they meet themselves; their hits come here.
+    let walkers_held = Mutex::new(Vec::new());
+    let own_scanner = || -> Box<dyn ThreadSink + '_> {
+        let mut s = ItemScanner::new(job, repo, repository, &holdings, BATCH);
+        s.out = Some(&walkers_held);
+        Box::new(s)
+    };
     let (walk, held) = std::thread::scope(|sc| {
         let workers: Vec<_> = (0..threads)
             .map(|_| sc.spawn(|| worker(job, repo, repository, &rx, &holdings)))
             .collect();
         // Blobs go out in batches sorted by path, so that successive versions of a file are
         // read one after another and libgit2 resolves each delta from its cached base (in
-        // walk order, versions of different files interleave and the cache thrashes).
+        // walk order, versions of different files interleave and the cache thrashes). The
+        // workers get only what a serial walk meets.
         let mut batch: Vec<HistoryItem> = Vec::with_capacity(BATCH);
         let flush = |batch: &mut Vec<HistoryItem>| {
             batch.sort_by(|a, b| match (a, b) {
@@ -112,10 +121,11 @@ pub(crate) fn scan_history(
                     let _ = tx.send(message);
                 }
             },
+            Some(&own_scanner),
         );
         flush(&mut batch);
         drop(tx);
-        let mut held = Vec::new();
+        let mut held = std::mem::take(&mut *walkers_held.lock().unwrap_or_else(|e| e.into_inner()));
         for w in workers {
             match w.join() {
                 Ok(h) => held.extend(h),
@@ -211,54 +221,124 @@ fn worker(
     rx: &Mutex<mpsc::Receiver<HistoryItem>>,
     holdings: &Holdings,
 ) -> Vec<(Oid, RawHit)> {
-    let (counters, diags) = (job.counters, job.diags);
-    let reader = BlobReader::open(repo)
-        .map_err(|e| {
-            counters.errors.fetch_add(1, Ordering::Relaxed);
-            diags.error(repository.to_string(), e);
-        })
-        .ok();
-    let (tx, hits) = mpsc::channel();
-    let mut s = BlobScanner::with_sender(job, Some(repository.to_string()), tx);
-    let direct = job.collector.sender();
-    // Where a blob sits is not known yet: its hits carry this and are re-located later.
-    let unplaced = [Origin::Stdin];
-    let mut held = Vec::new();
-    // Blobs scanned, with whether each had a hit, told to the walk's record in batches.
-    let mut scanned = Vec::with_capacity(RESOLVE_BATCH);
+    let mut s = ItemScanner::new(job, repo, repository, holdings, 1);
     loop {
-        if scanned.len() >= RESOLVE_BATCH {
-            holdings.resolve(&mut scanned);
-        }
         let item = match rx.lock().unwrap_or_else(|e| e.into_inner()).recv() {
             Ok(item) => item,
             Err(_) => break,
         };
-        if job.cancelled() {
-            if let HistoryItem::Blob(oid, _) = item {
-                scanned.push((oid, false));
-            }
-            continue;
+        s.item(item);
+    }
+    s.flush();
+    std::mem::take(&mut s.held)
+}
+
+/// One thread's reading and scanning of history items: a worker's, or a walking thread's
+/// own ([`ThreadSink`]). Blobs are held until `batch` of them wait, then read sorted by the
+/// path they were met at (successive versions of one file, one delta chain, read one after
+/// another). Whether each blob had a hit goes to the walk's [`Holdings`] in batches.
+struct ItemScanner<'a> {
+    job: &'a Job<'a>,
+    reader: Option<BlobReader>,
+    s: BlobScanner<'a>,
+    hits: mpsc::Receiver<RawHit>,
+    direct: mpsc::Sender<RawHit>,
+    held: Vec<(Oid, RawHit)>,
+    waiting: Vec<(Vec<u8>, Oid)>,
+    batch: usize,
+    scanned: Vec<(Oid, bool)>,
+    holdings: &'a Holdings,
+    /// Where a walking thread's held hits go when its walk ends.
+    out: Option<&'a Mutex<Vec<(Oid, RawHit)>>>,
+}
+
+impl<'a> ItemScanner<'a> {
+    fn new(
+        job: &'a Job<'a>,
+        repo: &Path,
+        repository: &'a str,
+        holdings: &'a Holdings,
+        batch: usize,
+    ) -> Self {
+        let reader = BlobReader::open(repo)
+            .map_err(|e| {
+                job.counters.errors.fetch_add(1, Ordering::Relaxed);
+                job.diags.error(repository.to_string(), e);
+            })
+            .ok();
+        let (tx, hits) = mpsc::channel();
+        Self {
+            job,
+            reader,
+            s: BlobScanner::with_sender(job, Some(repository.to_string()), tx),
+            hits,
+            direct: job.collector.sender(),
+            held: Vec::new(),
+            waiting: Vec::new(),
+            batch: batch.max(1),
+            scanned: Vec::with_capacity(RESOLVE_BATCH),
+            holdings,
+            out: None,
         }
+    }
+
+    fn item(&mut self, item: HistoryItem) {
         match item {
             HistoryItem::Message(bytes, origin) => {
-                s.scan_bytes(&bytes, std::slice::from_ref(&origin));
-                for h in hits.try_iter() {
-                    let _ = direct.send(h);
+                if !self.job.cancelled() {
+                    self.s.scan_bytes(&bytes, std::slice::from_ref(&origin));
+                    for h in self.hits.try_iter() {
+                        let _ = self.direct.send(h);
+                    }
                 }
             }
-            HistoryItem::Blob(oid, _) => {
-                let before = held.len();
-                if let Some(reader) = &reader {
-                    read_and_scan(reader, oid, &unplaced, &mut s, job);
-                    held.extend(hits.try_iter().map(|h| (oid, h)));
+            HistoryItem::Blob(oid, path) => {
+                self.waiting.push((path, oid));
+                if self.waiting.len() >= self.batch {
+                    self.scan_waiting();
                 }
-                scanned.push((oid, held.len() > before));
             }
         }
     }
-    holdings.resolve(&mut scanned);
-    held
+
+    /// Reads and scans the blobs waiting, by path.
+    fn scan_waiting(&mut self) {
+        if self.waiting.len() > 1 {
+            self.waiting.sort_unstable();
+        }
+        // Where a blob sits is not known yet: its hits carry this and are re-located later.
+        let unplaced = [Origin::Stdin];
+        for (_, oid) in std::mem::take(&mut self.waiting) {
+            let before = self.held.len();
+            if let (Some(reader), false) = (&self.reader, self.job.cancelled()) {
+                read_and_scan(reader, oid, &unplaced, &mut self.s, self.job);
+                self.held.extend(self.hits.try_iter().map(|h| (oid, h)));
+            }
+            self.scanned.push((oid, self.held.len() > before));
+            if self.scanned.len() >= RESOLVE_BATCH {
+                self.holdings.resolve(&mut self.scanned);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        self.scan_waiting();
+        self.holdings.resolve(&mut self.scanned);
+    }
+}
+
+impl ThreadSink for ItemScanner<'_> {
+    fn item(&mut self, item: HistoryItem) {
+        ItemScanner::item(self, item);
+    }
+
+    fn finish(&mut self) {
+        self.flush();
+        if let Some(out) = self.out {
+            let held = std::mem::take(&mut self.held);
+            out.lock().unwrap_or_else(|e| e.into_inner()).extend(held);
+        }
+    }
 }
 
 /// Reads blob `oid` and scans it with `origins`, as a planned scan does: over
