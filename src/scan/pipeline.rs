@@ -2,13 +2,14 @@
 //! only the blobs that hold a hit are attributed to commits and paths afterwards.
 //!
 //! Steps of [`scan_history`]:
-//! 1. the caller's thread runs [`enumerate_history`], which hands each unique blob and each
-//!    message to a bounded channel as it meets them;
-//! 2. `opts.fs.threads` workers, each with its own [`BlobReader`] and [`BlobScanner`], take
-//!    items from the channel; a message's hits go straight to the collector, a blob's hits are
-//!    held with the blob's id (their line and column do not depend on where the blob sits);
-//!    A worker tells the walk's [`Holdings`] whether each blob had a hit, so the walk keeps
-//!    the trees holding the blobs with hits and forgets the rest;
+//! 1. [`enumerate_history`] meets each unique blob and each message once. Its parallel walk
+//!    (`--threads` above 1, no range, no excludes) gives each walking thread's items to that
+//!    thread's own [`ItemScanner`]; the serial walk hands them, in batches sorted by path, to
+//!    a bounded channel that `--threads` workers (each an [`ItemScanner`]) take from;
+//! 2. an [`ItemScanner`] has its own [`BlobReader`] and [`BlobScanner`]: a message's hits go
+//!    straight to the collector, a blob's hits are held with the blob's id (their line and
+//!    column do not depend on where the blob sits), and the walk's [`Holdings`] learns
+//!    whether each blob had a hit, so it keeps the trees holding those and forgets the rest;
 //! 3. [`attribute`] finds every (commit, path) of the few blobs with hits, reading only the
 //!    trees the walk saw holding one, and each held hit goes to the collector once per
 //!    origin, as a planned scan would have sent it; past `max_locations` origins of one blob,

@@ -888,7 +888,7 @@ fn walk_in_parallel(
     let gitlink = gitlink.load(Ordering::Relaxed);
     let (seen_blobs, bad_trees) = if gitlink {
         let s = seen.lock();
-        (s.blobs.keys().copied().collect(), s.bad_trees.clone())
+        (s.blobs_met(), s.bad_trees.clone())
     } else {
         Default::default()
     };
