@@ -441,7 +441,7 @@ impl std::hash::Hasher for OidHasher {
 }
 
 pub(crate) type OidSet = HashSet<Oid, std::hash::BuildHasherDefault<OidHasher>>;
-pub(crate) type OidMap<V> = HashMap<Oid, V, std::hash::BuildHasherDefault<OidHasher>>;
+type OidMap<V> = HashMap<Oid, V, std::hash::BuildHasherDefault<OidHasher>>;
 
 /// Whether a path (exact bytes, relative to the repository root) is excluded from a scan.
 pub type PathFilter<'a> = &'a (dyn Fn(&[u8]) -> bool + Sync);
@@ -1816,6 +1816,35 @@ mod tests {
             .unwrap()
     }
 
+    /// The parallel walk of every ref of `dir`, telling `holdings` of each blob given whether
+    /// `hit` says it has a hit, as the scan's workers do; the walk and the blobs given.
+    fn recorded_walk(
+        dir: &Path,
+        holdings: &Holdings,
+        diags: &Diagnostics,
+        hit: &dyn Fn(Oid) -> bool,
+    ) -> (HistoryWalk, Vec<Oid>) {
+        let mut given = Vec::new();
+        let walk = enumerate_history(
+            dir,
+            &Selection::AllRefs,
+            None,
+            2,
+            holdings,
+            diags,
+            &AtomicBool::new(false),
+            &mut |item| {
+                if let HistoryItem::Blob(oid, _) = item {
+                    holdings.resolve(&mut vec![(oid, hit(oid))]);
+                    given.push(oid);
+                }
+            },
+            None,
+        )
+        .unwrap();
+        (walk, given)
+    }
+
     fn placed(p: &Placement) -> Vec<(String, String)> {
         p.origins
             .iter()
@@ -1847,22 +1876,7 @@ mod tests {
         let diags = Diagnostics::default();
         let cancel = AtomicBool::new(false);
         let holdings = Holdings::default();
-        let walk = enumerate_history(
-            d.path(),
-            &Selection::AllRefs,
-            None,
-            2,
-            &holdings,
-            &diags,
-            &cancel,
-            &mut |item| {
-                if let HistoryItem::Blob(oid, _) = item {
-                    holdings.resolve(&mut vec![(oid, oid == t)]);
-                }
-            },
-            None,
-        )
-        .unwrap();
+        let (walk, _) = recorded_walk(d.path(), &holdings, &diags, &|b| b == t);
         assert!(holdings.candidates().is_some());
         let at = |cap: usize| {
             let targets = HashMap::from([(t, cap)]);
@@ -1972,25 +1986,8 @@ mod tests {
         let targets: HashMap<Oid, usize> = blobs.iter().step_by(4).map(|b| (*b, 3)).collect();
         let hidden = blobs[0];
         let holdings = Holdings::default();
-        let walk = enumerate_history(
-            d.path(),
-            &Selection::AllRefs,
-            None,
-            2,
-            &holdings,
-            &diags,
-            &cancel,
-            &mut |item| {
-                if let HistoryItem::Blob(oid, _) = item {
-                    holdings.resolve(&mut vec![(
-                        oid,
-                        oid != hidden && targets.contains_key(&oid),
-                    )]);
-                }
-            },
-            None,
-        )
-        .unwrap();
+        let told = |b: Oid| b != hidden && targets.contains_key(&b);
+        let (walk, _) = recorded_walk(d.path(), &holdings, &diags, &told);
         // The trees the record names are exactly those holding a target it was told of.
         fn holds(
             repo: &Repository,
@@ -2012,7 +2009,6 @@ mod tests {
             any
         }
         let mut want = OidSet::default();
-        let told = |b: Oid| b != hidden && targets.contains_key(&b);
         for (_, tree) in &walk.commits {
             holds(&repo, *tree, &told, &mut want);
         }
@@ -2066,26 +2062,8 @@ mod tests {
         repo.commit(Some("HEAD"), &sig, &sig, "m", &t, &[]).unwrap();
         let diags = Diagnostics::default();
         let cancel = AtomicBool::new(false);
-        let mut got = Vec::new();
-        let sel = Selection::AllRefs;
         let holdings = Holdings::default();
-        let walk = enumerate_history(
-            d.path(),
-            &sel,
-            None,
-            2,
-            &holdings,
-            &diags,
-            &cancel,
-            &mut |item| {
-                if let HistoryItem::Blob(oid, _) = item {
-                    got.push(oid);
-                    holdings.resolve(&mut vec![(oid, true)]);
-                }
-            },
-            None,
-        )
-        .unwrap();
+        let (walk, got) = recorded_walk(d.path(), &holdings, &diags, &|_| true);
         assert_eq!(got, vec![blob]);
         // 3,000 nested trees, all of them holding the blob: the record is walked without
         // recursion, and attribution reads them from it.
