@@ -78,16 +78,17 @@ pub(crate) fn scan_history(
     let threads = job.config.threads.max(1);
     // Which trees hold the blobs with hits: the walk records, the scanners say which blobs.
     let holdings = Holdings::default();
-    // The parallel walk's threads scan what they meet themselves; their hits come here.
-    let walkers_held = Mutex::new(Vec::new());
+    // The hits of blobs, from every scanner (the workers' and the walking threads' own).
+    let held = Mutex::new(Vec::new());
+    // The parallel walk's threads scan what they meet themselves.
     let own_scanner = || -> Box<dyn ThreadSink + '_> {
-        let mut s = ItemScanner::new(job, repo, repository, &holdings, BATCH);
-        s.out = Some(&walkers_held);
-        Box::new(s)
+        Box::new(ItemScanner::new(
+            job, repo, repository, &holdings, &held, BATCH,
+        ))
     };
-    let (walk, held) = std::thread::scope(|sc| {
+    let walk = std::thread::scope(|sc| {
         let workers: Vec<_> = (0..threads)
-            .map(|_| sc.spawn(|| worker(job, repo, repository, &rx, &holdings)))
+            .map(|_| sc.spawn(|| worker(job, repo, repository, &rx, &holdings, &held)))
             .collect();
         // Blobs go out in batches sorted by path, so that successive versions of a file are
         // read one after another and libgit2 resolves each delta from its cached base (in
@@ -126,15 +127,14 @@ pub(crate) fn scan_history(
         );
         flush(&mut batch);
         drop(tx);
-        let mut held = std::mem::take(&mut *walkers_held.lock().unwrap_or_else(|e| e.into_inner()));
         for w in workers {
-            match w.join() {
-                Ok(h) => held.extend(h),
-                Err(panic) => std::panic::resume_unwind(panic),
+            if let Err(panic) = w.join() {
+                std::panic::resume_unwind(panic);
             }
         }
-        (walk, held)
+        walk
     });
+    let held = held.into_inner().unwrap_or_else(|e| e.into_inner());
     let walk = walk?;
     let mut by_blob: HashMap<Oid, Vec<RawHit>> = HashMap::new();
     let mut unplaced = 0u64;
@@ -213,16 +213,17 @@ fn placed(hit: &RawHit, origin: &Origin, repository: &str) -> RawHit {
     }
 }
 
-/// Takes items until the walk ends; returns the hits of blobs, each with its blob's id. After
-/// a cancel it keeps taking (so the walk never blocks) but scans nothing.
+/// Takes items until the walk ends; adds the hits of blobs, each with its blob's id, to
+/// `held`. After a cancel it keeps taking (so the walk never blocks) but scans nothing.
 fn worker(
     job: &Job<'_>,
     repo: &Path,
     repository: &str,
     rx: &Mutex<mpsc::Receiver<HistoryItem>>,
     holdings: &Holdings,
-) -> Vec<(Oid, RawHit)> {
-    let mut s = ItemScanner::new(job, repo, repository, holdings, 1);
+    held: &Mutex<Vec<(Oid, RawHit)>>,
+) {
+    let mut s = ItemScanner::new(job, repo, repository, holdings, held, 1);
     loop {
         let item = match rx.lock().unwrap_or_else(|e| e.into_inner()).recv() {
             Ok(item) => item,
@@ -230,8 +231,7 @@ fn worker(
         };
         s.item(item);
     }
-    s.flush();
-    std::mem::take(&mut s.held)
+    s.finish();
 }
 
 /// One thread's reading and scanning of history items: a worker's, or a walking thread's
@@ -249,8 +249,8 @@ struct ItemScanner<'a> {
     batch: usize,
     scanned: Vec<(Oid, bool)>,
     holdings: &'a Holdings,
-    /// Where a walking thread's held hits go when its walk ends.
-    out: Option<&'a Mutex<Vec<(Oid, RawHit)>>>,
+    /// Where the held hits go when the scanner's items end.
+    out: &'a Mutex<Vec<(Oid, RawHit)>>,
 }
 
 impl<'a> ItemScanner<'a> {
@@ -259,6 +259,7 @@ impl<'a> ItemScanner<'a> {
         repo: &Path,
         repository: &'a str,
         holdings: &'a Holdings,
+        out: &'a Mutex<Vec<(Oid, RawHit)>>,
         batch: usize,
     ) -> Self {
         let reader = BlobReader::open(repo)
@@ -279,7 +280,7 @@ impl<'a> ItemScanner<'a> {
             batch: batch.max(1),
             scanned: Vec::with_capacity(RESOLVE_BATCH),
             holdings,
-            out: None,
+            out,
         }
     }
 
@@ -309,7 +310,9 @@ impl<'a> ItemScanner<'a> {
         }
         // Where a blob sits is not known yet: its hits carry this and are re-located later.
         let unplaced = [Origin::Stdin];
-        for (_, oid) in std::mem::take(&mut self.waiting) {
+        // Taken out for the loop and put back, so its capacity serves the next batch.
+        let mut waiting = std::mem::take(&mut self.waiting);
+        for (_, oid) in waiting.drain(..) {
             let before = self.held.len();
             if let (Some(reader), false) = (&self.reader, self.job.cancelled()) {
                 read_and_scan(reader, oid, &unplaced, &mut self.s, self.job);
@@ -320,11 +323,7 @@ impl<'a> ItemScanner<'a> {
                 self.holdings.resolve(&mut self.scanned);
             }
         }
-    }
-
-    fn flush(&mut self) {
-        self.scan_waiting();
-        self.holdings.resolve(&mut self.scanned);
+        self.waiting = waiting;
     }
 }
 
@@ -334,11 +333,13 @@ impl ThreadSink for ItemScanner<'_> {
     }
 
     fn finish(&mut self) {
-        self.flush();
-        if let Some(out) = self.out {
-            let held = std::mem::take(&mut self.held);
-            out.lock().unwrap_or_else(|e| e.into_inner()).extend(held);
-        }
+        self.scan_waiting();
+        self.holdings.resolve(&mut self.scanned);
+        let held = std::mem::take(&mut self.held);
+        self.out
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(held);
     }
 }
 
