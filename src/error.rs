@@ -62,7 +62,7 @@ pub enum SourceError {
     Git {
         /// The object id or reference name.
         oid: String,
-        /// What libgit2 said.
+        /// What the git library said.
         reason: String,
     },
 }
@@ -159,6 +159,17 @@ impl Diagnostics {
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .any(|d| d.incomplete)
+    }
+}
+
+impl SourceError {
+    /// What went wrong, without the object or file it happened to (for a diagnostic that
+    /// names that itself).
+    pub fn reason(&self) -> String {
+        match self {
+            SourceError::Git { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        }
     }
 }
 

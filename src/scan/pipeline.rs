@@ -305,8 +305,10 @@ impl<'a> ItemScanner<'a> {
 
     /// Reads and scans the blobs waiting, by path.
     fn scan_waiting(&mut self) {
+        // By path only, a stable sort: the versions of one file stay in the order met, newest
+        // first, which is the order their delta chain is read fastest in.
         if self.waiting.len() > 1 {
-            self.waiting.sort_unstable();
+            self.waiting.sort_by(|a, b| a.0.cmp(&b.0));
         }
         // Where a blob sits is not known yet: its hits carry this and are re-located later.
         let unplaced = [Origin::Stdin];

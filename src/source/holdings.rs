@@ -20,9 +20,10 @@
 use std::collections::hash_map::Entry;
 use std::sync::{Mutex, MutexGuard};
 
-use git2::{ObjectType, Oid, Tree};
+use git2::Oid;
 
 use super::git::OidSet;
+use super::objects::{EntryKind, RawTree};
 
 /// An object id as a map key: 20 bytes compared inline. `git2::Oid`'s `==` calls into
 /// libgit2, and those calls were 7% of a history scan's samples, all taken under the lock.
@@ -31,8 +32,12 @@ struct Key([u8; 20]);
 
 impl Key {
     fn of(oid: Oid) -> Self {
+        Self::from_bytes(oid.as_bytes())
+    }
+
+    fn from_bytes(id: &[u8]) -> Self {
         let mut k = [0; 20];
-        k.copy_from_slice(&oid.as_bytes()[..20]);
+        k.copy_from_slice(&id[..20]);
         Self(k)
     }
 
@@ -119,7 +124,7 @@ impl Holdings {
     pub(crate) fn start_tree(&self, tree: Oid) -> Option<u32> {
         let mut s = self.lock();
         s.recorded = true;
-        let idx = s.tree_index(tree)?;
+        let idx = s.tree_index(Key::of(tree))?;
         let span = &mut s.spans[idx as usize];
         if *span != UNWALKED {
             return None;
@@ -131,14 +136,16 @@ impl Holdings {
     /// Meets the entries of walked tree `idx`: pushes onto `todo` the positions of the blobs
     /// met for the first time and of the subtrees not walked yet, and says whether a
     /// submodule (gitlink) is among them. One lock for the whole tree.
-    pub(crate) fn meet_entries(&self, idx: u32, tree: &Tree<'_>, todo: &mut Vec<usize>) -> bool {
+    pub(crate) fn meet_entries(&self, idx: u32, tree: &RawTree, todo: &mut Vec<usize>) -> bool {
         let mut s = self.lock();
         let start = s.children.len();
         let mut gitlink = false;
-        for (i, entry) in tree.iter().enumerate() {
-            match entry.kind() {
-                Some(ObjectType::Blob) if s.meet_blob(entry.id(), idx) => todo.push(i),
-                Some(ObjectType::Tree) => match s.tree_index(entry.id()) {
+        for (i, entry) in tree.entries().enumerate() {
+            let key = Key::from_bytes(entry.id);
+            match entry.kind {
+                EntryKind::Blob if s.meet_blob(key, idx) => todo.push(i),
+                EntryKind::Blob => {}
+                EntryKind::Tree => match s.tree_index(key) {
                     Some(child) => {
                         s.children.push(child);
                         if s.spans[child as usize] == UNWALKED {
@@ -147,8 +154,7 @@ impl Holdings {
                     }
                     None => todo.push(i),
                 },
-                Some(ObjectType::Commit) => gitlink = true,
-                _ => {}
+                EntryKind::Commit => gitlink = true,
             }
         }
         match (
@@ -251,9 +257,9 @@ impl Seen {
 
     /// `tree`'s index, given one if it is new; `None` past `u32::MAX` trees (then nothing
     /// is recorded from here on, and attribution reads every tree).
-    fn tree_index(&mut self, tree: Oid) -> Option<u32> {
+    fn tree_index(&mut self, tree: Key) -> Option<u32> {
         let next = self.spans.len();
-        match self.trees.entry(Key::of(tree)) {
+        match self.trees.entry(tree) {
             Entry::Occupied(o) => Some(*o.get()),
             Entry::Vacant(v) => {
                 let Ok(idx) = u32::try_from(next) else {
@@ -268,8 +274,7 @@ impl Seen {
     }
 
     /// Meets blob `oid` in tree `tree`; true the first time it is met.
-    fn meet_blob(&mut self, oid: Oid, tree: u32) -> bool {
-        let key = Key::of(oid);
+    fn meet_blob(&mut self, key: Key, tree: u32) -> bool {
         match self.blobs.get(&key).copied() {
             Some(CLEAN) => false,
             Some(TARGET) => {

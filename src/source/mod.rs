@@ -8,6 +8,7 @@ pub mod archive;
 pub mod fs;
 pub mod git;
 pub mod holdings;
+pub mod objects;
 pub mod remote;
 pub mod staged;
 pub mod utf16;
