@@ -971,12 +971,8 @@ impl SharedWalker<'_> {
             self.gitlink.store(true, Ordering::Relaxed);
         }
         let base = prefix.len();
-        let mut todo = todo.into_iter().peekable();
-        for (i, entry) in t.entries().enumerate() {
-            if todo.peek() != Some(&i) {
-                continue;
-            }
-            todo.next();
+        for i in todo {
+            let Some(entry) = t.get(i) else { continue };
             push_name(prefix, base, entry.name);
             if entry.kind == EntryKind::Tree {
                 self.walk(entry.oid(), prefix);
