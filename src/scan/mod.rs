@@ -163,15 +163,24 @@ impl Scanner {
             counters: ctx.counters,
             cancel: ctx.cancel,
         };
-        if !t.files.is_empty() {
-            files::walk_files_into(&job, &t.files);
-        }
-        for r in &t.repositories {
-            if job.cancelled() {
-                break;
+        // The files and the repositories are scanned at once: a history scan starts with a
+        // commit walk, and a walk of the working tree waits on the disk, neither of which
+        // keeps every core busy alone (on the long benchmark history, the files took 0.4 s
+        // at 60% CPU before the history began). The collector orders what both give.
+        std::thread::scope(|sc| {
+            let job = &job;
+            let files = (!t.files.is_empty())
+                .then(|| sc.spawn(move || files::walk_files_into(job, &t.files)));
+            for r in &t.repositories {
+                if job.cancelled() {
+                    break;
+                }
+                git::scan_repository(job, r);
             }
-            git::scan_repository(&job, r);
-        }
+            if let Some(Err(panic)) = files.map(|f| f.join()) {
+                std::panic::resume_unwind(panic);
+            }
+        });
         collector.finish(&self.config.matcher)
     }
 }
