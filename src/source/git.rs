@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use git2::{ObjectType, Oid, Repository, Sort};
 
+use super::commits::{self, read_commits, Feed};
 use super::holdings::Holdings;
 use super::objects::{EntryKind, Objects};
 use super::{CommitMeta, Origin};
@@ -249,6 +250,58 @@ struct Selected {
     ranged: bool,
 }
 
+/// A selection resolved to the commits it starts from and those it hides.
+struct Tips {
+    repo: Repository,
+    tips: Vec<Oid>,
+    hidden: Vec<Oid>,
+    tag_messages: Vec<(Vec<u8>, Origin)>,
+}
+
+impl Tips {
+    /// Whether [`commits::read_commits`] gives the commits libgit2's walk gives: nothing
+    /// hidden, and no shallow or grafts file that libgit2 would cut parents with.
+    fn readable_by_hand(&self) -> bool {
+        self.hidden.is_empty()
+            && !self.repo.is_shallow()
+            && !self.repo.path().join("info").join("grafts").exists()
+    }
+
+    /// Orders the commits with libgit2's walk. Unreadable commits are recorded in `diags`
+    /// (naming the object id) and skipped.
+    fn order(self, path: &Path, diags: &Diagnostics) -> Selected {
+        let subject = path.display().to_string();
+        let Self {
+            repo,
+            tips,
+            hidden,
+            tag_messages,
+        } = self;
+        let commits = match revwalk_order(&repo, &tips, &hidden) {
+            Ok(c) => c,
+            // libgit2 gives up on the whole walk at the first unreadable commit: walk by
+            // hand, naming each unreadable commit and keeping everything else.
+            Err(e) => {
+                let before = diags.entries().len();
+                let c = robust_order(&repo, &tips, &hidden, diags);
+                if diags.entries().len() == before {
+                    diags.error(format!("git history of {subject}"), e.message());
+                }
+                c
+            }
+        };
+        if commits.is_empty() && tag_messages.is_empty() {
+            diags.note(subject, "no commits to scan");
+        }
+        Selected {
+            repo,
+            commits,
+            tag_messages,
+            ranged: !hidden.is_empty(),
+        }
+    }
+}
+
 /// Opens the repository, notes a shallow clone, resolves `selection` and orders its commits.
 /// Unreadable commits are recorded in `diags` (naming the object id) and skipped.
 fn select(
@@ -256,6 +309,15 @@ fn select(
     selection: &Selection,
     diags: &Diagnostics,
 ) -> Result<Selected, SourceError> {
+    Ok(select_tips(path, selection, diags)?.order(path, diags))
+}
+
+/// Opens the repository, notes a shallow clone and resolves `selection`.
+fn select_tips(
+    path: &Path,
+    selection: &Selection,
+    diags: &Diagnostics,
+) -> Result<Tips, SourceError> {
     let repo = open(path)?;
     let subject = path.display().to_string();
     if repo.is_shallow() {
@@ -267,15 +329,13 @@ fn select(
     let mut plan = HistoryPlan::default();
     let mut tips = Vec::new();
     let mut hidden = Vec::new();
-    let ranged = match selection {
+    match selection {
         Selection::AllRefs => {
             tips = all_ref_tips(&repo, &mut plan, diags)?;
-            false
         }
         Selection::AllRefsAndUnreachable => {
             tips = all_ref_tips(&repo, &mut plan, diags)?;
             tips.extend(unreachable_tips(&repo, diags));
-            false
         }
         Selection::Revs { include, exclude } => {
             for r in include {
@@ -284,30 +344,13 @@ fn select(
             for r in exclude {
                 hidden.push(resolve_commit(&repo, r)?);
             }
-            !exclude.is_empty()
         }
-    };
-    let commits = match revwalk_order(&repo, &tips, &hidden) {
-        Ok(c) => c,
-        // libgit2 gives up on the whole walk at the first unreadable commit: walk by hand,
-        // naming each unreadable commit and keeping everything else.
-        Err(e) => {
-            let before = diags.entries().len();
-            let c = robust_order(&repo, &tips, &hidden, diags);
-            if diags.entries().len() == before {
-                diags.error(format!("git history of {subject}"), e.message());
-            }
-            c
-        }
-    };
-    if commits.is_empty() && plan.messages.is_empty() {
-        diags.note(subject, "no commits to scan");
     }
-    Ok(Selected {
+    Ok(Tips {
         repo,
-        commits,
+        tips,
+        hidden,
         tag_messages: plan.messages,
-        ranged,
     })
 }
 
@@ -691,12 +734,33 @@ pub fn enumerate_history(
     sink: &mut dyn FnMut(HistoryItem),
     per_thread: Option<SinkFactory<'_>>,
 ) -> Result<HistoryWalk, SourceError> {
+    let tips = select_tips(path, selection, diags)?;
+    // The parallel walk reads the commits itself, as it walks them; otherwise libgit2
+    // orders them first.
+    let (selected, by_hand) = if threads > 1 && excluded.is_none() && tips.readable_by_hand() {
+        let Tips {
+            repo,
+            tips,
+            tag_messages,
+            ..
+        } = tips;
+        let no_tags = tag_messages.is_empty();
+        let s = Selected {
+            repo,
+            commits: Vec::new(),
+            tag_messages,
+            ranged: false,
+        };
+        (s, Some((tips, no_tags)))
+    } else {
+        (tips.order(path, diags), None)
+    };
     let Selected {
         repo,
         commits,
         tag_messages,
         ranged,
-    } = select(path, selection, diags)?;
+    } = selected;
     for (bytes, origin) in tag_messages {
         sink(HistoryItem::Message(bytes, origin));
     }
@@ -726,10 +790,18 @@ pub fn enumerate_history(
         e.left_out.add_boundary(&repo, *tree, &mut Vec::new());
     }
     if threads > 1 && !e.left_out.is_active() {
+        let no_tags = by_hand.as_ref().map(|(_, no_tags)| *no_tags);
+        let source = match by_hand {
+            Some((tips, _)) => CommitSource::Read(tips),
+            None => CommitSource::Listed(commits),
+        };
         let par = walk_in_parallel(
-            path, &commits, threads, holdings, diags, cancel, sink, per_thread,
+            path, source, threads, holdings, diags, cancel, sink, per_thread,
         );
         walk.commits = par.commits;
+        if walk.commits.is_empty() && no_tags == Some(true) {
+            diags.note(path.display().to_string(), "no commits to scan");
+        }
         if par.gitlink {
             // NOTE: a submodule is noted at every path it sits at, which the parallel walk
             // cannot tell without racing; with submodules the serial walk runs once more,
@@ -785,9 +857,6 @@ fn spawn_walker<'scope, T: Send + 'scope>(
         .unwrap_or_else(|e| panic!("cannot start a walking thread: {e}"))
 }
 
-/// The most commits a walking thread takes at a time.
-const WALK_BLOCK: usize = 256;
-
 /// Hands the positions of a list of commits (oldest first) to walking threads: runs of
 /// successive commits, newest first, not every n-th commit oldest first. git deltifies older
 /// versions of a file or directory against newer ones, so reading a version newest first
@@ -805,7 +874,7 @@ impl NewestFirst {
     fn new(len: usize, threads: usize) -> Self {
         Self {
             len,
-            block: (len / (threads.max(1) * 8)).clamp(1, WALK_BLOCK),
+            block: (len / (threads.max(1) * 8)).clamp(1, commits::WALK_BLOCK),
             taken: std::sync::atomic::AtomicUsize::new(0),
         }
     }
@@ -819,6 +888,14 @@ impl NewestFirst {
         let end = self.len - done;
         (end > 0).then(|| (end.saturating_sub(self.block)..end).rev())
     }
+}
+
+/// Where [`walk_in_parallel`] takes its commits from.
+enum CommitSource {
+    /// Commits ordered already, oldest first.
+    Listed(Vec<Oid>),
+    /// The tips to read the commits from, while walking ([`commits::read_commits`]).
+    Read(Vec<Oid>),
 }
 
 /// What [`walk_in_parallel`] leaves behind.
@@ -839,7 +916,7 @@ struct ParallelWalk {
 #[allow(clippy::too_many_arguments)]
 fn walk_in_parallel(
     path: &Path,
-    commits: &[Oid],
+    source: CommitSource,
     threads: usize,
     seen: &Holdings,
     diags: &Diagnostics,
@@ -850,12 +927,31 @@ fn walk_in_parallel(
     let gitlink = AtomicBool::new(false);
     let (tx, rx) = std::sync::mpsc::sync_channel::<HistoryItem>(1024);
     let n = threads.max(1);
-    let next = NewestFirst::new(commits.len(), n);
-    let mut slots: Vec<Option<(Oid, Oid)>> = vec![None; commits.len()];
-    std::thread::scope(|sc| {
+    let (feed, tips) = match source {
+        CommitSource::Listed(c) => (Feed::filled(c.into_iter().rev().collect()), None),
+        CommitSource::Read(tips) => (Feed::new(), Some(tips)),
+    };
+    let mut mine_all = Vec::new();
+    let order = std::thread::scope(|sc| {
+        let feed = &feed;
+        // The reader: one thread, far ahead of the walking threads (a commit is read in
+        // microseconds, its new trees in tens of them).
+        let reader = tips.as_ref().map(|tips| {
+            sc.spawn(move || {
+                let opened = open(path).and_then(|r| Objects::open(r.commondir()));
+                match opened {
+                    Ok(mut objects) => read_commits(&mut objects, tips, feed, diags, cancel),
+                    Err(e) => {
+                        diags.error(path.display().to_string(), e);
+                        feed.finish();
+                        Vec::new()
+                    }
+                }
+            })
+        });
         let handles: Vec<_> = (0..n)
             .map(|_| {
-                let (tx, gitlink, next) = (tx.clone(), &gitlink, &next);
+                let (tx, gitlink) = (tx.clone(), &gitlink);
                 spawn_walker(sc, move || {
                     let mut mine = Vec::new();
                     let mut own = per_thread.map(|f| f());
@@ -885,8 +981,10 @@ fn walk_in_parallel(
                         out: &mut out,
                     };
                     let mut prefix = Vec::new();
-                    for i in std::iter::from_fn(|| next.take()).flatten() {
-                        let oid = &commits[i];
+                    let runs = std::iter::from_fn(|| feed.take(n));
+                    let commits = runs.flat_map(|(start, run)| (start..).zip(run));
+                    for (i, oid) in commits {
+                        let oid = &oid;
                         if cancel.load(Ordering::Relaxed) {
                             break;
                         }
@@ -920,12 +1018,17 @@ fn walk_in_parallel(
             sink(item);
         }
         for h in handles {
-            let mine = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            for (i, commit, tree) in mine {
-                slots[i] = Some((commit, tree));
-            }
+            mine_all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
         }
+        reader.map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
     });
+    let given = feed.commits().len();
+    let mut slots: Vec<Option<(Oid, Oid)>> = vec![None; given];
+    for (i, commit, tree) in mine_all {
+        slots[i] = Some((commit, tree));
+    }
+    // Oldest first: libgit2's order as read, or the listed order (given newest first).
+    let order = order.unwrap_or_else(|| (0..given).rev().collect());
     let gitlink = gitlink.load(Ordering::Relaxed);
     let (seen_blobs, bad_trees) = if gitlink {
         let s = seen.lock();
@@ -934,7 +1037,7 @@ fn walk_in_parallel(
         Default::default()
     };
     ParallelWalk {
-        commits: slots.into_iter().flatten().collect(),
+        commits: order.into_iter().filter_map(|i| slots[i]).collect(),
         seen_blobs,
         bad_trees,
         gitlink,

@@ -5,6 +5,7 @@
 //! matches or reports.
 
 pub mod archive;
+pub(crate) mod commits;
 pub mod fs;
 pub mod git;
 pub mod holdings;

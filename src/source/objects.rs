@@ -167,6 +167,19 @@ impl Objects {
         RawTree::parse(data, at).ok_or_else(|| fail(oid, "the tree object is malformed".into()))
     }
 
+    /// Commit `oid`'s parents and committer time (what ordering history needs): an error
+    /// naming it when it is missing, not a commit, or its parents do not parse.
+    pub fn commit_links(&mut self, oid: Oid) -> Result<CommitLinks, SourceError> {
+        let d = find(&self.handle, oid, &mut self.buf)?;
+        if d.kind != gix_object::Kind::Commit {
+            return Err(fail(
+                oid,
+                format!("the object is a {}, not a commit", d.kind),
+            ));
+        }
+        CommitLinks::parse(d.data).ok_or_else(|| fail(oid, "the commit object is malformed".into()))
+    }
+
     /// The bytes of object `oid`, whatever its kind (as `git cat-file` reads a blob).
     pub fn blob(&mut self, oid: Oid) -> Result<&[u8], SourceError> {
         Ok(find(&self.handle, oid, &mut self.buf)?.data)
@@ -181,6 +194,54 @@ impl Objects {
             Err(e) => Err(fail(oid, e.to_string())),
         }
     }
+}
+
+/// A commit's links to its past, as libgit2's revision walk reads them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CommitLinks {
+    /// The parents, in the commit's order.
+    pub parents: Vec<Oid>,
+    /// The committer's time in seconds (0 when it does not parse, as libgit2 reads it).
+    pub time: i64,
+}
+
+impl CommitLinks {
+    /// Reads the header of a commit object: `tree` first, then any `parent` lines, then the
+    /// rest, of which only `committer` counts here.
+    fn parse(data: &[u8]) -> Option<Self> {
+        let mut parents = Vec::new();
+        let mut time = 0;
+        let mut lines = data.split(|b| *b == b'\n');
+        lines.next()?.strip_prefix(b"tree ")?;
+        for line in lines {
+            if line.is_empty() {
+                break;
+            }
+            if let Some(hex) = line.strip_prefix(b"parent ") {
+                let hex = std::str::from_utf8(hex).ok()?;
+                parents.push(Oid::from_str(hex).ok().filter(|_| hex.len() == 40)?);
+            } else if let Some(sig) = line.strip_prefix(b"committer ") {
+                time = signature_time(sig);
+            }
+        }
+        Some(Self { parents, time })
+    }
+}
+
+/// The seconds of a signature (`name <email> seconds offset`), 0 when absent or malformed.
+fn signature_time(sig: &[u8]) -> i64 {
+    let Some(end) = sig.iter().rposition(|b| *b == b'>') else {
+        return 0;
+    };
+    let rest = sig[end + 1..].trim_ascii_start();
+    let digits = rest
+        .iter()
+        .take_while(|b| b.is_ascii_digit() || **b == b'-')
+        .count();
+    std::str::from_utf8(&rest[..digits])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Object `oid`, read into `buf`: an error naming it when it is missing or unreadable.
