@@ -24,9 +24,14 @@ use super::objects::Objects;
 use crate::error::Diagnostics;
 
 /// The most commits a walking thread takes at a time.
-pub(crate) const WALK_BLOCK: usize = 256;
+const WALK_BLOCK: usize = 256;
 
-/// Commits on their way from the reader to the walking threads, newest first.
+/// Commits (or their root trees) on their way to the walking threads, newest first, in runs
+/// of successive ones, not every n-th oldest first. git deltifies older versions of a file
+/// or directory against newer ones, so reading a version newest first finds its delta base
+/// in the reading thread's own cache. Oldest first, each read resolved most of a delta chain
+/// again (every tree of the long benchmark history: 1.4 s newest first, 6.6 s oldest first,
+/// one thread); taken every n-th, each read missed the other thread's cache.
 pub(crate) struct Feed {
     state: Mutex<FeedState>,
     more: Condvar,
@@ -79,8 +84,14 @@ impl Feed {
     }
 
     /// Every commit given, newest first (the positions [`Feed::take`] counts in).
+    #[cfg(test)]
     pub(crate) fn commits(&self) -> Vec<Oid> {
         self.lock().commits.clone()
+    }
+
+    /// How many commits were given.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().commits.len()
     }
 
     /// The next run of successive commits for one of `threads` walking threads: its first
@@ -158,8 +169,8 @@ pub(crate) fn read_commits(
         }
         if !g.nodes[c as usize].added {
             g.nodes[c as usize].added = true;
-            let parents = g.nodes[c as usize].parents.clone().unwrap_or_default();
-            for p in parents {
+            for i in 0..g.parent_count(c) {
+                let p = g.parent(c, i);
                 if !g.read(p) || g.nodes[p as usize].seen {
                     continue;
                 }

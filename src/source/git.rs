@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use git2::{ObjectType, Oid, Repository, Sort};
 
-use super::commits::{self, read_commits, Feed};
+use super::commits::{read_commits, Feed};
 use super::holdings::Holdings;
 use super::objects::{EntryKind, Objects};
 use super::{CommitMeta, Origin};
@@ -744,14 +744,13 @@ pub fn enumerate_history(
             tag_messages,
             ..
         } = tips;
-        let no_tags = tag_messages.is_empty();
         let s = Selected {
             repo,
             commits: Vec::new(),
             tag_messages,
             ranged: false,
         };
-        (s, Some((tips, no_tags)))
+        (s, Some(tips))
     } else {
         (tips.order(path, diags), None)
     };
@@ -761,6 +760,7 @@ pub fn enumerate_history(
         tag_messages,
         ranged,
     } = selected;
+    let no_tags = tag_messages.is_empty();
     for (bytes, origin) in tag_messages {
         sink(HistoryItem::Message(bytes, origin));
     }
@@ -790,16 +790,17 @@ pub fn enumerate_history(
         e.left_out.add_boundary(&repo, *tree, &mut Vec::new());
     }
     if threads > 1 && !e.left_out.is_active() {
-        let no_tags = by_hand.as_ref().map(|(_, no_tags)| *no_tags);
+        // `Tips::order` notes an empty selection; read by hand, it is noted here.
+        let noted = by_hand.is_none();
         let source = match by_hand {
-            Some((tips, _)) => CommitSource::Read(tips),
+            Some(tips) => CommitSource::Read(tips),
             None => CommitSource::Listed(commits),
         };
         let par = walk_in_parallel(
             path, source, threads, holdings, diags, cancel, sink, per_thread,
         );
         walk.commits = par.commits;
-        if walk.commits.is_empty() && no_tags == Some(true) {
+        if walk.commits.is_empty() && no_tags && !noted {
             diags.note(path.display().to_string(), "no commits to scan");
         }
         if par.gitlink {
@@ -855,39 +856,6 @@ fn spawn_walker<'scope, T: Send + 'scope>(
         .stack_size(WALK_STACK_BYTES)
         .spawn_scoped(sc, f)
         .unwrap_or_else(|e| panic!("cannot start a walking thread: {e}"))
-}
-
-/// Hands the positions of a list of commits (oldest first) to walking threads: runs of
-/// successive commits, newest first, not every n-th commit oldest first. git deltifies older
-/// versions of a file or directory against newer ones, so reading a version newest first
-/// finds its delta base in the reading thread's own cache. Oldest first, each read resolved
-/// most of a delta chain again (every tree of the long benchmark history: 1.4 s newest
-/// first, 6.6 s oldest first, one thread); taken every n-th, each read missed the other
-/// thread's cache.
-struct NewestFirst {
-    len: usize,
-    block: usize,
-    taken: std::sync::atomic::AtomicUsize,
-}
-
-impl NewestFirst {
-    fn new(len: usize, threads: usize) -> Self {
-        Self {
-            len,
-            block: (len / (threads.max(1) * 8)).clamp(1, commits::WALK_BLOCK),
-            taken: std::sync::atomic::AtomicUsize::new(0),
-        }
-    }
-
-    /// The next run for the calling thread, newest first; `None` when all are taken.
-    fn take(&self) -> Option<std::iter::Rev<std::ops::Range<usize>>> {
-        let done = self
-            .taken
-            .fetch_add(self.block, Ordering::Relaxed)
-            .min(self.len);
-        let end = self.len - done;
-        (end > 0).then(|| (end.saturating_sub(self.block)..end).rev())
-    }
 }
 
 /// Where [`walk_in_parallel`] takes its commits from.
@@ -1022,7 +990,7 @@ fn walk_in_parallel(
         }
         reader.map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
     });
-    let given = feed.commits().len();
+    let given = feed.len();
     let mut slots: Vec<Option<(Oid, Oid)>> = vec![None; given];
     for (i, commit, tree) in mine_all {
         slots[i] = Some((commit, tree));
@@ -1236,23 +1204,22 @@ fn holding_trees(
 ) -> Result<HoldingIndex, SourceError> {
     let index = std::sync::Mutex::new(HoldingIndex::default());
     let n = threads.max(1);
-    let commits = NewestFirst::new(walk.commits.len(), n);
-    let commits = &commits;
+    // Newest first, as the enumeration's walk reads them (see [`Feed`]).
+    let roots = Feed::filled(walk.commits.iter().rev().map(|(_, tree)| *tree).collect());
+    let roots = &roots;
     let results: Vec<Result<(), SourceError>> = std::thread::scope(|sc| {
         let handles: Vec<_> = (0..n)
             .map(|k| {
                 let index = &index;
                 spawn_walker(sc, move || {
                     let mut objects = Objects::open(open(path)?.commondir())?;
-                    let roots = std::iter::from_fn(|| commits.take())
-                        .flatten()
-                        .map(|i| &walk.commits[i].1);
-                    let boundary = walk.boundary.iter().filter(|_| k == 0);
+                    let roots = std::iter::from_fn(|| roots.take(n)).flat_map(|(_, run)| run);
+                    let boundary = walk.boundary.iter().copied().filter(|_| k == 0);
                     for tree in boundary.chain(roots) {
                         if cancel.load(Ordering::Relaxed) {
                             break;
                         }
-                        held_entries(&mut objects, targets, may_hold, index, *tree);
+                        held_entries(&mut objects, targets, may_hold, index, tree);
                     }
                     Ok(())
                 })
