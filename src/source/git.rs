@@ -18,6 +18,7 @@ use git2::{ObjectType, Oid, Repository, Sort};
 
 use super::commits::{read_commits, Feed};
 use super::holdings::Holdings;
+use super::key::{Key, KeyMap, KeySet};
 use super::objects::{EntryKind, Objects};
 use super::{CommitMeta, Origin};
 use crate::error::{Diagnostics, SourceError};
@@ -485,7 +486,6 @@ impl std::hash::Hasher for OidHasher {
 }
 
 pub(crate) type OidSet = HashSet<Oid, std::hash::BuildHasherDefault<OidHasher>>;
-type OidMap<V> = HashMap<Oid, V, std::hash::BuildHasherDefault<OidHasher>>;
 
 /// Whether a path (exact bytes, relative to the repository root) is excluded from a scan.
 pub type PathFilter<'a> = &'a (dyn Fn(&[u8]) -> bool + Sync);
@@ -1132,25 +1132,26 @@ fn attribute_among(
     targets: &HashMap<Oid, usize>,
     excluded: Option<PathFilter<'_>>,
     threads: usize,
-    may_hold: Option<OidSet>,
+    may_hold: Option<KeySet>,
     cancel: &AtomicBool,
 ) -> Result<HashMap<Oid, Placement>, SourceError> {
     if targets.is_empty() {
         return Ok(HashMap::new());
     }
-    let index = holding_trees(path, walk, targets, threads, may_hold.as_ref(), cancel)?;
+    let wanted: KeySet = targets.keys().map(|oid| Key::of(*oid)).collect();
+    let index = holding_trees(path, walk, &wanted, threads, may_hold.as_ref(), cancel)?;
     let repo = open(path)?;
     let mut a = Attributor {
         index: &index,
         dirs: HashMap::new(),
         kept: targets
             .iter()
-            .map(|(oid, cap)| (*oid, Kept::new(*cap)))
+            .map(|(oid, cap)| (Key::of(*oid), Kept::new(*cap)))
             .collect(),
         excluded,
     };
     for tree in &walk.boundary {
-        a.walk(*tree, &mut Vec::new(), None);
+        a.walk(Key::of(*tree), &mut Vec::new(), None);
     }
     let mut prefix = Vec::new();
     for (commit, tree) in &walk.commits {
@@ -1163,16 +1164,25 @@ fn attribute_among(
             oid: *commit,
             meta: None,
         };
-        a.walk(*tree, &mut prefix, Some(&mut slot));
+        a.walk(Key::of(*tree), &mut prefix, Some(&mut slot));
     }
-    Ok(a.kept
+    let kept = std::mem::take(&mut a.kept);
+    // The index and the directories' pairs are a few hundred thousand small allocations;
+    // freeing them was a tenth of a second on one core at the very end of a scan, while
+    // the other core had nothing left to do. Another thread frees them while the findings go
+    // out.
+    let (dirs, index) = (std::mem::take(&mut a.dirs), index);
+    let _ = std::thread::Builder::new()
+        .name("patrol-free".into())
+        .spawn(move || drop((dirs, index)));
+    Ok(kept
         .into_iter()
-        .map(|(oid, k)| {
+        .map(|(key, k)| {
             let p = Placement {
                 origins: k.best.into_values().collect(),
                 omitted: k.omitted,
             };
-            (oid, p)
+            (key.oid(), p)
         })
         .collect())
 }
@@ -1180,7 +1190,7 @@ fn attribute_among(
 /// One entry of a tree that holds a target: a target blob, or a tree holding one.
 struct Held {
     name: Box<[u8]>,
-    oid: Oid,
+    oid: Key,
     is_tree: bool,
 }
 
@@ -1188,7 +1198,7 @@ struct Held {
 /// its entries that do (`None`: it holds none). The rest of the attribution walks this in
 /// memory, never reading a tree again; it is small, as few trees hold a target and those
 /// keep only the entries leading to one.
-type HoldingIndex = OidMap<Option<Arc<[Held]>>>;
+type HoldingIndex = KeyMap<Option<Arc<[Held]>>>;
 
 /// Builds the [`HoldingIndex`] of the walk's root trees (and the boundary's), reading each
 /// tree once: `threads` threads, each with its own repository, take every `threads`-th
@@ -1197,9 +1207,9 @@ type HoldingIndex = OidMap<Option<Arc<[Held]>>>;
 fn holding_trees(
     path: &Path,
     walk: &HistoryWalk,
-    targets: &HashMap<Oid, usize>,
+    targets: &KeySet,
     threads: usize,
-    may_hold: Option<&OidSet>,
+    may_hold: Option<&KeySet>,
     cancel: &AtomicBool,
 ) -> Result<HoldingIndex, SourceError> {
     let index = std::sync::Mutex::new(HoldingIndex::default());
@@ -1219,7 +1229,7 @@ fn holding_trees(
                         if cancel.load(Ordering::Relaxed) {
                             break;
                         }
-                        held_entries(&mut objects, targets, may_hold, index, tree);
+                        held_entries(&mut objects, targets, may_hold, index, Key::of(tree));
                     }
                     Ok(())
                 })
@@ -1239,10 +1249,10 @@ fn holding_trees(
 /// `tree`'s entries that hold a target, from `index` or read (and added to it).
 fn held_entries(
     objects: &mut Objects,
-    targets: &HashMap<Oid, usize>,
-    may_hold: Option<&OidSet>,
+    targets: &KeySet,
+    may_hold: Option<&KeySet>,
     index: &std::sync::Mutex<HoldingIndex>,
-    tree: Oid,
+    tree: Key,
 ) -> Option<Arc<[Held]>> {
     if may_hold.is_some_and(|m| !m.contains(&tree)) {
         return None;
@@ -1252,11 +1262,11 @@ fn held_entries(
         return h.clone();
     }
     let mut held = Vec::new();
-    if let Ok(t) = objects.tree(tree) {
+    if let Ok(t) = objects.tree(tree.oid()) {
         for entry in t.entries() {
-            let oid = entry.oid();
+            let oid = Key::from_bytes(entry.id);
             let is_tree = match entry.kind {
-                EntryKind::Blob if targets.contains_key(&oid) => false,
+                EntryKind::Blob if targets.contains(&oid) => false,
                 EntryKind::Tree => {
                     if held_entries(objects, targets, may_hold, index, oid).is_none() {
                         continue;
@@ -1359,26 +1369,30 @@ impl Kept {
 }
 
 /// The trees [`attribute`] met at one directory path, and once it met more than one, the
-/// (target, name) pairs they held.
+/// (target, name) pairs they held: per entry name, the targets met under it (by name first,
+/// so that probing a pair never copies the name).
 #[derive(Default)]
 struct Dir {
-    first: Option<Oid>,
-    others: OidSet,
-    pairs: Option<HashSet<(Oid, Box<[u8]>)>>,
+    first: Option<Key>,
+    others: KeySet,
+    pairs: Option<Pairs>,
 }
+
+/// Entry name to the targets met under that name.
+type Pairs = HashMap<Box<[u8]>, KeySet>;
 
 /// The path walk of [`attribute`], over the trees that hold a target.
 struct Attributor<'r> {
     index: &'r HoldingIndex,
     dirs: HashMap<Box<[u8]>, Dir>,
-    kept: HashMap<Oid, Kept>,
+    kept: KeyMap<Kept>,
     excluded: Option<PathFilter<'r>>,
 }
 
 impl Attributor<'_> {
     /// Places each (target, path) pair under `tree` not met before; with `commit` = `None`
     /// (the boundary of a range) only marks them as met.
-    fn walk(&mut self, tree: Oid, prefix: &mut Vec<u8>, mut commit: Option<&mut CommitSlot<'_>>) {
+    fn walk(&mut self, tree: Key, prefix: &mut Vec<u8>, mut commit: Option<&mut CommitSlot<'_>>) {
         let Some(Some(held)) = self.index.get(&tree) else {
             return;
         };
@@ -1419,7 +1433,13 @@ impl Attributor<'_> {
                 continue;
             };
             if let Some(p) = pairs.as_deref_mut() {
-                if !p.insert((e.oid, e.name.clone())) {
+                let new = match p.get_mut(&e.name[..]) {
+                    Some(met) => met.insert(e.oid),
+                    None => p
+                        .insert(e.name.clone(), KeySet::from_iter([e.oid]))
+                        .is_none(),
+                };
+                if !new {
                     continue;
                 }
             }
@@ -1439,13 +1459,13 @@ impl Attributor<'_> {
 }
 
 /// The (target, name) pairs of `tree`'s own entries.
-fn target_pairs(index: &HoldingIndex, tree: Option<Oid>) -> HashSet<(Oid, Box<[u8]>)> {
+fn target_pairs(index: &HoldingIndex, tree: Option<Key>) -> Pairs {
+    let mut pairs = Pairs::new();
     let held = tree.and_then(|t| index.get(&t).cloned().flatten());
-    held.iter()
-        .flat_map(|h| h.iter())
-        .filter(|e| !e.is_tree)
-        .map(|e| (e.oid, e.name.clone()))
-        .collect()
+    for e in held.iter().flat_map(|h| h.iter()).filter(|e| !e.is_tree) {
+        pairs.entry(e.name.clone()).or_default().insert(e.oid);
+    }
+    pairs
 }
 
 /// The path of the first place `b` entered history (empty for a staged-only blob).
@@ -2129,7 +2149,12 @@ mod tests {
         for (_, tree) in &walk.commits {
             holds(&repo, *tree, &told, &mut want);
         }
-        let may_hold = holdings.candidates().unwrap();
+        let may_hold: OidSet = holdings
+            .candidates()
+            .unwrap()
+            .iter()
+            .map(|k| k.oid())
+            .collect();
         let trees = holdings.trees_met();
         assert_eq!(may_hold, want);
         assert!(

@@ -23,57 +23,8 @@ use std::sync::{Mutex, MutexGuard};
 use git2::Oid;
 
 use super::git::OidSet;
+use super::key::{Key, KeyMap, KeySet};
 use super::objects::{EntryKind, RawTree};
-
-/// An object id as a map key: 20 bytes compared inline. `git2::Oid`'s `==` calls into
-/// libgit2, and those calls were 7% of a history scan's samples, all taken under the lock.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Key([u8; 20]);
-
-impl Key {
-    fn of(oid: Oid) -> Self {
-        Self::from_bytes(oid.as_bytes())
-    }
-
-    fn from_bytes(id: &[u8]) -> Self {
-        let mut k = [0; 20];
-        k.copy_from_slice(&id[..20]);
-        Self(k)
-    }
-
-    fn oid(self) -> Oid {
-        Oid::from_bytes(&self.0).unwrap_or_else(|_| Oid::zero())
-    }
-}
-
-impl std::hash::Hash for Key {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        // An object id is already a uniform hash: its first 8 bytes are enough.
-        let mut first = [0; 8];
-        first.copy_from_slice(&self.0[..8]);
-        h.write_u64(u64::from_le_bytes(first));
-    }
-}
-
-/// Hashes a [`Key`]: the `u64` it writes, as is.
-#[derive(Default, Clone, Copy)]
-struct KeyHasher(u64);
-
-impl std::hash::Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
-type KeyMap<V> = std::collections::HashMap<Key, V, std::hash::BuildHasherDefault<KeyHasher>>;
 
 /// A blob's state: scanned without a hit.
 const CLEAN: u32 = u32::MAX;
@@ -193,7 +144,7 @@ impl Holdings {
     /// The trees that may hold a target somewhere below: those holding one directly and
     /// their ancestors. `None` when the walk kept no record to tell (a serial walk), or when
     /// a blob was never resolved (then its trees are unknown).
-    pub(crate) fn candidates(&self) -> Option<OidSet> {
+    pub(crate) fn candidates(&self) -> Option<KeySet> {
         let s = self.lock();
         if !s.recorded || s.overflowed || s.pending.len() != s.free.len() {
             return None;
@@ -243,7 +194,7 @@ impl Holdings {
             s.trees
                 .iter()
                 .filter(|(_, idx)| state[**idx as usize] == 2)
-                .map(|(k, _)| k.oid())
+                .map(|(k, _)| *k)
                 .collect(),
         )
     }

@@ -9,6 +9,7 @@ pub(crate) mod commits;
 pub mod fs;
 pub mod git;
 pub mod holdings;
+pub(crate) mod key;
 pub mod objects;
 pub mod remote;
 pub mod staged;
