@@ -17,7 +17,7 @@ use std::sync::Arc;
 use git2::{ObjectType, Oid, Repository, Sort};
 
 use super::commits::{read_commits, Feed};
-use super::holdings::Holdings;
+use super::holdings::{Holdings, Scratch};
 use super::key::{Key, KeyMap, KeySet};
 use super::objects::{EntryKind, Objects};
 use super::{CommitMeta, Origin};
@@ -944,6 +944,7 @@ fn walk_in_parallel(
                     let mut w = SharedWalker {
                         objects: &mut objects,
                         seen,
+                        scratch: Scratch::default(),
                         gitlink,
                         diags,
                         out: &mut out,
@@ -999,8 +1000,7 @@ fn walk_in_parallel(
     let order = order.unwrap_or_else(|| (0..given).rev().collect());
     let gitlink = gitlink.load(Ordering::Relaxed);
     let (seen_blobs, bad_trees) = if gitlink {
-        let s = seen.lock();
-        (s.blobs_met(), s.bad_trees.clone())
+        (seen.blobs_met(), seen.bad_trees())
     } else {
         Default::default()
     };
@@ -1016,6 +1016,7 @@ fn walk_in_parallel(
 struct SharedWalker<'a> {
     objects: &'a mut Objects,
     seen: &'a Holdings,
+    scratch: Scratch,
     gitlink: &'a AtomicBool,
     diags: &'a Diagnostics,
     out: &'a mut dyn FnMut(HistoryItem),
@@ -1030,7 +1031,7 @@ impl SharedWalker<'_> {
         let t = match self.objects.tree(tree) {
             Ok(t) => t,
             Err(e) => {
-                if self.seen.lock().bad_trees.insert(tree) {
+                if self.seen.note_bad_tree(tree) {
                     self.diags.error(format!("git object {tree}"), e.reason());
                 }
                 return;
@@ -1038,7 +1039,10 @@ impl SharedWalker<'_> {
         };
         // One lock for the tree's entries: which blobs are new, which subtrees unseen.
         let mut todo = Vec::new();
-        if self.seen.meet_entries(idx, &t, &mut todo) {
+        if self
+            .seen
+            .meet_entries(idx, &t, &mut todo, &mut self.scratch)
+        {
             self.gitlink.store(true, Ordering::Relaxed);
         }
         let base = prefix.len();

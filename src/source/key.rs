@@ -23,6 +23,10 @@ impl Key {
         Self(k)
     }
 
+    pub(crate) fn bytes(&self) -> &[u8; 20] {
+        &self.0
+    }
+
     pub(crate) fn oid(self) -> Oid {
         Oid::from_bytes(&self.0).unwrap_or_else(|_| Oid::zero())
     }
