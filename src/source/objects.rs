@@ -79,7 +79,11 @@ impl RawTree {
     fn parse(data: Vec<u8>, at: std::ops::Range<usize>) -> Option<Self> {
         let base = data.as_ptr() as usize;
         let offset = |b: &[u8]| b.as_ptr() as usize - base;
-        let mut entries = Vec::new();
+        // An entry takes at least 28 bytes (a 5-digit mode, a space, a one-byte name, its
+        // NUL and 20 bytes of id): room for them all at once, so that parsing never grows the
+        // vector (those reallocations were a share of the walking threads' samples, and they
+        // waited on the allocator's lock).
+        let mut entries = Vec::with_capacity(at.len() / 28 + 1);
         for e in gix_object::TreeRefIter::from_bytes(data.get(at)?, gix_hash::Kind::Sha1) {
             let e = e.ok()?;
             let kind = if e.mode.is_tree() {
