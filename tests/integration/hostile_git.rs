@@ -251,6 +251,51 @@ fn many_refs_are_all_followed() {
 }
 
 #[test]
+fn refs_sharing_a_bad_target_are_each_named() {
+    // Refs are peeled once per target object; every ref must still get its own line.
+    let t = TestDir::new();
+    let (old, new) = (fake("npm.token", 40), fake("github.pat_classic", 41));
+    two_commit_repo(&t, &old, &new);
+    let tree = git(t.path(), &["rev-parse", "HEAD^{tree}"]);
+    let gone = "0123456789abcdef0123456789abcdef01234567";
+    let mut packed = String::new();
+    for (target, name) in [
+        (tree.as_str(), "tree-a"),
+        (tree.as_str(), "tree-b"),
+        (gone, "gone-a"),
+        (gone, "gone-b"),
+    ] {
+        packed.push_str(&format!("{target} refs/tags/{name}\n"));
+    }
+    let path = t.path().join(".git/packed-refs");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(packed.as_bytes()).unwrap();
+    let (code, secrets, stderr) = scan(t.path());
+    // An unreadable target loses history: the run is partial.
+    assert_eq!(code, 2, "{stderr}");
+    let mut want = vec![old, new];
+    want.sort();
+    assert_eq!(secrets, want);
+    for name in ["tree-a", "tree-b", "gone-a", "gone-b"] {
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains(&format!("ref refs/tags/{name}")))
+            .collect();
+        assert_eq!(lines.len(), 1, "{name}: {stderr}");
+    }
+    for name in ["tree-a", "tree-b"] {
+        assert!(
+            stderr.contains(&format!("ref refs/tags/{name}: does not point to a commit")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
 fn a_partial_clone_scans_what_it_has_and_names_what_is_missing() {
     let src = TestDir::new();
     let (old, new) = (fake("npm.token", 12), fake("github.pat_classic", 13));
