@@ -17,7 +17,7 @@
 //! [`crate::source::git::attribute`] reads only them, and re-reads everything for any target
 //! this left unplaced, so a mistake here costs time, never a finding.
 //!
-//! The record is split into [`SHARDS`] shards by object id, each behind its own lock: with
+//! The record is split into 16 shards by object id, each behind its own lock: with
 //! one lock for all of it, the walking threads slept on each other for a third of a second
 //! of a seven-second scan (measured from `sched_switch` events), their cores idle.
 
