@@ -1037,7 +1037,7 @@ impl SharedWalker<'_> {
                 return;
             }
         };
-        // One lock for the tree's entries: which blobs are new, which subtrees unseen.
+        // Which blobs are new, which subtrees unseen: one lock per shard of the record.
         let mut todo = Vec::new();
         if self
             .seen
@@ -1511,34 +1511,10 @@ fn all_ref_tips(
         };
         let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
         // A symbolic ref is resolved each time: its target is another ref, not an object.
-        let direct = r.target();
-        let known = direct.and_then(|t| peeled.get(&t));
-        let p = match known {
-            Some(p) => p.clone(),
-            None => {
-                if let Some(target) = r.resolve().ok().and_then(|r| r.target()) {
-                    if let Ok(tag) = repo.find_tag(target) {
-                        if tags_seen.insert(tag.id()) {
-                            plan.messages
-                                .push((tag_message(&tag), tag_origin(&tag, &name)));
-                        }
-                    }
-                }
-                let p = match r.peel(ObjectType::Commit) {
-                    Ok(obj) => Peeled::Commit(obj.id()),
-                    // Only a target that reads and is simply not a commit (a tree, a blob)
-                    // is a note; anything unreadable (missing object, broken pack index, a
-                    // symbolic-ref cycle) loses history and makes the scan incomplete.
-                    Err(e) if is_missing(&e) || !target_is_readable(repo, &r) => {
-                        Peeled::Unreadable(e.message().to_string())
-                    }
-                    Err(_) => Peeled::NotCommit,
-                };
-                if let Some(t) = direct {
-                    peeled.insert(t, p.clone());
-                }
-                p
-            }
+        let mut peel = || peel_ref(repo, &r, &name, &mut tags_seen, plan);
+        let p = match r.target() {
+            Some(target) => peeled.entry(target).or_insert_with(peel).clone(),
+            None => peel(),
         };
         match p {
             Peeled::Commit(c) => tips.push(c),
@@ -1555,6 +1531,35 @@ fn all_ref_tips(
         }
     }
     Ok(tips)
+}
+
+/// What ref `r` (called `name`) peels to; an annotated tag on the way gives its message to
+/// `plan` the first time it is met.
+fn peel_ref(
+    repo: &Repository,
+    r: &git2::Reference<'_>,
+    name: &str,
+    tags_seen: &mut HashSet<Oid>,
+    plan: &mut HistoryPlan,
+) -> Peeled {
+    if let Some(target) = r.resolve().ok().and_then(|r| r.target()) {
+        if let Ok(tag) = repo.find_tag(target) {
+            if tags_seen.insert(tag.id()) {
+                plan.messages
+                    .push((tag_message(&tag), tag_origin(&tag, name)));
+            }
+        }
+    }
+    match r.peel(ObjectType::Commit) {
+        Ok(obj) => Peeled::Commit(obj.id()),
+        // Only a target that reads and is simply not a commit (a tree, a blob) is a note;
+        // anything unreadable (missing object, broken pack index, a symbolic-ref cycle)
+        // loses history and makes the scan incomplete.
+        Err(e) if is_missing(&e) || !target_is_readable(repo, r) => {
+            Peeled::Unreadable(e.message().to_string())
+        }
+        Err(_) => Peeled::NotCommit,
+    }
 }
 
 /// What a ref's target object peels to, for [`all_ref_tips`].

@@ -39,7 +39,7 @@ const TARGET: u32 = u32::MAX - 1;
 const UNWALKED: (u32, u32) = (u32::MAX, 0);
 /// How many shards the record has (a power of two), and the low bits of a tree's id that
 /// name its shard: a tree's id is its index in its shard, shifted, and the shard.
-pub(crate) const SHARDS: usize = 16;
+const SHARDS: usize = 16;
 const SHARD_BITS: u32 = SHARDS.trailing_zeros();
 /// Per shard, at most this many trees (then nothing more is recorded).
 const PER_SHARD: u32 = u32::MAX >> SHARD_BITS;
@@ -263,7 +263,8 @@ impl Holdings {
             let (i, local) = split(id);
             offset[i] + local
         };
-        let spans = |t: usize| {
+        // A dense number's shard and index in it.
+        let place = |t: usize| {
             let i = offset.partition_point(|&o| o <= t) - 1;
             (i, t - offset[i])
         };
@@ -283,7 +284,7 @@ impl Holdings {
             let mut stack = vec![(root, 0u32)];
             state[root] = 3;
             while let Some((t, next)) = stack.last_mut() {
-                let (i, local) = spans(*t);
+                let (i, local) = place(*t);
                 let (from, len) = match shards[i].spans[local] {
                     UNWALKED => (0, 0),
                     span => span,
