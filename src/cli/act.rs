@@ -263,6 +263,7 @@ pub fn run_from(mut a: ActFromArgs) -> anyhow::Result<ExitCode> {
             show_secrets: a.show_secrets,
             color: std::io::IsTerminal::is_terminal(&std::io::stdout())
                 && std::env::var_os("NO_COLOR").is_none(),
+            ..ReportOptions::default()
         },
     )?;
     let found = if outcome.findings.is_empty() {

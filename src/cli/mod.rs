@@ -70,11 +70,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
 fn run_from<I, T>(args: I) -> anyhow::Result<ExitCode>
 where
     I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
+    T: Into<std::ffi::OsString>,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
+            let e = without_destructive_tip(e, &args);
             let code = if e.use_stderr() {
                 ExitCode::Incomplete
             } else {
@@ -98,4 +100,47 @@ where
         Command::Completions(a) => completions::run(a, <Cli as clap::CommandFactory>::command()),
         Command::Man(a) => man::run(a, <Cli as clap::CommandFactory>::command()),
     }
+}
+
+/// Flags that change something outside patrol: a mistyped flag is never steered toward them.
+const DESTRUCTIVE_FLAGS: &[&str] = &["--revoke", "--yes"];
+
+/// clap answers an unknown flag with the closest known one ("a similar argument exists"); for
+/// `scan --verbose` that was `--revoke`. When the suggestion is a flag that acts, the error is
+/// rebuilt without it: the unknown flag, the subcommand's usage and the `--help` hint.
+fn without_destructive_tip(e: clap::Error, args: &[std::ffi::OsString]) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return e;
+    }
+    let suggests_destructive = match e.get(ContextKind::SuggestedArg) {
+        Some(ContextValue::String(s)) => DESTRUCTIVE_FLAGS.iter().any(|f| s.starts_with(f)),
+        Some(ContextValue::Strings(v)) => v
+            .iter()
+            .any(|s| DESTRUCTIVE_FLAGS.iter().any(|f| s.starts_with(f))),
+        _ => false,
+    };
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return e;
+    };
+    if !suggests_destructive {
+        return e;
+    }
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    cmd.build();
+    let mut sub = &mut cmd;
+    for a in args.iter().skip(1) {
+        let Some(name) = a.to_str() else { break };
+        if sub.find_subcommand(name).is_none() {
+            break;
+        }
+        sub = sub.find_subcommand_mut(name).expect("found above");
+    }
+    let usage = sub.render_usage();
+    clap::Error::raw(
+        ErrorKind::UnknownArgument,
+        format!(
+            "unexpected argument '{arg}' found\n\n{usage}\n\nFor more information, try '--help'.\n"
+        ),
+    )
 }

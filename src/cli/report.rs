@@ -103,6 +103,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         color: a.output.is_none()
             && io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none(),
+        ..ReportOptions::default()
     };
     let res = (|| {
         let mut sink = report::sink(format, Box::new(&mut out), opts);

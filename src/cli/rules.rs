@@ -69,9 +69,11 @@ fn list(extra: &[PathBuf], format: &str) -> anyhow::Result<ExitCode> {
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)
     } else {
-        set.rules().iter().try_for_each(|r| {
-            let check = r.spec.checksum.as_deref().unwrap_or("-");
-            writeln!(out, "{:<28} {:<22} {}", r.id(), check, r.spec.name)
+        writeln!(out, "{:<28} {:<22} NAME", "RULE", "CHECKSUM").and_then(|()| {
+            set.rules().iter().try_for_each(|r| {
+                let check = r.spec.checksum.as_deref().unwrap_or("-");
+                writeln!(out, "{:<28} {:<22} {}", r.id(), check, r.spec.name)
+            })
         })
     };
     super::output::ignore_broken_pipe(res)?;

@@ -241,10 +241,35 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
             color: a.output.is_none()
                 && io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none(),
+            next_steps: next_steps(&a),
         },
     )?;
     audited?;
     Ok(exit_code(&outcome).merge(acted))
+}
+
+/// What the human report suggests after findings: the next step this run has not taken, and
+/// how to accept a known test token.
+fn next_steps(a: &ScanArgs) -> &'static [&'static str] {
+    const ACCEPT: &str =
+        "  a test or example token? accept it by fingerprint: an [[allow]] entry in \
+                          patrol.toml, or `patrol baseline create` and `--baseline`";
+    if a.act.revoke && a.act.yes {
+        &[]
+    } else if a.act.revoke {
+        &["next: add `--yes` to carry out the revocation plan above (nothing was revoked)"]
+    } else if a.act.verify {
+        &[
+            "next: `--revoke` plans the revocation of the live tokens (a dry run until `--yes`)",
+            ACCEPT,
+        ]
+    } else {
+        &[
+            "next: `--verify` tells which of these are live; `--revoke` plans their revocation \
+             (a dry run until `--yes`)",
+            ACCEPT,
+        ]
+    }
 }
 
 fn open_output(a: &ScanArgs) -> anyhow::Result<Box<dyn Write>> {

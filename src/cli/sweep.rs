@@ -199,6 +199,14 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|t| !t.is_empty()))
         .map(Secret::new);
+    // Azure DevOps answers an anonymous listing with a sign-in page, not repositories: say
+    // which variable is missing before any request is sent or any datastore is created.
+    if token.is_none() && matches!(source, Source::Ado { .. }) {
+        anyhow::bail!(
+            "sweep ado needs a credential: set AZURE_DEVOPS_EXT_PAT to a PAT with Code (Read) and Project and Team \
+             (Read) scopes, or AZURE_DEVOPS_ACCESS_TOKEN to an Entra access token; nothing was sent"
+        );
+    }
     sweep_run(source, token, &common)
 }
 

@@ -457,7 +457,7 @@ mod tests {
             &ScanSummary::default(),
             ReportOptions {
                 show_secrets: true,
-                color: false,
+                ..ReportOptions::default()
             },
         );
         assert!(shown.contains(secret));

@@ -85,15 +85,16 @@ impl FindingSink for HumanWriter<'_> {
                 for_terminal(&v.detail)
             )?;
         }
-        for (i, l) in f.locations.iter().take(SHOWN_LOCATIONS).enumerate() {
+        let lines = location_lines(&f.locations);
+        for (i, line) in lines.iter().take(SHOWN_LOCATIONS).enumerate() {
             let label = if i == 0 {
                 "  found at     "
             } else {
                 "               "
             };
-            writeln!(self.out, "{label}{}", describe_location(l))?;
+            writeln!(self.out, "{label}{line}")?;
         }
-        let more = f.locations.len().saturating_sub(SHOWN_LOCATIONS) as u64 + f.locations_omitted;
+        let more = lines.len().saturating_sub(SHOWN_LOCATIONS) as u64 + f.locations_omitted;
         if more > 0 {
             writeln!(self.out, "               ... and {more} more locations")?;
         }
@@ -130,8 +131,43 @@ impl FindingSink for HumanWriter<'_> {
             ));
         }
         writeln!(self.out, "{line}")?;
+        if s.findings > 0 {
+            for step in self.opts.next_steps {
+                writeln!(self.out, "{step}")?;
+            }
+        }
         self.out.flush()
     }
+}
+
+/// One line per place: a working-tree location that history also holds at the same
+/// `path:line:column` is printed once, on the history line, marked as also in the working
+/// tree. (The JSON report keeps both locations: they are two facts.)
+fn location_lines(locations: &[Location]) -> Vec<String> {
+    let same_place = |a: &Location, b: &Location| {
+        a.path == b.path && a.line == b.line && a.column == b.column && a.encoding == b.encoding
+    };
+    let in_history = |w: &Location| {
+        locations
+            .iter()
+            .any(|h| h.commit.is_some() && same_place(w, h))
+    };
+    let in_tree = |h: &Location| {
+        locations
+            .iter()
+            .any(|w| w.commit.is_none() && same_place(w, h))
+    };
+    locations
+        .iter()
+        .filter(|l| l.commit.is_some() || !in_history(l))
+        .map(|l| {
+            let mut s = describe_location(l);
+            if l.commit.is_some() && in_tree(l) {
+                s.push_str("  (also in the working tree)");
+            }
+            s
+        })
+        .collect()
 }
 
 fn plural(n: u64) -> &'static str {

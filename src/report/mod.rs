@@ -59,6 +59,9 @@ pub struct ReportOptions {
     pub show_secrets: bool,
     /// ANSI colour (only when writing to a terminal).
     pub color: bool,
+    /// Lines the human report ends with when it holds findings: what to do next, worded by
+    /// the command that writes the report (the report knows no flags).
+    pub next_steps: &'static [&'static str],
 }
 
 /// A writer for `format` over `out`.

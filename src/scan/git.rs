@@ -110,7 +110,7 @@ pub(super) fn scan_planned(
                 break;
             }
             let b = &blobs[i];
-            super::pipeline::read_and_scan(&reader, b.oid, &b.origins, &mut s, job);
+            super::pipeline::read_and_scan(&reader, b.oid, &b.origins, None, &mut s, job);
         }
     };
     if threads == 1 {

@@ -317,10 +317,10 @@ impl<'a> ItemScanner<'a> {
         let unplaced = [Origin::Stdin];
         // Taken out for the loop and put back, so its capacity serves the next batch.
         let mut waiting = std::mem::take(&mut self.waiting);
-        for (_, oid) in waiting.drain(..) {
+        for (path, oid) in waiting.drain(..) {
             let before = self.held.len();
             if let (Some(reader), false) = (&self.reader, self.job.cancelled()) {
-                read_and_scan(reader, oid, &unplaced, &mut self.s, self.job);
+                read_and_scan(reader, oid, &unplaced, Some(&path), &mut self.s, self.job);
                 self.held.extend(self.hits.try_iter().map(|h| (oid, h)));
             }
             self.scanned.push((oid, self.held.len() > before));
@@ -352,11 +352,13 @@ impl ThreadSink for ItemScanner<'_> {
 /// `--max-file-size` it is skipped with a note, binary with `--skip-binary` is counted and
 /// skipped, and an unreadable blob is one error line naming it. A blob over the reader's
 /// threshold ([`STREAM_ABOVE`](crate::source::git::STREAM_ABOVE) by default) is streamed in chunks, so memory stays bounded
-/// whatever its size, limit or none.
+/// whatever its size, limit or none. `met_at` is a path the walk met the blob at, for naming
+/// it in an error line when `origins` do not place it yet.
 pub(super) fn read_and_scan(
     reader: &BlobReader,
     oid: Oid,
     origins: &[Origin],
+    met_at: Option<&[u8]>,
     s: &mut BlobScanner<'_>,
     job: &Job<'_>,
 ) {
@@ -390,20 +392,28 @@ pub(super) fn read_and_scan(
             }
         }
     });
+    // An error line names the blob and a path it is at, so that it can be found.
+    let subject = || {
+        let path = origins
+            .iter()
+            .find_map(|o| match o {
+                Origin::GitBlob { path, .. } => Some(path.as_slice()),
+                _ => None,
+            })
+            .or(met_at);
+        match path {
+            Some(p) => format!("git object {oid} ({})", String::from_utf8_lossy(p)),
+            None => format!("git object {oid}"),
+        }
+    };
     match res {
         Err(e) => {
             counters.errors.fetch_add(1, Ordering::Relaxed);
-            diags.error(format!("git object {oid}"), reason_of(&e));
+            diags.error(subject(), reason_of(&e));
         }
         Ok(Err(e)) => {
             counters.errors.fetch_add(1, Ordering::Relaxed);
-            let place = origins.iter().find_map(|o| match o {
-                Origin::GitBlob { path, .. } => {
-                    Some(format!(" ({})", String::from_utf8_lossy(path)))
-                }
-                _ => None,
-            });
-            diags.error(format!("git object {oid}{}", place.unwrap_or_default()), e);
+            diags.error(subject(), e);
         }
         Ok(Ok(())) => {}
     }

@@ -31,15 +31,23 @@ pub fn walk<'a, F>(opts: &FsOptions, diags: &'a Diagnostics, cancel: &'a AtomicB
 where
     F: Fn() -> Box<dyn FnMut(FileEntry) + Send + 'a> + Sync,
 {
-    let roots: Vec<&PathBuf> = opts.paths.iter().filter(|p| p.as_os_str() != "-").collect();
+    // A root that cannot be read is named once, here, and left out of the walk: the walker
+    // would report it a second time, with the path repeated in its message.
+    let roots: Vec<&PathBuf> = opts
+        .paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .filter(|r| match std::fs::symlink_metadata(r) {
+            Ok(_) => true,
+            Err(e) => {
+                diags.error(r.display().to_string(), e);
+                false
+            }
+        })
+        .collect();
     let Some((first, rest)) = roots.split_first() else {
         return;
     };
-    for r in &roots {
-        if let Err(e) = std::fs::symlink_metadata(r) {
-            diags.error(r.display().to_string(), e);
-        }
-    }
     let mut b = WalkBuilder::new(first);
     for r in rest {
         b.add(r);

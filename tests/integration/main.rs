@@ -2,6 +2,8 @@
 //!
 //! One test binary; each module covers one area:
 //! - `scan_files`: the file scanner end to end (walk, chunking, output, exit codes)
+//! - `first_run`: a newcomer's first minutes (the repository scans itself clean, errors and
+//!   hints a new user meets)
 //! - `layering`: the module dependency table of STYLE.md, and no import circle in cli/ or
 //!   scan/, enforced
 //! - `embedding`: the library front door's contract (`patrol::Scanner`)
@@ -38,6 +40,7 @@ mod baseline;
 mod config;
 mod containers;
 mod embedding;
+mod first_run;
 mod formats;
 mod git_repo;
 mod history;
