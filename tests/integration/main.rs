@@ -10,7 +10,8 @@
 //! - `hostile`, `hostile_git`: hostile files, trees and git repositories, signals (the
 //!   fault-injection suite)
 //! - `report_formats`: what SARIF consumers need beyond the schema; `--format html` and
-//!   `--format markdown`
+//!   `--format markdown` (`report_history`: their repository; the HTML report in a browser is
+//!   in `tests/browser/`)
 //! - `install`: `patrol completions SHELL`, `patrol man`
 //! - `rules_cli`: `patrol rules list|check`
 //! - `formats`, `sarif`: output formats (snapshots in `snapshots/`, the SARIF schema)
@@ -29,9 +30,12 @@
 //! - `sweep` (with `sweep_server`, a loopback organisation: listings and smart HTTP): the
 //!   sweep datastore, incrementality, resume after SIGKILL, isolation, credentials
 //! - `containers`: archives (zip, tar, gzip, nested) and encodings, with their limits
-//! - `sweep_pg`: many workers sharing one sweep through PostgreSQL (`PATROL_TEST_PG_URL`)
 //!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
+//!
+//! Tests that need a program patrol does not ship have binaries of their own, which count them
+//! as not run when it is missing: `tests/postgres/` (a PostgreSQL server) and `tests/browser/`
+//! (Chromium).
 
 mod act_env;
 mod act_from;
@@ -56,13 +60,13 @@ mod notify_servers;
 mod pats;
 mod pats_api;
 mod report_formats;
+mod report_history;
 mod revoke_azure_devops;
 mod revoke_github_gitlab;
 mod rules_cli;
 mod sarif;
 mod scan_files;
 mod sweep;
-mod sweep_pg;
 mod sweep_server;
 mod util;
 mod verify;

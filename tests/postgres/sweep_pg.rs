@@ -2,10 +2,9 @@
 //! organisation of `sweep_server`: three workers with one killed (SIGKILL) while it holds a
 //! repository, and the database restarted while two workers run.
 //!
-//! The server is the one `PATROL_TEST_PG_URL` names (`scripts/pg-test-server.sh start`;
-//! `.ci/run` starts it); each test gets a fresh database on it. Unset, these tests fail under
-//! `CI=true` and are skipped loudly otherwise. The restart test also needs
-//! `PATROL_TEST_PG_DIR` (printed by the same script) to restart that cluster.
+//! The server is the one `PATROL_TEST_PG_URL` names, which `main.rs` sets after starting a
+//! throw-away cluster (or finds already set); each test gets a fresh database on it. The
+//! restart test also needs `PATROL_TEST_PG_DIR` to restart that cluster.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,15 +18,9 @@ use crate::util::{fake, run_patrol_env, TestDir};
 
 const TOKEN: &str = "loopback-pg-sweep-credential-51c0de";
 
-/// A fresh database for one test on the test server, or `None` (skipped).
-fn pg_database(test: &str) -> Option<String> {
-    let Ok(url) = std::env::var("PATROL_TEST_PG_URL") else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("PATROL_TEST_PG_URL is not set: CI must start PostgreSQL (scripts/pg-test-server.sh)");
-        }
-        eprintln!("\n!!! SKIPPED {test}: PATROL_TEST_PG_URL is not set (eval \"$(scripts/pg-test-server.sh start)\") !!!\n");
-        return None;
-    };
+/// A fresh database for one test on the test server.
+fn pg_database(test: &str) -> String {
+    let url = std::env::var("PATROL_TEST_PG_URL").expect("main.rs sets PATROL_TEST_PG_URL");
     let (cfg, _) = patrol::store::postgres::config(&url).expect("PATROL_TEST_PG_URL");
     let mut c = cfg.connect(postgres::NoTls).expect("connect");
     let name = format!(
@@ -36,7 +29,7 @@ fn pg_database(test: &str) -> Option<String> {
     );
     c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
     let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
-    Some(format!("{base}/{name}"))
+    format!("{base}/{name}")
 }
 
 fn rand_u32() -> u32 {
@@ -170,11 +163,8 @@ fn assert_whole(dir: &Path, url: &str, n: u64) {
     assert_eq!(places.len(), total, "no location twice");
 }
 
-#[test]
-fn three_workers_share_a_sweep_and_a_killed_workers_repository_is_taken_over() {
-    let Some(url) = pg_database("three_workers") else {
-        return;
-    };
+pub fn three_workers_share_a_sweep_and_a_killed_workers_repository_is_taken_over() {
+    let url = pg_database("three_workers");
     let n = 9;
     let org = org(n);
     // Slow git so that a worker holds each repository for a while.
@@ -272,18 +262,9 @@ fn three_workers_share_a_sweep_and_a_killed_workers_repository_is_taken_over() {
     );
 }
 
-#[test]
-fn workers_ride_out_a_database_restart_and_nothing_is_lost_or_doubled() {
-    let Some(url) = pg_database("restart") else {
-        return;
-    };
-    let Ok(pg_dir) = std::env::var("PATROL_TEST_PG_DIR") else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("PATROL_TEST_PG_DIR is not set: CI must start PostgreSQL with scripts/pg-test-server.sh");
-        }
-        eprintln!("\n!!! SKIPPED the restart test: PATROL_TEST_PG_DIR is not set !!!\n");
-        return;
-    };
+pub fn workers_ride_out_a_database_restart_and_nothing_is_lost_or_doubled() {
+    let url = pg_database("restart");
+    let pg_dir = std::env::var("PATROL_TEST_PG_DIR").expect("main.rs sets PATROL_TEST_PG_DIR");
     let n = 8;
     let org = org(n);
     org.set_delay(Duration::from_millis(200));
@@ -322,8 +303,7 @@ fn workers_ride_out_a_database_restart_and_nothing_is_lost_or_doubled() {
     }
 }
 
-#[test]
-fn a_password_in_the_datastore_url_is_refused_and_never_echoed() {
+pub fn a_password_in_the_datastore_url_is_refused_and_never_echoed() {
     let d = TestDir::new();
     let list = d.write("urls.txt", "/nonexistent/repo\n");
     let url = "postgres://patrol:hunter2-not-here@127.0.0.1:1/patrol";
