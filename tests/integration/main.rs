@@ -2,6 +2,7 @@
 //!
 //! One test binary; each module covers one area:
 //! - `scan_files`: the file scanner end to end (walk, chunking, output, exit codes)
+//! - `docs_links`: every relative link and `#anchor` of README.md and docs/*.md resolves
 //! - `layering`: the module dependency table of STYLE.md, and no import circle in cli/ or
 //!   scan/, enforced
 //! - `embedding`: the library front door's contract (`patrol::Scanner`)
@@ -37,6 +38,7 @@ mod audit;
 mod baseline;
 mod config;
 mod containers;
+mod docs_links;
 mod embedding;
 mod formats;
 mod git_repo;
