@@ -210,6 +210,23 @@ fn manual_links_and_anchors_resolve() {
     assert!(errors.is_empty(), "broken links:\n{}", errors.join("\n"));
 }
 
+/// Users clone patrol from the internet: nothing beside the repository is there for them.
+#[test]
+fn manual_names_no_file_outside_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for rel in manual_files(root) {
+        let text = std::fs::read_to_string(root.join(&rel)).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            assert!(
+                !line.contains("../shared"),
+                "{}:{}: names ../shared, which is not in the repository",
+                rel.display(),
+                i + 1
+            );
+        }
+    }
+}
+
 #[test]
 fn checker_reports_broken_files_and_anchors_but_not_code() {
     let t = TestDir::new();
