@@ -395,8 +395,8 @@ impl Finding {
     }
 }
 
-/// The JSON object of one finding, field for field (the README's contract: add fields, never
-/// rename). `verification` is left out when the token was not checked.
+/// The JSON object of one finding, field for field (the contract of docs/json-schema.md: add
+/// fields, never rename). `verification` is left out when the token was not checked.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FindingRecord {
     /// Rule id.

@@ -4,6 +4,7 @@
 //! - `scan_files`: the file scanner end to end (walk, chunking, output, exit codes)
 //! - `first_run`: a newcomer's first minutes (the repository scans itself clean, errors and
 //!   hints a new user meets)
+//! - `docs_links`: every relative link and `#anchor` of README.md and docs/*.md resolves
 //! - `layering`: the module dependency table of STYLE.md, and no import circle in cli/ or
 //!   scan/, enforced
 //! - `embedding`: the library front door's contract (`patrol::Scanner`)
@@ -43,6 +44,7 @@ mod audit;
 mod baseline;
 mod config;
 mod containers;
+mod docs_links;
 mod embedding;
 mod first_run;
 mod formats;
