@@ -62,6 +62,23 @@ pub enum RenewError {
     Api(#[from] PatsError),
 }
 
+/// Why no single PAT has the name a command gave.
+#[derive(Debug, thiserror::Error)]
+pub enum FindError {
+    /// Several active PATs have it (each listed).
+    #[error("{} active PATs have that name", .0.len())]
+    Ambiguous(Vec<PatToken>),
+    /// No active PAT has it, but an expired one does (which cannot be renewed or rotated).
+    #[error("the PAT with that name has expired")]
+    Expired(Box<PatToken>),
+    /// No active PAT has it.
+    #[error("no active PAT has that name")]
+    NotFound,
+    /// Listing the PATs failed.
+    #[error(transparent)]
+    Api(#[from] PatsError),
+}
+
 /// Where a rotation ended.
 #[derive(Debug)]
 pub enum Rotation {
@@ -155,6 +172,29 @@ impl Lifecycle<'_> {
         let details = format!("Listed {} own PAT(s) in {org}.", rows.len());
         self.record(audit::LIFECYCLE_PAT_LISTED, "Access", details, d);
         Ok(rows)
+    }
+
+    /// The one active, unexpired PAT named `name` (exact, case-insensitive). Reads only, and
+    /// is not audited: the command that acts on the PAT audits it.
+    pub fn find_by_name(&self, name: &str) -> Result<PatToken, FindError> {
+        let now = OffsetDateTime::now_utc();
+        let same = |p: &PatToken| p.name().eq_ignore_ascii_case(name);
+        let mut hits: Vec<PatToken> = self
+            .client
+            .list(PatStatus::Active)?
+            .into_iter()
+            .filter(|p| same(p) && !p.is_expired(now))
+            .collect();
+        match hits.len() {
+            1 => return Ok(hits.remove(0)),
+            0 => {}
+            _ => return Err(FindError::Ambiguous(hits)),
+        }
+        let expired = self.client.list(PatStatus::Expired)?;
+        match expired.into_iter().find(same) {
+            Some(p) => Err(FindError::Expired(Box::new(p))),
+            None => Err(FindError::NotFound),
+        }
     }
 
     /// Creates a PAT and hands its token to `deliver`; audited whatever happens.

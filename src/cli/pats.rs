@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use patrol::act::execute::OwnRevokeError;
-use patrol::act::lifecycle::{replacement, Created, Lifecycle, RenewError, Rotation};
+use patrol::act::lifecycle::{replacement, Created, FindError, Lifecycle, RenewError, Rotation};
 use patrol::act::Outcome;
 use patrol::audit::Auditor;
 use patrol::provider::azure_devops::pats::{
@@ -354,114 +354,114 @@ fn write_list(
     now: OffsetDateTime,
 ) -> std::io::Result<()> {
     match format {
-        Format::Json => {
-            let v: Vec<_> = rows
-                .iter()
-                .map(|p| {
-                    json!({
-                        "authorization_id": p.authorization_id,
-                        "display_name": p.display_name,
-                        "scope": p.scope,
-                        "valid_from": p.valid_from,
-                        "valid_to": p.valid_to,
-                        "target_accounts": p.target_accounts,
-                        "all_orgs": p.is_all_orgs(),
-                        "is_expired": p.is_expired(now),
-                    })
-                })
-                .collect();
-            serde_json::to_writer_pretty(&mut *out, &v)?;
-            writeln!(out)
-        }
-        Format::Csv => {
-            writeln!(
-                out,
-                "authorization_id,display_name,scope,valid_from,valid_to,all_orgs,is_expired"
-            )?;
-            for p in rows {
-                let cells: Vec<String> = [
-                    p.authorization_id.as_str(),
-                    p.name(),
-                    p.scope.as_deref().unwrap_or(""),
-                    p.valid_from.as_deref().unwrap_or(""),
-                    p.valid_to.as_deref().unwrap_or(""),
-                ]
-                .iter()
-                .map(|c| csv::field(c))
-                .collect();
-                writeln!(
-                    out,
-                    "{},{},{}",
-                    cells.join(","),
-                    p.is_all_orgs(),
-                    p.is_expired(now)
-                )?;
-            }
-            Ok(())
-        }
-        Format::Human => {
-            for p in rows {
-                writeln!(
-                    out,
-                    "{}  {:?}  scope {:?}  valid {} .. {}  {}{}",
-                    p.authorization_id,
-                    for_terminal(p.name()),
-                    for_terminal(p.scope.as_deref().unwrap_or("")),
-                    p.valid_from.as_deref().unwrap_or("?"),
-                    p.valid_to.as_deref().unwrap_or("?"),
-                    orgs(p),
-                    if p.is_expired(now) { "  (expired)" } else { "" },
-                )?;
-            }
-            writeln!(out, "{} PAT(s)", rows.len())
-        }
+        Format::Json => write_json(out, rows, now),
+        Format::Csv => write_csv(out, rows, now),
+        Format::Human => write_human(out, rows, now),
     }
+}
+
+fn write_json(
+    out: &mut impl Write,
+    rows: &[&PatToken],
+    now: OffsetDateTime,
+) -> std::io::Result<()> {
+    let v: Vec<_> = rows
+        .iter()
+        .map(|p| {
+            json!({
+                "authorization_id": p.authorization_id,
+                "display_name": p.display_name,
+                "scope": p.scope,
+                "valid_from": p.valid_from,
+                "valid_to": p.valid_to,
+                "target_accounts": p.target_accounts,
+                "all_orgs": p.is_all_orgs(),
+                "is_expired": p.is_expired(now),
+            })
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &v)?;
+    writeln!(out)
+}
+
+fn write_csv(out: &mut impl Write, rows: &[&PatToken], now: OffsetDateTime) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "authorization_id,display_name,scope,valid_from,valid_to,all_orgs,is_expired"
+    )?;
+    for p in rows {
+        let cells: Vec<String> = [
+            p.authorization_id.as_str(),
+            p.name(),
+            p.scope.as_deref().unwrap_or(""),
+            p.valid_from.as_deref().unwrap_or(""),
+            p.valid_to.as_deref().unwrap_or(""),
+        ]
+        .iter()
+        .map(|c| csv::field(c))
+        .collect();
+        writeln!(
+            out,
+            "{},{},{}",
+            cells.join(","),
+            p.is_all_orgs(),
+            p.is_expired(now)
+        )?;
+    }
+    Ok(())
+}
+
+fn write_human(
+    out: &mut impl Write,
+    rows: &[&PatToken],
+    now: OffsetDateTime,
+) -> std::io::Result<()> {
+    for p in rows {
+        writeln!(
+            out,
+            "{}  {:?}  scope {:?}  valid {} .. {}  {}{}",
+            p.authorization_id,
+            for_terminal(p.name()),
+            for_terminal(p.scope.as_deref().unwrap_or("")),
+            p.valid_from.as_deref().unwrap_or("?"),
+            p.valid_to.as_deref().unwrap_or("?"),
+            orgs(p),
+            if p.is_expired(now) { "  (expired)" } else { "" },
+        )?;
+    }
+    writeln!(out, "{} PAT(s)", rows.len())
 }
 
 // ------------------------------------------------------------------ finding one PAT
 
 /// The one active PAT named `name` (exact, case-insensitive). Several: refused with the list.
 /// None active but an expired one: refused, saying it has expired.
-fn find_by_name(client: &PatsClient<'_>, name: &str) -> anyhow::Result<PatToken> {
-    let now = OffsetDateTime::now_utc();
-    let same = |p: &PatToken| p.name().eq_ignore_ascii_case(name);
-    let mut hits: Vec<PatToken> = client
-        .list(PatStatus::Active)?
-        .into_iter()
-        .filter(|p| same(p) && !p.is_expired(now))
-        .collect();
-    match hits.len() {
-        1 => return Ok(hits.remove(0)),
-        0 => {}
-        n => {
+fn find_by_name(stage: &Lifecycle<'_>, name: &str) -> anyhow::Result<PatToken> {
+    let shown = for_terminal(name);
+    match stage.find_by_name(name) {
+        Ok(p) => Ok(p),
+        Err(FindError::Ambiguous(hits)) => {
             let lines: Vec<String> = hits.iter().map(|p| format!("  {}", describe(p))).collect();
             bail!(
-                "{n} active PATs are named {:?}; name one with --id AUTH_ID:\n{}",
-                for_terminal(name),
+                "{} active PATs are named {shown:?}; name one with --id AUTH_ID:\n{}",
+                hits.len(),
                 lines.join("\n")
-            );
+            )
         }
-    }
-    let expired: Vec<PatToken> = client
-        .list(PatStatus::Expired)?
-        .into_iter()
-        .filter(|p| same(p))
-        .collect();
-    if let Some(p) = expired.first() {
-        bail!(
-            "PAT {:?} ({}) expired on {}: an expired PAT cannot be extended or rotated; create a new one with `patrol pats create`",
-            for_terminal(name),
+        Err(FindError::Expired(p)) => bail!(
+            "PAT {shown:?} ({}) expired on {}: an expired PAT cannot be extended or rotated; create a new one with `patrol pats create`",
             p.authorization_id,
             p.valid_to.as_deref().unwrap_or("?")
-        );
+        ),
+        Err(FindError::NotFound) => bail!("no active PAT named {shown:?}"),
+        Err(FindError::Api(e)) => Err(e.into()),
     }
-    bail!("no active PAT named {:?}", for_terminal(name))
 }
 
-fn find(client: &PatsClient<'_>, w: &Which) -> anyhow::Result<PatToken> {
+fn find(stage: &Lifecycle<'_>, w: &Which) -> anyhow::Result<PatToken> {
     match (&w.id, &w.name) {
-        (Some(id), _) => Ok(client.get(id)?),
-        (None, Some(n)) => find_by_name(client, n),
+        (Some(id), _) => Ok(stage.client.get(id)?),
+        (None, Some(n)) => find_by_name(stage, n),
         (None, None) => bail!("name the PAT: --id AUTH_ID or --name NAME"),
     }
 }
@@ -563,7 +563,7 @@ fn create(a: CreateArgs) -> anyhow::Result<ExitCode> {
 fn renew(a: RenewArgs) -> anyhow::Result<ExitCode> {
     let to = valid_to(a.days)?;
     with_client(&a.common, |stage| {
-        let pat = find(stage.client, &a.which)?;
+        let pat = find(stage, &a.which)?;
         let p = match stage.renew(&pat, &to) {
             Ok(p) => p,
             Err(RenewError::Expired(why)) => bail!(why),
@@ -607,7 +607,7 @@ fn maybe_done(e: &PatsError) -> &'static str {
 
 fn revoke(a: RevokeArgs) -> anyhow::Result<ExitCode> {
     with_client(&a.common, |stage| {
-        let pat = find(stage.client, &a.which)?;
+        let pat = find(stage, &a.which)?;
         if !a.yes {
             println!(
                 "Dry run (add --yes to revoke): would revoke PAT {}",
@@ -634,7 +634,7 @@ fn rotate(a: RotateArgs) -> anyhow::Result<ExitCode> {
     let to = valid_to(a.days)?;
     let org = &a.common.org;
     with_client(&a.common, |stage| {
-        let old = find_by_name(stage.client, &a.name)?;
+        let old = find_by_name(stage, &a.name)?;
         let Some(req) = replacement(&old, &to) else {
             bail!(
                 "PAT {} has no scope to copy; create the replacement with `patrol pats create`",
