@@ -6,6 +6,10 @@
 //! `rotate` revokes the old PAT only once the replacement is created and written, and says
 //! exactly where it stopped when a step fails. Every action is audited with ids, names and
 //! redacted values only. Exit 0 on success (dry runs included), 2 on any refusal or failure.
+//!
+//! The stages themselves (which PAT a name means, the writes, every audit entry, where a
+//! rotation stopped) are `patrol::act::lifecycle`; this file holds the flags, the Entra
+//! credential, delivering a new token, and what a person reads.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
