@@ -23,7 +23,8 @@
 //! - `baseline`: accepted findings by fingerprint; the filter applied before any sink
 //! - `provider`: HTTP clients for token providers (`http.rs` is the one client policy)
 //! - `act`: the acting stage: verify / plan / execute (the one place that decides a write,
-//!   plan audited first) / outcome
+//!   plan audited first) / outcome; lifecycle (a user's own PATs created, renewed, revoked,
+//!   rotated)
 //! - `clock`: the RFC 3339 time formats
 //! - `notify`: telling token owners (message builders; SMTP and webhook delivery)
 //! - `store`: the sweep datastore (trait `Store`; SQLite)

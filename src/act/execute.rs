@@ -12,6 +12,13 @@
 //!   others: a failed batch marks each of its tokens failed with the reason.
 //! - Writes are sent once (see `provider/http.rs`); a timed-out revocation is reported as
 //!   failed with a note that it may still have happened.
+//! - A user's own PATs (`patrol pats`, through `act/lifecycle.rs`): revoking one audits the
+//!   plan first, as above; creating or renewing one is what the command itself asks for (no
+//!   `--yes`), so [`create_own_pat`] and [`renew_own_pat`] send at once and the lifecycle
+//!   stage records the outcome.
+//! - Every provider function that sends a write takes a [`GateOpen`], and outside `provider/`
+//!   only this file names that type (`tests/integration/layering.rs` checks it on the source):
+//!   a write added anywhere else does not compile, or fails that test.
 //! - Audit entries carry the target user, authorization id, fingerprint and outcome; never a
 //!   whole secret.
 
@@ -19,9 +26,9 @@ use super::outcome::Outcome;
 use super::plan::{ado_batches, PlanItem, RevokePlan, ADO_REVOKE_BATCH};
 use crate::audit::{self, AdoPat, AuditError, Auditor};
 use crate::finding::{Finding, Secret};
-use crate::provider::azure_devops::pats::{PatsClient, PatsError};
+use crate::provider::azure_devops::pats::{NewPat, PatCreate, PatToken, PatsClient, PatsError};
 use crate::provider::azure_devops::AdoAdmin;
-use crate::provider::http::HttpClient;
+use crate::provider::http::{GateOpen, HttpClient};
 use crate::provider::{github, gitlab, Endpoints, ProviderError, Revoker};
 
 /// The plan entry could not be written, so nothing was revoked.
@@ -29,9 +36,15 @@ use crate::provider::{github, gitlab, Endpoints, ProviderError, Revoker};
 #[error("nothing revoked: the audit log cannot be written ({0})")]
 pub struct GateClosed(#[source] pub AuditError);
 
-/// Writes the plan entry, or says why nothing may be sent.
-fn open_gate(audit: &Auditor<'_>, entry: audit::Entry) -> Result<(), GateClosed> {
-    audit.try_record(entry).map_err(GateClosed)
+/// Writes the plan entry, then lets writes through; or says why nothing may be sent.
+fn open_gate(audit: &Auditor<'_>, entry: audit::Entry) -> Result<GateOpen, GateClosed> {
+    audit.try_record(entry).map_err(GateClosed)?;
+    Ok(GateOpen::decided_by_act_execute())
+}
+
+/// The gate's say-so for a write that needs no plan entry (a dry run never reaches one).
+fn decided() -> GateOpen {
+    GateOpen::decided_by_act_execute()
 }
 
 fn failure(e: ProviderError) -> Outcome {
@@ -51,24 +64,29 @@ pub fn execute_ado(
     yes: bool,
     audit: &Auditor<'_>,
 ) -> Result<Vec<Outcome>, GateClosed> {
-    if yes && !plan.items.is_empty() {
+    let gate = if yes && !plan.items.is_empty() {
         let ids: Vec<&str> = plan
             .items
             .iter()
             .map(|i| i.token.authorization_id.as_str())
             .collect();
-        open_gate(audit, audit::ado_revoke_planned(admin.org(), &ids))?;
-    }
+        Some(open_gate(
+            audit,
+            audit::ado_revoke_planned(admin.org(), &ids),
+        )?)
+    } else {
+        None
+    };
     let mut out = Vec::with_capacity(plan.items.len());
     for range in ado_batches(plan, ADO_REVOKE_BATCH) {
         let items = &plan.items[range];
-        let outcome = if yes {
+        let outcome = if let Some(gate) = gate {
             let ids: Vec<String> = items
                 .iter()
                 .map(|i| i.token.authorization_id.clone())
                 .collect();
             admin
-                .revoke(&ids)
+                .revoke(&ids, gate)
                 .map_or_else(failure, |()| Outcome::Revoked)
         } else {
             Outcome::DryRun
@@ -106,7 +124,7 @@ pub fn execute_rule(
 ) -> Outcome {
     let outcome = if yes {
         admin
-            .create_revocation_rule(created_before, scopes)
+            .create_revocation_rule(created_before, scopes, decided())
             .map_or_else(|e| Outcome::Failed(e.to_string()), |()| Outcome::Revoked)
     } else {
         Outcome::DryRun
@@ -145,15 +163,20 @@ pub fn execute_by_value(
     yes: bool,
     audit: &Auditor<'_>,
 ) -> Result<Vec<Outcome>, GateClosed> {
-    if yes && !findings.is_empty() {
-        open_gate(audit, audit::token_revoke_planned(provider, findings))?;
-    }
+    let gate = if yes && !findings.is_empty() {
+        Some(open_gate(
+            audit,
+            audit::token_revoke_planned(provider, findings),
+        )?)
+    } else {
+        None
+    };
     let mut out = Vec::with_capacity(findings.len());
     for chunk in findings.chunks(revoker.batch_size().max(1)) {
-        let outcome = if yes {
+        let outcome = if let Some(gate) = gate {
             let secrets: Vec<Secret> = chunk.iter().map(|f| f.secret.clone()).collect();
             revoker
-                .revoke(http, ends, &secrets)
+                .revoke(http, ends, &secrets, gate)
                 .map_or_else(|e| Outcome::Failed(e.to_string()), |()| Outcome::Revoked)
         } else {
             Outcome::DryRun
@@ -213,6 +236,23 @@ pub fn revoke_own_pat(
     authorization_id: &str,
     audit: &Auditor<'_>,
 ) -> Result<(), OwnRevokeError> {
-    open_gate(audit, audit::ado_revoke_planned(org, &[authorization_id]))?;
-    Ok(client.revoke(authorization_id)?)
+    let gate = open_gate(audit, audit::ado_revoke_planned(org, &[authorization_id]))?;
+    Ok(client.revoke(authorization_id, gate)?)
+}
+
+/// Creates a PAT for the signed-in user (`patrol pats create`, and the first step of
+/// `rotate`): sent once, at once; the caller records the outcome entry.
+pub fn create_own_pat(client: &PatsClient<'_>, req: &PatCreate) -> Result<NewPat, PatsError> {
+    client.create(req, decided())
+}
+
+/// Moves one of the signed-in user's own PATs' expiry to `valid_to` (`patrol pats renew`):
+/// sent once, at once; the caller checks first that the PAT has not expired, and records the
+/// outcome entry.
+pub fn renew_own_pat(
+    client: &PatsClient<'_>,
+    pat: &PatToken,
+    valid_to: &str,
+) -> Result<PatToken, PatsError> {
+    client.update(pat, valid_to, decided())
 }

@@ -10,9 +10,13 @@
 //!    (`Token.PatRevokePlanned`) before the first write, and sends nothing if it cannot;
 //! 4. `outcome.rs`: what happened to each token.
 //!
+//! `lifecycle.rs` is the other stage here: a user's own PATs (`patrol pats`) created, renewed,
+//! revoked and rotated, its writes also sent through `execute.rs`.
+//!
 //! Nothing here prints: the lines a person reads go to the caller's `say`.
 
 pub mod execute;
+pub mod lifecycle;
 pub mod outcome;
 pub mod plan;
 pub mod select;

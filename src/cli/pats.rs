@@ -6,6 +6,10 @@
 //! `rotate` revokes the old PAT only once the replacement is created and written, and says
 //! exactly where it stopped when a step fails. Every action is audited with ids, names and
 //! redacted values only. Exit 0 on success (dry runs included), 2 on any refusal or failure.
+//!
+//! The stages themselves (which PAT a name means, the writes, every audit entry, where a
+//! rotation stopped) are `patrol::act::lifecycle`; this file holds the flags, the Entra
+//! credential, delivering a new token, and what a person reads.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,11 +17,13 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
-use patrol::act::execute::{revoke_own_pat, OwnRevokeError};
-use patrol::audit;
+use patrol::act::execute::OwnRevokeError;
+use patrol::act::lifecycle::{replacement, Created, FindError, Lifecycle, RenewError, Rotation};
+use patrol::act::Outcome;
 use patrol::audit::Auditor;
 use patrol::provider::azure_devops::pats::{
-    EntraToken, NewPat, PatCreate, PatStatus, PatToken, PatsClient, PatsError, ADO_RESOURCE_ID,
+    parse_rfc3339, EntraToken, NewPat, PatCreate, PatStatus, PatToken, PatsClient, PatsError,
+    ADO_RESOURCE_ID,
 };
 use patrol::provider::ProviderError;
 use patrol::report::csv;
@@ -192,10 +198,11 @@ pub fn run(a: PatsArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Opens, in this order, the audit log, the HTTP client and the Entra credential (so a bad
-/// audit log or credential stops the run before any request), then runs `f`.
+/// audit log or credential stops the run before any request), then runs `f` with the
+/// lifecycle stage for `--org`.
 fn with_client<T>(
     common: &Common,
-    f: impl FnOnce(&PatsClient<'_>, &Auditor<'_>) -> anyhow::Result<T>,
+    f: impl FnOnce(&Lifecycle<'_>) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let log = open_audit(common.audit_log.as_deref())?;
     let http = http_client()?;
@@ -214,7 +221,13 @@ fn with_client<T>(
         log.as_ref(),
         audit_context("Organization", common.org.clone()),
     );
-    let r = f(&client, &audit);
+    let stage = Lifecycle {
+        client: &client,
+        org: &common.org,
+        audit: &audit,
+        describe: &describe,
+    };
+    let r = f(&stage);
     for e in audit.errors() {
         eprintln!("patrol: {}", for_terminal(&e));
     }
@@ -277,13 +290,6 @@ fn az_token() -> anyhow::Result<String> {
     Ok(t)
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&fmt)
-        .unwrap_or_default()
-}
-
 /// now + `days`, RFC 3339 UTC; refused when the date would pass year 9999.
 fn valid_to(days: u32) -> anyhow::Result<String> {
     if days == 0 {
@@ -293,32 +299,7 @@ fn valid_to(days: u32) -> anyhow::Result<String> {
         .checked_add(time::Duration::days(days.into()))
         .filter(|t| t.year() <= 9999)
         .with_context(|| format!("--days {days}: too many days (past year 9999)"))?;
-    Ok(rfc3339(t))
-}
-
-fn pat_data(org: &str, p: &PatToken) -> serde_json::Value {
-    json!({
-        "provider": "azure_devops",
-        "organization": org,
-        "authorizationId": p.authorization_id,
-        "displayName": p.display_name,
-        "scope": p.scope,
-        "validTo": p.valid_to,
-        "allOrgs": p.is_all_orgs(),
-    })
-}
-
-/// Adds `outcome` (and `reason`) to audit data.
-fn with_outcome(
-    mut d: serde_json::Value,
-    outcome: &str,
-    reason: Option<String>,
-) -> serde_json::Value {
-    d["outcome"] = json!(outcome);
-    if let Some(r) = reason {
-        d["reason"] = json!(r);
-    }
-    d
+    Ok(patrol::clock::format_time(t).unwrap_or_default())
 }
 
 fn describe(p: &PatToken) -> String {
@@ -356,23 +337,12 @@ fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("--expiring-within {d}: too many days"))
         })
         .transpose()?;
-    let org = a.common.org.clone();
-    with_client(&a.common, |client, audit| {
-        let pats = match client.list(status) {
-            Ok(p) => p,
-            Err(e) => {
-                audit.record(patrol::audit::Entry::new(audit::LIFECYCLE_PAT_LISTED, "Access", format!("Listing own PATs in {org} failed."), json!({"organization": org, "status": status.as_str(), "outcome": "failed", "reason": e.to_string()})));
-                return Err(e.into());
-            }
-        };
-        let rows: Vec<&PatToken> = pats
-            .iter()
-            .filter(|p| match until {
-                None => true,
-                Some(u) => p.valid_to_time().is_some_and(|t| t > now && t <= u),
-            })
-            .collect();
-        audit.record(patrol::audit::Entry::new(audit::LIFECYCLE_PAT_LISTED, "Access", format!("Listed {} own PAT(s) in {org}.", rows.len()), json!({"organization": org, "status": status.as_str(), "pats": rows.len(), "outcome": "listed"})));
+    with_client(&a.common, |stage| {
+        let pats = stage.list(status, |p| match until {
+            None => true,
+            Some(u) => p.valid_to_time().is_some_and(|t| t > now && t <= u),
+        })?;
+        let rows: Vec<&PatToken> = pats.iter().collect();
         let mut out = std::io::BufWriter::new(std::io::stdout());
         super::output::ignore_broken_pipe(
             write_list(&mut out, a.format, &rows, now).and_then(|()| out.flush()),
@@ -388,114 +358,114 @@ fn write_list(
     now: OffsetDateTime,
 ) -> std::io::Result<()> {
     match format {
-        Format::Json => {
-            let v: Vec<_> = rows
-                .iter()
-                .map(|p| {
-                    json!({
-                        "authorization_id": p.authorization_id,
-                        "display_name": p.display_name,
-                        "scope": p.scope,
-                        "valid_from": p.valid_from,
-                        "valid_to": p.valid_to,
-                        "target_accounts": p.target_accounts,
-                        "all_orgs": p.is_all_orgs(),
-                        "is_expired": p.is_expired(now),
-                    })
-                })
-                .collect();
-            serde_json::to_writer_pretty(&mut *out, &v)?;
-            writeln!(out)
-        }
-        Format::Csv => {
-            writeln!(
-                out,
-                "authorization_id,display_name,scope,valid_from,valid_to,all_orgs,is_expired"
-            )?;
-            for p in rows {
-                let cells: Vec<String> = [
-                    p.authorization_id.as_str(),
-                    p.name(),
-                    p.scope.as_deref().unwrap_or(""),
-                    p.valid_from.as_deref().unwrap_or(""),
-                    p.valid_to.as_deref().unwrap_or(""),
-                ]
-                .iter()
-                .map(|c| csv::field(c))
-                .collect();
-                writeln!(
-                    out,
-                    "{},{},{}",
-                    cells.join(","),
-                    p.is_all_orgs(),
-                    p.is_expired(now)
-                )?;
-            }
-            Ok(())
-        }
-        Format::Human => {
-            for p in rows {
-                writeln!(
-                    out,
-                    "{}  {:?}  scope {:?}  valid {} .. {}  {}{}",
-                    p.authorization_id,
-                    for_terminal(p.name()),
-                    for_terminal(p.scope.as_deref().unwrap_or("")),
-                    p.valid_from.as_deref().unwrap_or("?"),
-                    p.valid_to.as_deref().unwrap_or("?"),
-                    orgs(p),
-                    if p.is_expired(now) { "  (expired)" } else { "" },
-                )?;
-            }
-            writeln!(out, "{} PAT(s)", rows.len())
-        }
+        Format::Json => write_json(out, rows, now),
+        Format::Csv => write_csv(out, rows, now),
+        Format::Human => write_human(out, rows, now),
     }
+}
+
+fn write_json(
+    out: &mut impl Write,
+    rows: &[&PatToken],
+    now: OffsetDateTime,
+) -> std::io::Result<()> {
+    let v: Vec<_> = rows
+        .iter()
+        .map(|p| {
+            json!({
+                "authorization_id": p.authorization_id,
+                "display_name": p.display_name,
+                "scope": p.scope,
+                "valid_from": p.valid_from,
+                "valid_to": p.valid_to,
+                "target_accounts": p.target_accounts,
+                "all_orgs": p.is_all_orgs(),
+                "is_expired": p.is_expired(now),
+            })
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &v)?;
+    writeln!(out)
+}
+
+fn write_csv(out: &mut impl Write, rows: &[&PatToken], now: OffsetDateTime) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "authorization_id,display_name,scope,valid_from,valid_to,all_orgs,is_expired"
+    )?;
+    for p in rows {
+        let cells: Vec<String> = [
+            p.authorization_id.as_str(),
+            p.name(),
+            p.scope.as_deref().unwrap_or(""),
+            p.valid_from.as_deref().unwrap_or(""),
+            p.valid_to.as_deref().unwrap_or(""),
+        ]
+        .iter()
+        .map(|c| csv::field(c))
+        .collect();
+        writeln!(
+            out,
+            "{},{},{}",
+            cells.join(","),
+            p.is_all_orgs(),
+            p.is_expired(now)
+        )?;
+    }
+    Ok(())
+}
+
+fn write_human(
+    out: &mut impl Write,
+    rows: &[&PatToken],
+    now: OffsetDateTime,
+) -> std::io::Result<()> {
+    for p in rows {
+        writeln!(
+            out,
+            "{}  {:?}  scope {:?}  valid {} .. {}  {}{}",
+            p.authorization_id,
+            for_terminal(p.name()),
+            for_terminal(p.scope.as_deref().unwrap_or("")),
+            p.valid_from.as_deref().unwrap_or("?"),
+            p.valid_to.as_deref().unwrap_or("?"),
+            orgs(p),
+            if p.is_expired(now) { "  (expired)" } else { "" },
+        )?;
+    }
+    writeln!(out, "{} PAT(s)", rows.len())
 }
 
 // ------------------------------------------------------------------ finding one PAT
 
 /// The one active PAT named `name` (exact, case-insensitive). Several: refused with the list.
 /// None active but an expired one: refused, saying it has expired.
-fn find_by_name(client: &PatsClient<'_>, name: &str) -> anyhow::Result<PatToken> {
-    let now = OffsetDateTime::now_utc();
-    let same = |p: &PatToken| p.name().eq_ignore_ascii_case(name);
-    let mut hits: Vec<PatToken> = client
-        .list(PatStatus::Active)?
-        .into_iter()
-        .filter(|p| same(p) && !p.is_expired(now))
-        .collect();
-    match hits.len() {
-        1 => return Ok(hits.remove(0)),
-        0 => {}
-        n => {
+fn find_by_name(stage: &Lifecycle<'_>, name: &str) -> anyhow::Result<PatToken> {
+    let shown = for_terminal(name);
+    match stage.find_by_name(name) {
+        Ok(p) => Ok(p),
+        Err(FindError::Ambiguous(hits)) => {
             let lines: Vec<String> = hits.iter().map(|p| format!("  {}", describe(p))).collect();
             bail!(
-                "{n} active PATs are named {:?}; name one with --id AUTH_ID:\n{}",
-                for_terminal(name),
+                "{} active PATs are named {shown:?}; name one with --id AUTH_ID:\n{}",
+                hits.len(),
                 lines.join("\n")
-            );
+            )
         }
-    }
-    let expired: Vec<PatToken> = client
-        .list(PatStatus::Expired)?
-        .into_iter()
-        .filter(|p| same(p))
-        .collect();
-    if let Some(p) = expired.first() {
-        bail!(
-            "PAT {:?} ({}) expired on {}: an expired PAT cannot be extended or rotated; create a new one with `patrol pats create`",
-            for_terminal(name),
+        Err(FindError::Expired(p)) => bail!(
+            "PAT {shown:?} ({}) expired on {}: an expired PAT cannot be extended or rotated; create a new one with `patrol pats create`",
             p.authorization_id,
             p.valid_to.as_deref().unwrap_or("?")
-        );
+        ),
+        Err(FindError::NotFound) => bail!("no active PAT named {shown:?}"),
+        Err(FindError::Api(e)) => Err(e.into()),
     }
-    bail!("no active PAT named {:?}", for_terminal(name))
 }
 
-fn find(client: &PatsClient<'_>, w: &Which) -> anyhow::Result<PatToken> {
+fn find(stage: &Lifecycle<'_>, w: &Which) -> anyhow::Result<PatToken> {
     match (&w.id, &w.name) {
-        (Some(id), _) => Ok(client.get(id)?),
-        (None, Some(n)) => find_by_name(client, n),
+        (Some(id), _) => Ok(stage.client.get(id)?),
+        (None, Some(n)) => find_by_name(stage, n),
         (None, None) => bail!("name the PAT: --id AUTH_ID or --name NAME"),
     }
 }
@@ -569,30 +539,9 @@ fn create(a: CreateArgs) -> anyhow::Result<ExitCode> {
         valid_to: valid_to(a.days)?,
         all_orgs: a.all_orgs,
     };
-    let org = a.common.org.clone();
-    with_client(&a.common, |client, audit| {
-        let base = json!({"provider": "azure_devops", "organization": org, "displayName": req.display_name, "scope": req.scope, "validTo": req.valid_to, "allOrgs": req.all_orgs});
-        let new = match client.create(&req) {
-            Ok(n) => n,
-            Err(e) => {
-                audit.record(patrol::audit::Entry::new(
-                    audit::LIFECYCLE_PAT_CREATED,
-                    "Create",
-                    format!("Creating a PAT in {org} failed."),
-                    with_outcome(base, "failed", Some(e.to_string())),
-                ));
-                return Err(e.into());
-            }
-        };
-        let delivered = deliver(&a.out, &new);
-        let mut d = pat_data(&org, &new.pat);
-        d["token"] = json!(new.token.redacted());
-        audit.record(patrol::audit::Entry::new(
-            audit::LIFECYCLE_PAT_CREATED,
-            "Create",
-            format!("Created PAT {} in {org}.", new.pat.authorization_id),
-            with_outcome(d, "created", delivered.as_ref().err().cloned()),
-        ));
+    let org = &a.common.org;
+    with_client(&a.common, |stage| {
+        let Created { new, delivered } = stage.create(&req, &mut |n| deliver(&a.out, n))?;
         match delivered {
             Ok(how) => {
                 eprintln!(
@@ -617,62 +566,26 @@ fn create(a: CreateArgs) -> anyhow::Result<ExitCode> {
 
 fn renew(a: RenewArgs) -> anyhow::Result<ExitCode> {
     let to = valid_to(a.days)?;
-    let org = a.common.org.clone();
-    with_client(&a.common, |client, audit| {
-        let pat = find(client, &a.which)?;
-        let d = pat_data(&org, &pat);
-        if pat.is_expired(OffsetDateTime::now_utc()) {
-            let why = format!(
-                "PAT {} expired on {}: an expired PAT cannot be extended; create a new one with `patrol pats create`",
-                describe(&pat),
-                pat.valid_to.as_deref().unwrap_or("?")
-            );
-            audit.record(patrol::audit::Entry::new(
-                audit::LIFECYCLE_PAT_RENEWED,
-                "Modify",
-                format!("Renewing PAT {} refused: expired.", pat.authorization_id),
-                with_outcome(d, "refused", Some(why.clone())),
-            ));
-            bail!(why);
-        }
-        match client.update(&pat, &to) {
-            Ok(p) => {
-                let mut d = with_outcome(d, "renewed", None);
-                d["newValidTo"] = json!(p.valid_to);
-                d["requestedValidTo"] = json!(to);
-                audit.record(patrol::audit::Entry::new(
-                    audit::LIFECYCLE_PAT_RENEWED,
-                    "Modify",
-                    format!("Renewed PAT {} in {org}.", pat.authorization_id),
-                    d,
-                ));
-                let got = p.valid_to.as_deref().unwrap_or("?");
-                let capped = match (
-                    p.valid_to_time(),
-                    patrol::provider::azure_devops::pats::parse_rfc3339(&to),
-                ) {
-                    (Some(g), Some(w)) if w - g > time::Duration::days(1) => {
-                        " (shortened by the organization's maximum-lifespan policy)"
-                    }
-                    _ => "",
-                };
-                eprintln!(
-                    "patrol: renewed PAT {:?} ({}): valid to {got}{capped}",
-                    for_terminal(pat.name()),
-                    pat.authorization_id
-                );
-                Ok(ExitCode::Clean)
+    with_client(&a.common, |stage| {
+        let pat = find(stage, &a.which)?;
+        let p = match stage.renew(&pat, &to) {
+            Ok(p) => p,
+            Err(RenewError::Expired(why)) => bail!(why),
+            Err(RenewError::Api(e)) => return Err(e.into()),
+        };
+        let got = p.valid_to.as_deref().unwrap_or("?");
+        let capped = match (p.valid_to_time(), parse_rfc3339(&to)) {
+            (Some(g), Some(w)) if w - g > time::Duration::days(1) => {
+                " (shortened by the organization's maximum-lifespan policy)"
             }
-            Err(e) => {
-                audit.record(patrol::audit::Entry::new(
-                    audit::LIFECYCLE_PAT_RENEWED,
-                    "Modify",
-                    format!("Renewing PAT {} failed.", pat.authorization_id),
-                    with_outcome(d, "failed", Some(e.to_string())),
-                ));
-                Err(e.into())
-            }
-        }
+            _ => "",
+        };
+        eprintln!(
+            "patrol: renewed PAT {:?} ({}): valid to {got}{capped}",
+            for_terminal(pat.name()),
+            pat.authorization_id
+        );
+        Ok(ExitCode::Clean)
     })
 }
 
@@ -697,48 +610,24 @@ fn maybe_done(e: &PatsError) -> &'static str {
 }
 
 fn revoke(a: RevokeArgs) -> anyhow::Result<ExitCode> {
-    let org = a.common.org.clone();
-    with_client(&a.common, |client, audit| {
-        let pat = find(client, &a.which)?;
-        let d = pat_data(&org, &pat);
+    with_client(&a.common, |stage| {
+        let pat = find(stage, &a.which)?;
         if !a.yes {
             println!(
                 "Dry run (add --yes to revoke): would revoke PAT {}",
                 describe(&pat)
             );
-            audit.record(patrol::audit::Entry::new(
-                audit::LIFECYCLE_PAT_DRY_RUN,
-                "Remove",
-                format!("Dry run: would revoke PAT {}.", pat.authorization_id),
-                with_outcome(d, "dry_run", None),
-            ));
-            return Ok(ExitCode::Clean);
         }
-        match revoke_own_pat(client, &org, &pat.authorization_id, audit) {
-            Ok(()) => {
-                audit.record(patrol::audit::Entry::new(
-                    audit::LIFECYCLE_PAT_REVOKED,
-                    "Remove",
-                    format!("Revoked PAT {} in {org}.", pat.authorization_id),
-                    with_outcome(d, "revoked", None),
-                ));
-                println!("revoked PAT {}", describe(&pat));
-                Ok(ExitCode::Clean)
-            }
-            Err(e) => {
-                audit.record(patrol::audit::Entry::new(
-                    audit::LIFECYCLE_PAT_REVOKED,
-                    "Remove",
-                    format!("Revoking PAT {} failed.", pat.authorization_id),
-                    with_outcome(d, "failed", Some(e.to_string())),
-                ));
-                Err(anyhow::anyhow!(
-                    "revoking PAT {} failed{}: {e}",
-                    pat.authorization_id,
-                    maybe_revoked(&e)
-                ))
-            }
+        match stage.revoke(&pat, a.yes) {
+            Ok(Outcome::Revoked) => println!("revoked PAT {}", describe(&pat)),
+            Ok(_) => {}
+            Err(e) => bail!(
+                "revoking PAT {} failed{}: {e}",
+                pat.authorization_id,
+                maybe_revoked(&e)
+            ),
         }
+        Ok(ExitCode::Clean)
     })
 }
 
@@ -747,156 +636,84 @@ fn revoke(a: RevokeArgs) -> anyhow::Result<ExitCode> {
 fn rotate(a: RotateArgs) -> anyhow::Result<ExitCode> {
     check_out(&a.out)?;
     let to = valid_to(a.days)?;
-    let org = a.common.org.clone();
-    with_client(&a.common, |client, audit| {
-        let old = find_by_name(client, &a.name)?;
-        let req = PatCreate {
-            display_name: old.name().to_string(),
-            scope: old.scope.clone().unwrap_or_default(),
-            valid_to: to.clone(),
-            all_orgs: old.is_all_orgs(),
-        };
-        if req.scope.is_empty() {
+    let org = &a.common.org;
+    with_client(&a.common, |stage| {
+        let old = find_by_name(stage, &a.name)?;
+        let Some(req) = replacement(&old, &to) else {
             bail!(
                 "PAT {} has no scope to copy; create the replacement with `patrol pats create`",
                 describe(&old)
             );
-        }
-        let target = match &a.out.output_file {
-            Some(f) => format!("write it to {}", f.display()),
-            None => "print it on stdout".to_string(),
         };
-        let orgs_note = match &old.target_accounts {
-            Some(t) if t.len() > 1 => format!("; note: the old PAT is valid for {} organizations, the replacement only for {org} (the API creates a PAT for one organization or for all)", t.len()),
-            _ => String::new(),
-        };
-        let plan = format!(
-            "create PAT {:?} (scope {:?}, {}, valid to {to}), {target}, then revoke PAT {}{orgs_note}",
-            for_terminal(&req.display_name),
-            for_terminal(&req.scope),
-            if req.all_orgs { "all organizations" } else { "this organization" },
-            old.authorization_id
-        );
-        let mut d = pat_data(&org, &old);
-        d["newValidTo"] = json!(to);
-        if !a.yes {
+        let plan = rotation_plan(&old, &req, &a.out, org);
+        if a.yes {
+            println!("Rotating: {plan}");
+        } else {
             println!("Dry run (add --yes to rotate): would {plan}");
-            audit.record(patrol::audit::Entry::new(
-                audit::LIFECYCLE_PAT_DRY_RUN,
-                "Modify",
-                format!("Dry run: would rotate PAT {}.", old.authorization_id),
-                with_outcome(d, "dry_run", None),
-            ));
-            return Ok(ExitCode::Clean);
         }
-        println!("Rotating: {plan}");
-        let rotated = |state: &str, new_id: Option<&str>, reason: Option<String>| {
-            let mut d = d.clone();
-            d["state"] = json!(state);
-            d["newAuthorizationId"] = json!(new_id);
-            audit.record(patrol::audit::Entry::new(
-                audit::LIFECYCLE_PAT_ROTATED,
-                "Modify",
-                format!("Rotation of PAT {} ended: {state}.", old.authorization_id),
-                with_outcome(
-                    d,
-                    if state == "complete" {
-                        "rotated"
-                    } else {
-                        "failed"
-                    },
-                    reason,
-                ),
-            ));
-        };
-        // Step 1: the replacement.
-        let new = match client.create(&req) {
-            Ok(n) => n,
-            Err(e) => {
-                audit.record(patrol::audit::Entry::new(
-                    audit::LIFECYCLE_PAT_CREATED,
-                    "Create",
-                    format!(
-                        "Creating the replacement of PAT {} failed.",
-                        old.authorization_id
-                    ),
-                    with_outcome(pat_data(&org, &old), "failed", Some(e.to_string())),
-                ));
-                rotated("create_failed", None, Some(e.to_string()));
-                eprintln!(
-                    "patrol: rotation stopped: creating the replacement failed{}: {e}",
-                    maybe_done(&e)
-                );
-                eprintln!(
-                    "patrol: state: nothing was revoked; PAT {} still works",
-                    describe(&old)
-                );
-                return Ok(ExitCode::Incomplete);
-            }
-        };
-        let new_id = new.pat.authorization_id.clone();
-        // Step 2: deliver it.
-        let delivered = deliver(&a.out, &new);
-        let mut nd = pat_data(&org, &new.pat);
-        nd["token"] = json!(new.token.redacted());
-        nd["replaces"] = json!(old.authorization_id);
-        audit.record(patrol::audit::Entry::new(
-            audit::LIFECYCLE_PAT_CREATED,
-            "Create",
-            format!(
-                "Created PAT {new_id}, the replacement of {}.",
-                old.authorization_id
-            ),
-            with_outcome(nd, "created", delivered.as_ref().err().cloned()),
-        ));
-        let how = match delivered {
-            Ok(h) => h,
-            Err(why) => {
-                rotated("write_failed", Some(&new_id), Some(why.clone()));
-                eprintln!("patrol: rotation stopped: the replacement PAT {new_id} was created but its token {why}");
-                eprintln!("patrol: state: the old PAT {} was NOT revoked and still works; the replacement's token is lost: revoke it with `patrol pats revoke --org {org} --id {new_id} --yes`, then rotate again", describe(&old));
-                return Ok(ExitCode::Incomplete);
-            }
-        };
-        // Step 3: only now the old one.
-        match revoke_own_pat(client, &org, &old.authorization_id, audit) {
-            Ok(()) => {
-                audit.record(patrol::audit::Entry::new(
-                    audit::LIFECYCLE_PAT_REVOKED,
-                    "Remove",
-                    format!(
-                        "Revoked PAT {} (rotated to {new_id}).",
-                        old.authorization_id
-                    ),
-                    with_outcome(pat_data(&org, &old), "revoked", None),
-                ));
-                rotated("complete", Some(&new_id), None);
-                println!(
-                    "rotated: new PAT {} (token {how}); old PAT {} revoked",
-                    describe(&new.pat),
-                    old.authorization_id
-                );
-                Ok(ExitCode::Clean)
-            }
-            Err(e) => {
-                audit.record(patrol::audit::Entry::new(
-                    audit::LIFECYCLE_PAT_REVOKED,
-                    "Remove",
-                    format!(
-                        "Revoking PAT {} (rotated to {new_id}) failed.",
-                        old.authorization_id
-                    ),
-                    with_outcome(pat_data(&org, &old), "failed", Some(e.to_string())),
-                ));
-                rotated("revoke_failed", Some(&new_id), Some(e.to_string()));
-                eprintln!(
-                    "patrol: rotation incomplete: revoking the old PAT {} failed{}: {e}",
-                    old.authorization_id,
-                    maybe_revoked(&e)
-                );
-                eprintln!("patrol: state: the replacement PAT {} works and its token is {how}; the old PAT {} still works too: revoke it with `patrol pats revoke --org {org} --id {} --yes`", describe(&new.pat), old.authorization_id, old.authorization_id);
-                Ok(ExitCode::Incomplete)
-            }
-        }
+        let r = stage.rotate(&old, &req, a.yes, &mut |n| deliver(&a.out, n));
+        Ok(say_rotation(r, &old, org))
     })
+}
+
+/// What a rotation will do, in words: create, deliver, revoke, and any organisations lost.
+fn rotation_plan(old: &PatToken, req: &PatCreate, out: &SecretOut, org: &str) -> String {
+    let target = match &out.output_file {
+        Some(f) => format!("write it to {}", f.display()),
+        None => "print it on stdout".to_string(),
+    };
+    let orgs_note = match &old.target_accounts {
+        Some(t) if t.len() > 1 => format!("; note: the old PAT is valid for {} organizations, the replacement only for {org} (the API creates a PAT for one organization or for all)", t.len()),
+        _ => String::new(),
+    };
+    format!(
+        "create PAT {:?} (scope {:?}, {}, valid to {}), {target}, then revoke PAT {}{orgs_note}",
+        for_terminal(&req.display_name),
+        for_terminal(&req.scope),
+        if req.all_orgs {
+            "all organizations"
+        } else {
+            "this organization"
+        },
+        req.valid_to,
+        old.authorization_id
+    )
+}
+
+/// Says where a rotation ended (stdout for the result, stderr for where it stopped).
+fn say_rotation(r: Rotation, old: &PatToken, org: &str) -> ExitCode {
+    let old_id = &old.authorization_id;
+    match r {
+        Rotation::DryRun => return ExitCode::Clean,
+        Rotation::Complete { new, how } => {
+            println!(
+                "rotated: new PAT {} (token {how}); old PAT {old_id} revoked",
+                describe(&new.pat)
+            );
+            return ExitCode::Clean;
+        }
+        Rotation::CreateFailed(e) => {
+            eprintln!(
+                "patrol: rotation stopped: creating the replacement failed{}: {e}",
+                maybe_done(&e)
+            );
+            eprintln!(
+                "patrol: state: nothing was revoked; PAT {} still works",
+                describe(old)
+            );
+        }
+        Rotation::WriteFailed { new, why } => {
+            let new_id = &new.pat.authorization_id;
+            eprintln!("patrol: rotation stopped: the replacement PAT {new_id} was created but its token {why}");
+            eprintln!("patrol: state: the old PAT {} was NOT revoked and still works; the replacement's token is lost: revoke it with `patrol pats revoke --org {org} --id {new_id} --yes`, then rotate again", describe(old));
+        }
+        Rotation::RevokeFailed { new, how, error } => {
+            eprintln!(
+                "patrol: rotation incomplete: revoking the old PAT {old_id} failed{}: {error}",
+                maybe_revoked(&error)
+            );
+            eprintln!("patrol: state: the replacement PAT {} works and its token is {how}; the old PAT {old_id} still works too: revoke it with `patrol pats revoke --org {org} --id {old_id} --yes`", describe(&new.pat));
+        }
+    }
+    ExitCode::Incomplete
 }

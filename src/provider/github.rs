@@ -6,7 +6,7 @@
 use reqwest::Url;
 use serde_json::Value;
 
-use super::http::{describe, Auth, HttpClient, Method, Request};
+use super::http::{describe, Auth, GateOpen, HttpClient, Method, Request};
 use super::{body_message, Checked, Endpoints, Owner, ProviderError, Target};
 use crate::finding::{Secret, VerificationStatus};
 
@@ -56,8 +56,9 @@ impl super::Revoker for GitHub {
         http: &HttpClient,
         ends: &Endpoints,
         batch: &[Secret],
+        gate: GateOpen,
     ) -> Result<(), ProviderError> {
-        revoke_batch(http, ends, batch)
+        revoke_batch(http, ends, batch, gate)
     }
 }
 
@@ -133,6 +134,7 @@ pub(crate) fn revoke_batch(
     http: &HttpClient,
     ends: &Endpoints,
     tokens: &[Secret],
+    _gate: GateOpen,
 ) -> Result<(), ProviderError> {
     assert!(tokens.len() <= REVOKE_BATCH_MAX, "caller splits batches");
     let t = target(ends)?;

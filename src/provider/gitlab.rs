@@ -5,7 +5,7 @@
 use reqwest::Url;
 use serde_json::Value;
 
-use super::http::{describe, Auth, HttpClient, Method, Request};
+use super::http::{describe, Auth, GateOpen, HttpClient, Method, Request};
 use super::{body_message, Checked, Endpoints, Owner, ProviderError, Target};
 use crate::finding::{Secret, VerificationStatus};
 
@@ -64,8 +64,11 @@ impl super::Revoker for GitLab {
         http: &HttpClient,
         ends: &Endpoints,
         batch: &[Secret],
+        gate: GateOpen,
     ) -> Result<(), ProviderError> {
-        batch.iter().try_for_each(|s| revoke_self(http, ends, s))
+        batch
+            .iter()
+            .try_for_each(|s| revoke_self(http, ends, s, gate))
     }
 }
 
@@ -130,6 +133,7 @@ pub(crate) fn revoke_self(
     http: &HttpClient,
     ends: &Endpoints,
     token: &Secret,
+    _gate: GateOpen,
 ) -> Result<(), ProviderError> {
     let (t, u) = target(ends)?;
     let req = Request {

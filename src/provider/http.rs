@@ -185,6 +185,27 @@ impl Method {
     }
 }
 
+/// The write gate's say-so: every function in `provider/` that sends a write request (`POST`,
+/// `PUT`, `PATCH`, `DELETE`) takes one, so a write can only be sent by code holding it.
+///
+/// Contract, checked by `tests/integration/layering.rs` on the source: outside `provider/` only
+/// `act/execute.rs` (the one place a write is decided) names this type; inside `provider/` it
+/// appears only in the parameters of write functions, which pass it on; no function returns
+/// one. It is `Copy` so one decision can cover a batch, and has no `Default`, so a caller
+/// cannot get one by inference without naming it.
+#[derive(Debug, Clone, Copy)]
+pub struct GateOpen {
+    _decided: (),
+}
+
+impl GateOpen {
+    /// Called by `act/execute.rs` once it has decided (and, where its contract says so,
+    /// audited) that a write is to be sent.
+    pub fn decided_by_act_execute() -> Self {
+        Self { _decided: () }
+    }
+}
+
 /// One request.
 #[derive(Debug, Clone)]
 pub struct Request {

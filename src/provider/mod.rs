@@ -13,7 +13,7 @@ pub mod gitlab;
 pub mod http;
 
 use crate::finding::{Secret, Verification, VerificationStatus};
-use http::{HostScope, HttpClient};
+use http::{GateOpen, HostScope, HttpClient};
 
 /// An error talking to a provider. Messages name the method, origin and path, never a token.
 #[derive(Debug, thiserror::Error)]
@@ -205,12 +205,14 @@ pub trait Provider: Send + Sync {
 pub trait Revoker: Send + Sync {
     /// Most tokens one [`Revoker::revoke`] call takes.
     fn batch_size(&self) -> usize;
-    /// Revokes one batch (at most [`Revoker::batch_size`] tokens).
+    /// Revokes one batch (at most [`Revoker::batch_size`] tokens); `gate` is the write gate's
+    /// say-so ([`GateOpen`]).
     fn revoke(
         &self,
         http: &HttpClient,
         ends: &Endpoints,
         batch: &[Secret],
+        gate: GateOpen,
     ) -> Result<(), ProviderError>;
 }
 

@@ -11,7 +11,7 @@ use super::{
     decode, status_error, url, value_list, AdoUrls, AdoUser, Op, SessionToken, GRAPH_API_VERSION,
     IDENTITIES_API_VERSION, MAX_PAGES, PAT_PAGE_SIZE, TOKENADMIN_API_VERSION,
 };
-use crate::provider::http::{describe, Auth, HttpClient, Method, Request, Response};
+use crate::provider::http::{describe, Auth, GateOpen, HttpClient, Method, Request, Response};
 use crate::provider::ProviderError;
 
 /// The organisation administrator's client (tokenadmin, identities, graph).
@@ -260,7 +260,11 @@ impl<'a> AdoAdmin<'a> {
     }
 
     /// `POST _apis/tokenadmin/revocations` with one batch of authorization ids. Sent once.
-    pub fn revoke(&self, authorization_ids: &[String]) -> Result<(), ProviderError> {
+    pub fn revoke(
+        &self,
+        authorization_ids: &[String],
+        gate: GateOpen,
+    ) -> Result<(), ProviderError> {
         let body: Vec<Value> = authorization_ids
             .iter()
             .map(|id| serde_json::json!({ "authorizationId": id }))
@@ -270,7 +274,7 @@ impl<'a> AdoAdmin<'a> {
             &["_apis", "tokenadmin", "revocations"],
             &[("api-version", TOKENADMIN_API_VERSION)],
         )?;
-        self.write(u, Value::Array(body), &[200, 204])
+        self.write(u, Value::Array(body), &[200, 204], gate)
     }
 
     /// `POST _apis/tokenadmin/revocationrules`. Sent once.
@@ -278,6 +282,7 @@ impl<'a> AdoAdmin<'a> {
         &self,
         created_before: &str,
         scopes: &str,
+        gate: GateOpen,
     ) -> Result<(), ProviderError> {
         let u = url(
             &self.urls.vssps,
@@ -285,10 +290,10 @@ impl<'a> AdoAdmin<'a> {
             &[("api-version", TOKENADMIN_API_VERSION)],
         )?;
         let body = serde_json::json!({ "scopes": scopes, "createdBefore": created_before });
-        self.write(u, body, &[200, 201, 204])
+        self.write(u, body, &[200, 201, 204], gate)
     }
 
-    fn write(&self, u: Url, body: Value, ok: &[u16]) -> Result<(), ProviderError> {
+    fn write(&self, u: Url, body: Value, ok: &[u16], _gate: GateOpen) -> Result<(), ProviderError> {
         let req = Request {
             method: Method::Post,
             url: u,

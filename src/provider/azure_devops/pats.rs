@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 
 use super::AdoUrls;
 use crate::finding::Secret;
-use crate::provider::http::{describe, Auth, HttpClient, Method, Request, Response};
+use crate::provider::http::{describe, Auth, GateOpen, HttpClient, Method, Request, Response};
 use crate::provider::{body_message, ProviderError};
 
 /// api-version of the PAT Lifecycle Management API.
@@ -432,7 +432,7 @@ impl<'a> PatsClient<'a> {
     }
 
     /// `POST`: a new PAT for the caller. Sent once.
-    pub fn create(&self, c: &PatCreate) -> Result<NewPat, PatsError> {
+    pub fn create(&self, c: &PatCreate, _gate: GateOpen) -> Result<NewPat, PatsError> {
         let body = json!({
             "displayName": c.display_name,
             "scope": c.scope,
@@ -453,7 +453,12 @@ impl<'a> PatsClient<'a> {
 
     /// `PUT`: changes `validTo` (keeping name, scope and organisations). Sent once. The
     /// caller checks first that the PAT has not expired: an expired PAT cannot be extended.
-    pub fn update(&self, pat: &PatToken, valid_to: &str) -> Result<PatToken, PatsError> {
+    pub fn update(
+        &self,
+        pat: &PatToken,
+        valid_to: &str,
+        _gate: GateOpen,
+    ) -> Result<PatToken, PatsError> {
         let body = json!({
             "authorizationId": pat.authorization_id,
             "displayName": pat.display_name,
@@ -469,7 +474,7 @@ impl<'a> PatsClient<'a> {
     }
 
     /// `DELETE ?authorizationId=`: revokes one PAT. Sent once.
-    pub fn revoke(&self, authorization_id: &str) -> Result<(), PatsError> {
+    pub fn revoke(&self, authorization_id: &str, _gate: GateOpen) -> Result<(), PatsError> {
         let (what, r) = self.send(
             Method::Delete,
             self.url(&[("authorizationId", authorization_id)])?,
