@@ -26,6 +26,8 @@
 //! - `notify`: `--notify` / `--notify-webhook` against `notify_servers` (SMTP, webhook)
 //! - `sweep` (with `sweep_server`, a loopback organisation: listings and smart HTTP): the
 //!   sweep datastore, incrementality, resume after SIGKILL, isolation, credentials
+//! - `sweep_hosts`: where a sweep's git traffic and credential go with two loopback hosts;
+//!   hostile and malformed listing entries
 //! - `containers`: archives (zip, tar, gzip, nested) and encodings, with their limits
 //! - `sweep_pg`: many workers sharing one sweep through PostgreSQL (`PATROL_TEST_PG_URL`)
 //!
@@ -59,6 +61,7 @@ mod rules_cli;
 mod sarif;
 mod scan_files;
 mod sweep;
+mod sweep_hosts;
 mod sweep_pg;
 mod sweep_server;
 mod util;
