@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::sweep_server::{Org, Repo};
 use crate::util::{fake, run_patrol_env, Output, TestDir};
@@ -244,4 +244,64 @@ fn a_listing_that_points_at_local_repositories_is_refused() {
         &[],
     );
     assert_eq!(urls.code, 1, "{}", urls.stderr);
+}
+
+/// One listing entry that cannot be read (a GitLab fork whose `forked_from_project` lacks a
+/// field, a project whose clone URL is not a string) does not stop the listing.
+#[test]
+fn an_unreadable_listing_entry_is_recorded_with_its_reason_and_the_rest_is_swept() {
+    let a = Org::start(TOKEN_A);
+    let s1 = fake("github.pat_classic", 331);
+    let s2 = fake("github.pat_classic", 332);
+    a.add(Repo::new("p", "parent"), &[("a.txt", "clean\n")]);
+    let mut fork = Repo::new("p", "fork");
+    fork.fork_of = Some("parent".into());
+    fork.listing_patch = Some(json!({"forked_from_project": {"id": 7}}));
+    a.add(fork, &[("f.txt", &format!("{s1}\n"))]);
+    let mut broken = Repo::new("p", "broken");
+    broken.listing_patch = Some(json!({"http_url_to_repo": null}));
+    a.add(broken, &[("x.txt", "x\n")]);
+    a.add(Repo::new("p", "good"), &[("g.txt", &format!("{s2}\n"))]);
+
+    let d = TestDir::new();
+    let out = run_patrol_env(
+        d.path(),
+        &[
+            "sweep",
+            "gitlab",
+            "--group",
+            "grp",
+            "--url",
+            &a.base,
+            "--include-forks",
+            "--no-progress",
+        ],
+        None,
+        &[("GITLAB_TOKEN", TOKEN_A)],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("skipped gitlab:grp/p/broken: unreadable listing entry"),
+        "{}",
+        out.stderr
+    );
+    let s = status(d.path());
+    assert_eq!(s["repositories"]["listed"], 4, "{s}");
+    assert_eq!(s["repositories"]["scanned"], 3, "{s}");
+    assert_eq!(s["repositories"]["skipped"], 1, "{s}");
+    let not: Vec<String> = s["not_scanned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| format!("{} {}", n["repository"], n["reason"]))
+        .collect();
+    assert!(
+        not.iter()
+            .any(|n| n.contains("gitlab:grp/p/broken") && n.contains("http_url_to_repo")),
+        "{not:?}"
+    );
+    let places = found(d.path());
+    assert!(places.contains(&("gitlab:grp/p/fork".into(), "f.txt".into())));
+    assert!(places.contains(&("gitlab:grp/p/good".into(), "g.txt".into())));
 }
