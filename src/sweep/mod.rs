@@ -367,7 +367,10 @@ fn fetch_checked(
             opts.git.ls_remote(&r.clone_url, cred).ok()
         };
         if let Some(remote) = remote {
-            if &watermark_of(&remote, &r.clone_url) == mark {
+            // Compared in one order whatever order the datastore's collation gave.
+            let mut mark = mark.clone();
+            mark.sort();
+            if watermark_of(&remote, &r.clone_url) == mark {
                 return Ok(FetchOutcome::Unchanged);
             }
         }
