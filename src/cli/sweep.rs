@@ -242,7 +242,12 @@ fn sweep_run(source: Source, token: Option<Secret>, c: &Common) -> anyhow::Resul
             .unwrap_or(Path::new("."))
             .join("patrol-sweep-cache")
     });
-    let mut git = GitRunner::default();
+    let mut git = GitRunner {
+        // Local paths and file:// only when the user listed them (`sweep urls`), never because
+        // a listing API said so.
+        allow_local: matches!(source, Source::Urls { .. }),
+        ..GitRunner::default()
+    };
     if let Some(s) = std::env::var("PATROL_GIT_TIMEOUT_SECS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())

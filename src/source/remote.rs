@@ -13,7 +13,13 @@
 //!   killed (git spawns `git-remote-https`, `index-pack`...);
 //! - a mirror is cloned into a temporary directory and renamed into place when complete, so
 //!   an interrupted clone never looks like a mirror; a mirror whose fetch fails is cloned again
-//!   once before the repository is given up.
+//!   once before the repository is given up;
+//! - the URL fetched is the URL the caller decided on (and attached the credential for), every
+//!   time: an update fetches that URL by name, never the mirror's recorded `origin`, and a
+//!   mirror first cloned from another URL is cloned afresh ([`Mirrored::Recloned`]), so a
+//!   credential never follows a stale `remote.origin.url` to another host;
+//! - local repositories (`file://`, paths) are reached only when [`GitRunner::allow_local`]
+//!   says so (`protocol.file.allow`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -48,6 +54,9 @@ pub struct GitRunner {
     pub timeout: Duration,
     /// When set (Ctrl-C), a running git is killed with its process group at once.
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Whether `file://` URLs and local paths may be cloned and fetched (off unless the user
+    /// named the repositories: a listing API must not point git at the machine's own files).
+    pub allow_local: bool,
 }
 
 impl Default for GitRunner {
@@ -56,12 +65,27 @@ impl Default for GitRunner {
             program: PathBuf::from("git"),
             timeout: Duration::from_secs(30 * 60),
             cancel: None,
+            allow_local: false,
         }
     }
 }
 
 /// A ref and its object id (hex).
 pub type Tip = (String, String);
+
+/// What [`GitRunner::mirror`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mirrored {
+    /// A complete mirror of the same URL was brought up to date.
+    Fetched,
+    /// No complete mirror was there (or its fetch failed): cloned afresh.
+    Cloned,
+    /// The mirror there had been cloned from another URL: cloned afresh from the URL asked for.
+    Recloned {
+        /// The URL it had been cloned from (as it may be shown).
+        was: String,
+    },
+}
 
 fn fail(what: &str, reason: impl Into<String>) -> SourceError {
     SourceError::Git {
@@ -100,7 +124,10 @@ impl GitRunner {
             ("protocol.allow", "never".into()),
             ("protocol.https.allow", "always".into()),
             ("protocol.http.allow", "always".into()),
-            ("protocol.file.allow", "always".into()),
+            (
+                "protocol.file.allow",
+                if self.allow_local { "always" } else { "never" }.into(),
+            ),
             ("http.followRedirects", "false".into()),
             ("transfer.fsckObjects", "false".into()),
             ("gc.auto", "0".into()),
@@ -250,36 +277,72 @@ impl GitRunner {
         Ok(v)
     }
 
-    /// Brings the bare mirror at `dir` up to date with `url`: an incremental fetch when a
-    /// complete mirror is there, else a fresh `clone --mirror` (into a temporary directory,
-    /// renamed into place). A failed fetch is retried once as a fresh clone.
+    /// Brings the bare mirror at `dir` up to date with `url`: an incremental fetch of `url`
+    /// when a complete mirror of that same URL is there, else a fresh `clone --mirror` (into a
+    /// temporary directory, renamed into place). A failed fetch is retried once as a fresh
+    /// clone.
     pub fn mirror(
         &self,
         url: &str,
         dir: &Path,
         cred: Option<&GitCredential>,
-    ) -> Result<(), SourceError> {
+    ) -> Result<Mirrored, SourceError> {
         let what = format!("fetch {}", redact_url(url));
+        let mut done = Mirrored::Cloned;
         if is_complete_mirror(dir) {
-            remove_stale_locks(dir);
-            let fetched = self.run(
-                &what,
+            match self.origin_url(dir) {
+                Some(was) if was == url => {
+                    remove_stale_locks(dir);
+                    // The URL itself, not `origin`: what is fetched is what was decided on.
+                    let fetched = self.run(
+                        &what,
+                        &[
+                            "-C".as_ref(),
+                            dir.as_os_str(),
+                            "fetch".as_ref(),
+                            "--prune".as_ref(),
+                            "--no-write-fetch-head".as_ref(),
+                            "--quiet".as_ref(),
+                            "--".as_ref(),
+                            url.as_ref(),
+                            "+refs/*:refs/*".as_ref(),
+                        ],
+                        cred,
+                    );
+                    if fetched.is_ok() {
+                        return Ok(Mirrored::Fetched);
+                    }
+                }
+                Some(was) => {
+                    done = Mirrored::Recloned {
+                        was: redact_url(&was),
+                    }
+                }
+                None => {}
+            }
+        }
+        self.clone_fresh(&what, url, dir, cred)?;
+        Ok(done)
+    }
+
+    /// The URL the mirror at `dir` was cloned from (`remote.origin.url` of its own config).
+    fn origin_url(&self, dir: &Path) -> Option<String> {
+        let out = self
+            .run(
+                &format!("mirror {}", dir.display()),
                 &[
                     "-C".as_ref(),
                     dir.as_os_str(),
-                    "fetch".as_ref(),
-                    "--prune".as_ref(),
-                    "--no-write-fetch-head".as_ref(),
-                    "--quiet".as_ref(),
-                    "origin".as_ref(),
+                    "config".as_ref(),
+                    "--local".as_ref(),
+                    "--get".as_ref(),
+                    "remote.origin.url".as_ref(),
                 ],
-                cred,
-            );
-            if fetched.is_ok() {
-                return Ok(());
-            }
-        }
-        self.clone_fresh(&what, url, dir, cred)
+                None,
+            )
+            .ok()?;
+        let url = String::from_utf8_lossy(&out).trim_end().to_string();
+        (!url.is_empty()).then_some(url)
     }
 
     fn clone_fresh(
@@ -438,5 +501,78 @@ mod tests {
     fn credential_debug_is_redacted() {
         let c = GitCredential::header("Authorization: Basic c2VjcmV0");
         assert!(!format!("{c:?}").contains("c2VjcmV0"));
+    }
+
+    fn git(dir: &Path, args: &[&str]) {
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    /// A bare repository at `root/name.git` with one commit on `branch`.
+    fn bare(root: &Path, name: &str, branch: &str) -> String {
+        let w = root.join(format!("{name}-work"));
+        git(root, &["init", "-q", "-b", branch, w.to_str().unwrap()]);
+        git(&w, &["commit", "-q", "--allow-empty", "-m", name]);
+        let b = root.join(format!("{name}.git"));
+        git(
+            root,
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                w.to_str().unwrap(),
+                b.to_str().unwrap(),
+            ],
+        );
+        b.display().to_string()
+    }
+
+    #[test]
+    fn a_mirror_cloned_from_another_url_is_cloned_afresh_from_the_url_asked_for() {
+        let root = tempfile::tempdir().unwrap();
+        let a = bare(root.path(), "a", "from-a");
+        let b = bare(root.path(), "b", "from-b");
+        let git = GitRunner {
+            allow_local: true,
+            ..GitRunner::default()
+        };
+        let dir = root.path().join("cache/m.git");
+        assert_eq!(git.mirror(&b, &dir, None).unwrap(), Mirrored::Cloned);
+        assert_eq!(git.mirror(&b, &dir, None).unwrap(), Mirrored::Fetched);
+        assert_eq!(
+            git.mirror(&a, &dir, None).unwrap(),
+            Mirrored::Recloned { was: b.clone() }
+        );
+        let refs: Vec<String> = git
+            .local_tips(&dir)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.0)
+            .collect();
+        assert_eq!(refs, vec!["refs/heads/from-a".to_string()]);
+    }
+
+    #[test]
+    fn local_repositories_are_refused_unless_allowed() {
+        let root = tempfile::tempdir().unwrap();
+        let a = bare(root.path(), "a", "main");
+        let git = GitRunner::default();
+        let dir = root.path().join("cache/m.git");
+        let e = git.mirror(&a, &dir, None).unwrap_err().to_string();
+        assert!(e.contains("not allowed"), "{e}");
+        let e = git.mirror(&format!("file://{a}"), &dir, None).unwrap_err();
+        assert!(e.to_string().contains("not allowed"), "{e}");
+        assert!(!dir.exists());
     }
 }

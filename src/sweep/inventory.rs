@@ -4,9 +4,13 @@
 //!
 //! Nothing here fetches or scans: the result is a list of [`RepoEntry`] with what the API
 //! said about each (fork, archived, size) and, for those that will not be scanned, why.
+//! Each entry of a page is read on its own: one that cannot be read is listed as skipped
+//! with the reason (so the coverage says so), and the rest of the listing goes on.
 
 use reqwest::Url;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::finding::Secret;
 use crate::provider::http::{Auth, HostScope, HttpClient, Method, Request};
@@ -151,6 +155,51 @@ pub fn list(
     }
 }
 
+/// One entry of a listing page: read, or the entry as given with why it could not be read.
+type Entry<T> = Result<T, (Value, String)>;
+
+/// The entries of a listing page (a JSON array), each read on its own.
+fn entries<T: DeserializeOwned>(page: Value, what: &str) -> Result<Vec<Entry<T>>, SweepError> {
+    let Value::Array(items) = page else {
+        return Err(SweepError::Listing(format!("{what}: not a list")));
+    };
+    Ok(items
+        .into_iter()
+        .map(|v| T::deserialize(&v).map_err(|e| (v, e.to_string())))
+        .collect())
+}
+
+/// A listing entry that could not be read, as a skipped repository: its key from `name` (the
+/// fields that make its usual key, when they are strings), else its place in the listing.
+fn unreadable(prefix: &str, name: Option<String>, place: &str, reason: &str) -> RepoEntry {
+    RepoEntry {
+        key: match name {
+            Some(n) => format!("{prefix}:{n}"),
+            None => format!("{prefix}:(unreadable entry {place})"),
+        },
+        clone_url: String::new(),
+        size: None,
+        is_fork: false,
+        parent: None,
+        archived: false,
+        skip: Some(format!("unreadable listing entry: {reason}")),
+    }
+}
+
+/// Why an entry could not be read, naming the first required field that is not a string
+/// (serde's own message does not say which field had the wrong type).
+fn entry_reason(v: &Value, required: &[&str], err: &str) -> String {
+    match required.iter().find(|f| !v[**f].is_string()) {
+        Some(f) if !err.contains(&format!("`{f}`")) => format!("`{f}`: {err}"),
+        _ => err.to_string(),
+    }
+}
+
+/// `v[field]` when it is a string.
+fn str_field(v: &Value, field: &str) -> Option<String> {
+    v[field].as_str().map(str::to_string)
+}
+
 fn get(
     http: &HttpClient,
     api: &Api,
@@ -232,7 +281,8 @@ struct AdoRepo {
 
 #[derive(Debug, Deserialize)]
 struct AdoParent {
-    name: String,
+    #[serde(default)]
+    name: Option<String>,
     #[serde(default)]
     project: Option<AdoProject>,
 }
@@ -280,7 +330,7 @@ fn ado(
         }
         only.to_vec()
     };
-    let per_project = |p: &str| -> Result<Vec<AdoRepo>, SweepError> {
+    let per_project = |p: &str| -> Result<Vec<Entry<AdoRepo>>, SweepError> {
         let (v, _) = get(
             http,
             api,
@@ -290,12 +340,11 @@ fn ado(
                 &[("api-version", "7.1")],
             )?,
         )?;
-        serde_json::from_value(v["value"].clone())
-            .map_err(|e| SweepError::Listing(format!("Repositories - List ({p}): {e}")))
+        entries(v["value"].clone(), &format!("Repositories - List ({p})"))
     };
     // Repositories - List at the organisation level in one call; per project as the fallback
     // (and when only some projects are wanted).
-    let repos: Vec<AdoRepo> = if only.is_empty() {
+    let repos: Vec<Entry<AdoRepo>> = if only.is_empty() {
         match get(
             http,
             api,
@@ -305,8 +354,7 @@ fn ado(
                 &[("api-version", "7.1")],
             )?,
         ) {
-            Ok((v, _)) => serde_json::from_value(v["value"].clone())
-                .map_err(|e| SweepError::Listing(format!("Repositories - List: {e}")))?,
+            Ok((v, _)) => entries(v["value"].clone(), "Repositories - List")?,
             Err(_) => {
                 let mut all = Vec::new();
                 for p in &wanted {
@@ -323,7 +371,20 @@ fn ado(
         all
     };
     let mut out = Vec::new();
-    for r in repos {
+    for (i, r) in repos.into_iter().enumerate() {
+        let r = match r {
+            Ok(r) => r,
+            Err((v, e)) => {
+                let project = v["project"]["name"].as_str().unwrap_or("").to_string();
+                if !project.is_empty() && !wanted.iter().any(|w| w.eq_ignore_ascii_case(&project)) {
+                    continue;
+                }
+                let name = str_field(&v, "name").map(|n| format!("{org}/{project}/{n}"));
+                let reason = entry_reason(&v, &["name"], &e);
+                out.push(unreadable("ado", name, &format!("{}", i + 1), &reason));
+                continue;
+            }
+        };
         let project = r
             .project
             .as_ref()
@@ -344,12 +405,12 @@ fn ado(
             clone_url: clean_url(r.remote_url.as_deref().unwrap_or("")),
             size: r.size,
             is_fork: r.is_fork,
-            parent: r.parent_repository.map(|p| {
-                format!(
-                    "ado:{org}/{}/{}",
+            parent: r.parent_repository.and_then(|p| {
+                let name = p.name?;
+                Some(format!(
+                    "ado:{org}/{}/{name}",
                     p.project.map_or(String::new(), |x| x.name),
-                    p.name
-                )
+                ))
             }),
             archived: false,
             skip,
@@ -378,7 +439,8 @@ struct GhRepo {
 
 #[derive(Debug, Deserialize)]
 struct GhParent {
-    full_name: String,
+    #[serde(default)]
+    full_name: Option<String>,
 }
 
 /// The `rel="next"` target of a `Link` header.
@@ -411,15 +473,31 @@ fn github(http: &HttpClient, api: &Api, org: &str) -> Result<Vec<RepoEntry>, Swe
             ));
         }
         let (v, resp) = get(http, api, url.clone())?;
-        let repos: Vec<GhRepo> = serde_json::from_value(v)
-            .map_err(|e| SweepError::Listing(format!("GitHub repos page {}: {e}", page + 1)))?;
-        for r in repos {
+        let repos: Vec<Entry<GhRepo>> = entries(v, &format!("GitHub repos page {}", page + 1))?;
+        for (i, r) in repos.into_iter().enumerate() {
+            let r = match r {
+                Ok(r) => r,
+                Err((v, e)) => {
+                    let reason = entry_reason(&v, &["full_name", "clone_url"], &e);
+                    let place = format!("{} of page {}", i + 1, page + 1);
+                    out.push(unreadable(
+                        "github",
+                        str_field(&v, "full_name"),
+                        &place,
+                        &reason,
+                    ));
+                    continue;
+                }
+            };
             out.push(RepoEntry {
                 key: format!("github:{}", r.full_name),
                 clone_url: clean_url(&r.clone_url),
                 size: r.size.map(|k| k * 1024),
                 is_fork: r.fork,
-                parent: r.parent.map(|p| format!("github:{}", p.full_name)),
+                parent: r
+                    .parent
+                    .and_then(|p| p.full_name)
+                    .map(|n| format!("github:{n}")),
                 archived: r.archived,
                 skip: r.disabled.then(|| "disabled on GitHub".to_string()),
             });
@@ -450,9 +528,12 @@ struct GlProject {
     statistics: Option<GlStats>,
 }
 
+/// A fork's parent: only its path is wanted, and a fork whose parent is described with less
+/// is still a fork.
 #[derive(Debug, Deserialize)]
 struct GlParent {
-    path_with_namespace: String,
+    #[serde(default)]
+    path_with_namespace: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -481,9 +562,18 @@ fn gitlab(http: &HttpClient, api: &Api, group: &str) -> Result<Vec<RepoEntry>, S
             ],
         )?;
         let (v, resp) = get(http, api, url)?;
-        let projects: Vec<GlProject> = serde_json::from_value(v)
-            .map_err(|e| SweepError::Listing(format!("GitLab projects page {page}: {e}")))?;
-        for p in projects {
+        let projects: Vec<Entry<GlProject>> = entries(v, &format!("GitLab projects page {page}"))?;
+        for (i, p) in projects.into_iter().enumerate() {
+            let p = match p {
+                Ok(p) => p,
+                Err((v, e)) => {
+                    let reason = entry_reason(&v, &["path_with_namespace", "http_url_to_repo"], &e);
+                    let place = format!("{} of page {page}", i + 1);
+                    let name = str_field(&v, "path_with_namespace");
+                    out.push(unreadable("gitlab", name, &place, &reason));
+                    continue;
+                }
+            };
             out.push(RepoEntry {
                 key: format!("gitlab:{}", p.path_with_namespace),
                 clone_url: clean_url(&p.http_url_to_repo),
@@ -491,7 +581,8 @@ fn gitlab(http: &HttpClient, api: &Api, group: &str) -> Result<Vec<RepoEntry>, S
                 is_fork: p.forked_from_project.is_some(),
                 parent: p
                     .forked_from_project
-                    .map(|f| format!("gitlab:{}", f.path_with_namespace)),
+                    .and_then(|f| f.path_with_namespace)
+                    .map(|n| format!("gitlab:{n}")),
                 archived: p.archived,
                 skip: p.empty_repo.then(|| "empty repository".to_string()),
             });
@@ -556,5 +647,43 @@ mod tests {
             clean_url("https://fabrikam@dev.azure.com/fabrikam/p/_git/r"),
             "https://dev.azure.com/fabrikam/p/_git/r"
         );
+    }
+
+    #[test]
+    fn an_entry_that_cannot_be_read_is_named_with_its_reason_and_the_rest_is_read() {
+        let page = serde_json::json!([
+            {"path_with_namespace": "g/ok", "http_url_to_repo": "https://x/g/ok.git"},
+            {"path_with_namespace": "g/fork", "http_url_to_repo": "https://x/g/fork.git",
+             "forked_from_project": {"id": 7}},
+            {"path_with_namespace": "g/bad", "http_url_to_repo": null},
+            17
+        ]);
+        let got: Vec<Entry<GlProject>> = entries(page, "page 1").unwrap();
+        assert!(got[0].is_ok());
+        let fork = got[1].as_ref().expect("a fork with a thin parent is read");
+        assert!(fork.forked_from_project.is_some());
+        let (v, e) = got[2].as_ref().unwrap_err();
+        let reason = entry_reason(v, &["path_with_namespace", "http_url_to_repo"], e);
+        assert!(reason.starts_with("`http_url_to_repo`: "), "{reason}");
+        let r = unreadable(
+            "gitlab",
+            str_field(v, "path_with_namespace"),
+            "3 of page 1",
+            &reason,
+        );
+        assert_eq!(r.key, "gitlab:g/bad");
+        assert!(r.skip.unwrap().starts_with("unreadable listing entry: "));
+        let (v, _) = got[3].as_ref().unwrap_err();
+        assert_eq!(
+            unreadable(
+                "gitlab",
+                str_field(v, "path_with_namespace"),
+                "4 of page 1",
+                "x"
+            )
+            .key,
+            "gitlab:(unreadable entry 4 of page 1)"
+        );
+        assert!(entries::<GlProject>(serde_json::json!({"a": 1}), "page 2").is_err());
     }
 }

@@ -7,7 +7,11 @@
 //! 2. fetch workers (`jobs` of them) take claimed repositories: the remote's advertised refs
 //!    ([`refs`]: one smart-HTTP request; `git ls-remote` for local paths) against the
 //!    watermark (equal: unchanged, no pack fetched), else an incremental mirror fetch
-//!    ([`crate::source::remote`]); the credential goes only to the listing API's git host;
+//!    ([`crate::source::remote`]); the credential goes only to the listing API's git host,
+//!    and the URL fetched is always the clone URL that decision was taken on: mirrors are
+//!    keyed by repository and clone URL, a watermark holds the clone URL it was taken at (a
+//!    repository whose clone URL changed is fetched afresh, with a note), and a listing API's
+//!    clone URL that is not http(s) (`file://`, a local path) is refused;
 //! 3. the calling thread, the only one that writes to the store, scans each fetched mirror
 //!    through [`scan`] (only objects never read under this rule set) and commits its results
 //!    with its new watermark in one transaction; a failure is recorded with its reason and the
@@ -32,7 +36,8 @@ use crate::finding::Secret;
 use crate::provider::http::{Auth, HttpClient, HttpPolicy};
 use crate::provider::ProviderError;
 use crate::scan::Counters;
-use crate::source::remote::{GitCredential, GitRunner, Tip};
+use crate::source::remote::redact_url;
+use crate::source::remote::{GitCredential, GitRunner, Mirrored, Tip};
 use crate::store::{RepoEntry, RepoState, Store, StoreError, SweepInfo, SweepStatus};
 
 pub use inventory::Source;
@@ -215,14 +220,8 @@ pub fn run(
                     Some(a) if ours => a.clone(),
                     _ => Auth::None,
                 };
-                let out = fetch_one(opts, ref_client, &r, marks.get(&r.key), cred, &auth);
-                if tx
-                    .send(Fetched {
-                        repo: r,
-                        outcome: out,
-                    })
-                    .is_err()
-                {
+                let fetched = fetch_one(opts, ref_client, &r, marks.get(&r.key), cred, &auth);
+                if tx.send(fetched).is_err() {
                     return;
                 }
             });
@@ -231,6 +230,9 @@ pub fn run(
         for f in rx {
             if fatal.is_some() || cancel.load(Ordering::Relaxed) {
                 continue;
+            }
+            for n in &f.notes {
+                events(&Event::Note(n.clone()));
             }
             events(&Event::Started(f.repo.key.clone()));
             let res = finish_one(
@@ -278,10 +280,38 @@ pub fn run(
 static NO_REFS: std::sync::LazyLock<Tip> =
     std::sync::LazyLock::new(|| ("(no refs)".to_string(), String::new()));
 
+/// The pseudo-ref of a watermark that holds the clone URL the tips were read from: a
+/// watermark taken at one URL never says "unchanged" for another (two hosts, a moved
+/// repository), and a changed URL is noticed.
+const URL_REF: &str = "(clone url)";
+
+/// The watermark of `tips` read from `clone_url`, in the store's order.
+fn watermark_of(tips: &[Tip], clone_url: &str) -> Vec<Tip> {
+    let mut w = if tips.is_empty() {
+        vec![NO_REFS.clone()]
+    } else {
+        tips.to_vec()
+    };
+    w.push((URL_REF.to_string(), clone_url.to_string()));
+    w.sort();
+    w
+}
+
 /// What a fetch worker hands to the writer.
 struct Fetched {
     repo: RepoEntry,
     outcome: Result<FetchOutcome, String>,
+    /// Lines for the user (a clone URL that changed...).
+    notes: Vec<String>,
+}
+
+/// Whether a listing API's clone URL may be fetched: http(s) only. A `file://` URL or a path
+/// would make the sweep read a repository of the machine it runs on; only `sweep urls` (the
+/// user's own list) does that.
+fn remote_url_ok(source: &Source, clone_url: &str) -> bool {
+    matches!(source, Source::Urls { .. })
+        || reqwest::Url::parse(clone_url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
 }
 
 enum FetchOutcome {
@@ -298,9 +328,36 @@ fn fetch_one(
     mark: Option<&Vec<crate::store::RefTip>>,
     cred: Option<&GitCredential>,
     auth: &Auth,
+) -> Fetched {
+    let mut notes = Vec::new();
+    let outcome = fetch_checked(opts, ref_client, r, mark, cred, auth, &mut notes);
+    Fetched {
+        repo: r.clone(),
+        outcome,
+        notes,
+    }
+}
+
+fn fetch_checked(
+    opts: &SweepOptions,
+    ref_client: &HttpClient,
+    r: &RepoEntry,
+    mark: Option<&Vec<crate::store::RefTip>>,
+    cred: Option<&GitCredential>,
+    auth: &Auth,
+    notes: &mut Vec<String>,
 ) -> Result<FetchOutcome, String> {
-    let mirror = mirror_dir(&opts.cache, &r.key);
-    if let Some(mark) = mark.filter(|m| !m.is_empty()) {
+    if !remote_url_ok(&opts.source, &r.clone_url) {
+        // A plan written before this check (or by hand): refuse here too.
+        return Err(format!("{NOT_HTTP}: {}", redact_url(&r.clone_url)));
+    }
+    let mirror = mirror_for(&opts.cache, &r.key, &r.clone_url);
+    let mark = mark.filter(|m| !m.is_empty());
+    let was = mark.and_then(|m| m.iter().find(|(n, _)| n == URL_REF).map(|(_, u)| u));
+    if let Some(was) = was.filter(|w| *w != &r.clone_url) {
+        notes.push(moved_note(&r.key, was, &r.clone_url));
+    }
+    if let Some(mark) = mark {
         let is_http = r.clone_url.starts_with("https://") || r.clone_url.starts_with("http://");
         // One in-process request for HTTP remotes; `git ls-remote` for the rest. A failed
         // check is not a verdict: the fetch below says what is wrong.
@@ -309,30 +366,36 @@ fn fetch_one(
         } else {
             opts.git.ls_remote(&r.clone_url, cred).ok()
         };
-        let Some(remote) = remote else {
-            return fetch_mirror(opts, r, &mirror, cred);
-        };
-        if &remote == mark || (remote.is_empty() && mark == std::slice::from_ref(&*NO_REFS)) {
-            return Ok(FetchOutcome::Unchanged);
+        if let Some(remote) = remote {
+            // Compared in one order whatever order the datastore's collation gave.
+            let mut mark = mark.clone();
+            mark.sort();
+            if watermark_of(&remote, &r.clone_url) == mark {
+                return Ok(FetchOutcome::Unchanged);
+            }
         }
     }
-    fetch_mirror(opts, r, &mirror, cred)
+    let done = opts
+        .git
+        .mirror(&r.clone_url, &mirror, cred)
+        .map_err(|e| e.to_string())?;
+    if let (Mirrored::Recloned { was }, true) = (&done, notes.is_empty()) {
+        notes.push(moved_note(&r.key, was, &r.clone_url));
+    }
+    let tips = opts.git.local_tips(&mirror).map_err(|e| e.to_string())?;
+    Ok(FetchOutcome::Fetched { mirror, tips })
 }
 
-fn fetch_mirror(
-    opts: &SweepOptions,
-    r: &RepoEntry,
-    mirror: &Path,
-    cred: Option<&GitCredential>,
-) -> Result<FetchOutcome, String> {
-    opts.git
-        .mirror(&r.clone_url, mirror, cred)
-        .map_err(|e| e.to_string())?;
-    let tips = opts.git.local_tips(mirror).map_err(|e| e.to_string())?;
-    Ok(FetchOutcome::Fetched {
-        mirror: mirror.to_path_buf(),
-        tips,
-    })
+/// Why a listing API's clone URL is not fetched.
+const NOT_HTTP: &str =
+    "clone URL is not http(s): a listing may not point the sweep at a local repository (only `sweep urls` reads local paths)";
+
+fn moved_note(key: &str, was: &str, now: &str) -> String {
+    format!(
+        "{key}: clone URL changed from {} to {}: its mirror is cloned afresh from the new URL",
+        redact_url(was),
+        redact_url(now)
+    )
 }
 
 /// Scans and commits one fetched repository, or records why it failed. An error returned
@@ -373,11 +436,9 @@ fn finish_one(
             scanned.result.tips = if incomplete.is_some() {
                 // What was found is kept, but with no watermark: the next sweep retries it.
                 Vec::new()
-            } else if tips.is_empty() {
-                // A repository with no refs is still "scanned at these tips".
-                vec![NO_REFS.clone()]
             } else {
-                tips.clone()
+                // A repository with no refs is still "scanned at these tips", from this URL.
+                watermark_of(tips, &f.repo.clone_url)
             };
             scanned.result.bytes = counters.bytes.load(Ordering::Relaxed) - before;
             match store.commit_repo(sweep, key, &setup.ruleset, &scanned.result) {
@@ -430,7 +491,9 @@ fn plan(
         if r.skip.is_some() {
             continue;
         }
-        r.skip = if globs.as_ref().is_some_and(|g| g.is_match(&r.key)) {
+        r.skip = if !r.clone_url.is_empty() && !remote_url_ok(&opts.source, &r.clone_url) {
+            Some(NOT_HTTP.into())
+        } else if globs.as_ref().is_some_and(|g| g.is_match(&r.key)) {
             Some("excluded by --exclude-repo".into())
         } else if r.is_fork && !opts.include_forks {
             Some("fork (use --include-forks)".into())
@@ -470,10 +533,32 @@ fn exclude_set(globs: &[String]) -> Result<Option<globset::GlobSet>, SweepError>
         .map_err(|e| SweepError::Listing(format!("--exclude-repo: {e}")))
 }
 
-/// The mirror directory of a repository: a readable name plus a digest of the key.
-pub fn mirror_dir(cache: &Path, key: &str) -> PathBuf {
+/// The mirror directory of a repository: a readable name plus a digest of the key and the
+/// clone URL (host and path), so that one cache serves two hosts listing the same names, and
+/// a repository that moved gets a mirror of its own instead of fetching the old one's origin.
+pub fn mirror_dir(cache: &Path, key: &str, clone_url: &str) -> PathBuf {
+    dir_named(cache, key, &format!("{key}\n{clone_url}"))
+}
+
+/// [`mirror_dir`] as patrol 0.x named it (digest of the key alone): such a mirror is taken
+/// over rather than cloned again; its own URL is checked before any fetch.
+fn legacy_mirror_dir(cache: &Path, key: &str) -> PathBuf {
+    dir_named(cache, key, key)
+}
+
+/// The mirror of `key` at `clone_url`, taking over a mirror named the old way.
+fn mirror_for(cache: &Path, key: &str, clone_url: &str) -> PathBuf {
+    let dir = mirror_dir(cache, key, clone_url);
+    let legacy = legacy_mirror_dir(cache, key);
+    if !dir.exists() && legacy.is_dir() {
+        let _ = std::fs::rename(&legacy, &dir);
+    }
+    dir
+}
+
+fn dir_named(cache: &Path, key: &str, digest_of: &str) -> PathBuf {
     use sha2::Digest;
-    let d = sha2::Sha256::digest(key.as_bytes());
+    let d = sha2::Sha256::digest(digest_of.as_bytes());
     let tail: String = key
         .rsplit(['/', ':', '\\'])
         .next()
@@ -506,4 +591,66 @@ fn git_header(source: &Source, token: &Secret) -> GitCredential {
 /// The same credential for the in-process ref check.
 fn git_auth(source: &Source, token: &Secret) -> Auth {
     Auth::Header("authorization", Secret::new(basic_value(source, token)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watermark_taken_at_one_url_never_matches_another() {
+        let tips = vec![("refs/heads/main".to_string(), "aa".to_string())];
+        let a = watermark_of(&tips, "https://a.example/o/r.git");
+        assert_eq!(a, watermark_of(&tips, "https://a.example/o/r.git"));
+        assert_ne!(a, watermark_of(&tips, "https://b.example/o/r.git"));
+        assert_ne!(
+            a, tips,
+            "a watermark without its URL (written before) is refetched"
+        );
+        assert!(watermark_of(&[], "https://a.example/o/r.git").contains(&NO_REFS));
+    }
+
+    #[test]
+    fn mirrors_are_keyed_by_repository_and_clone_url() {
+        let c = Path::new("/cache");
+        let a = mirror_dir(c, "github:acme/app", "https://a.example/acme/app.git");
+        let b = mirror_dir(c, "github:acme/app", "https://b.example/acme/app.git");
+        assert_ne!(a, b);
+        assert_ne!(a, legacy_mirror_dir(c, "github:acme/app"));
+        assert!(a.file_name().unwrap().to_string_lossy().starts_with("app-"));
+    }
+
+    #[test]
+    fn a_mirror_named_the_old_way_is_taken_over() {
+        let cache = tempfile::tempdir().unwrap();
+        let legacy = legacy_mirror_dir(cache.path(), "k");
+        std::fs::create_dir_all(legacy.join("objects")).unwrap();
+        let dir = mirror_for(cache.path(), "k", "https://a.example/r.git");
+        assert!(dir.join("objects").is_dir() && !legacy.exists());
+    }
+
+    #[test]
+    fn only_sweep_urls_may_name_local_repositories() {
+        let gh = Source::GitHub {
+            org: "o".into(),
+            api_url: None,
+        };
+        assert!(remote_url_ok(&gh, "https://github.com/o/r.git"));
+        assert!(remote_url_ok(&gh, "http://127.0.0.1:8080/git/r.git"));
+        for bad in [
+            "file:///srv/r.git",
+            "FILE:///srv/r.git",
+            "/srv/r.git",
+            "../r.git",
+            "ext::sh -c touch% /tmp/x",
+            "git@github.com:o/r.git",
+            "ssh://github.com/o/r.git",
+        ] {
+            assert!(!remote_url_ok(&gh, bad), "{bad}");
+        }
+        let urls = Source::Urls {
+            file: "list.txt".into(),
+        };
+        assert!(remote_url_ok(&urls, "/srv/r.git"));
+    }
 }

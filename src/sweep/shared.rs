@@ -121,14 +121,8 @@ pub(super) fn run(
                     Some(a) if ours => a.clone(),
                     _ => Auth::None,
                 };
-                let out = fetch_one(opts, ref_client, &r, mark.as_ref(), cred, &auth);
-                if tx
-                    .send(Fetched {
-                        repo: r,
-                        outcome: out,
-                    })
-                    .is_err()
-                {
+                let fetched = fetch_one(opts, ref_client, &r, mark.as_ref(), cred, &auth);
+                if tx.send(fetched).is_err() {
                     return;
                 }
             });
@@ -192,6 +186,9 @@ pub(super) fn run(
             in_flight -= 1;
             if fatal.is_some() || cancel.load(Ordering::Relaxed) {
                 continue;
+            }
+            for n in &f.notes {
+                events(&Event::Note(n.clone()));
             }
             events(&Event::Started(f.repo.key.clone()));
             match finish_one(

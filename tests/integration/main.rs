@@ -30,6 +30,8 @@
 //! - `notify`: `--notify` / `--notify-webhook` against `notify_servers` (SMTP, webhook)
 //! - `sweep` (with `sweep_server`, a loopback organisation: listings and smart HTTP): the
 //!   sweep datastore, incrementality, resume after SIGKILL, isolation, credentials
+//! - `sweep_hosts`: where a sweep's git traffic and credential go with two loopback hosts;
+//!   hostile and malformed listing entries
 //! - `containers`: archives (zip, tar, gzip, nested) and encodings, with their limits
 //!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
@@ -69,6 +71,7 @@ mod rules_cli;
 mod sarif;
 mod scan_files;
 mod sweep;
+mod sweep_hosts;
 mod sweep_server;
 mod util;
 mod verify;

@@ -29,6 +29,11 @@ pub struct Repo {
     pub missing: bool,
     /// Its clone URL points at this other origin (which gets no credential).
     pub other_host: Option<String>,
+    /// Its clone URL, whole, as the listing gives it (`file://...`, a local path...).
+    pub clone_url: Option<String>,
+    /// Fields set on its listing entry as given (GitHub, GitLab): `null` makes a required
+    /// field unreadable, an object replaces a nested one.
+    pub listing_patch: Option<Value>,
 }
 
 impl Repo {
@@ -42,6 +47,8 @@ impl Repo {
             archived: false,
             missing: false,
             other_host: None,
+            clone_url: None,
+            listing_patch: None,
         }
     }
 }
@@ -53,6 +60,23 @@ pub struct Hit {
     pub url: String,
     pub authorized: bool,
     pub pack: bool,
+    /// The `Authorization` header as received, whoever's credential it holds.
+    pub authorization: Option<String>,
+}
+
+impl Hit {
+    /// Whether this request carried `token` as a Basic password or a Bearer token.
+    pub fn carries(&self, token: &str) -> bool {
+        let Some(v) = &self.authorization else {
+            return false;
+        };
+        if v.strip_prefix("Bearer ") == Some(token) {
+            return true;
+        }
+        v.strip_prefix("Basic ")
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .is_some_and(|raw| String::from_utf8_lossy(&raw).ends_with(&format!(":{token}")))
+    }
 }
 
 struct State {
@@ -60,6 +84,8 @@ struct State {
     log: Vec<Hit>,
     token: String,
     delay: Duration,
+    /// Git endpoints answer without a credential.
+    public: bool,
 }
 
 /// The running organisation.
@@ -108,6 +134,7 @@ impl Org {
             log: Vec::new(),
             token: token.into(),
             delay: Duration::ZERO,
+            public: false,
         }));
         {
             let server = server.clone();
@@ -225,6 +252,19 @@ impl Org {
         self.state.lock().unwrap().delay = d;
     }
 
+    /// Serves git without asking for a credential (a public host).
+    pub fn set_public(&self, public: bool) {
+        self.state.lock().unwrap().public = public;
+    }
+
+    /// Changes where the listing says repository `name` is cloned from.
+    pub fn set_other_host(&self, name: &str, host: Option<String>) {
+        let mut s = self.state.lock().unwrap();
+        for r in s.repos.iter_mut().filter(|r| r.name == name) {
+            r.other_host = host.clone();
+        }
+    }
+
     /// Requests for repository `name`'s git endpoints.
     pub fn git_hits(&self, name: &str) -> Vec<Hit> {
         let needle = format!("/git/{name}.git/");
@@ -279,11 +319,12 @@ fn respond(rq: tiny_http::Request, status: u16, headers: &[(&str, String)], body
 fn handle(mut rq: tiny_http::Request, state: &Mutex<State>, root: &Path, base: &str) {
     let url = rq.url().to_string();
     let method = rq.method().as_str().to_string();
-    let (token, delay) = {
+    let (token, delay, public) = {
         let s = state.lock().unwrap();
-        (s.token.clone(), s.delay)
+        (s.token.clone(), s.delay, s.public)
     };
     let ok = authorized(&rq, &token);
+    let authorization = header(&rq, "authorization");
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let path = path.to_string();
     let query = query.to_string();
@@ -293,10 +334,11 @@ fn handle(mut rq: tiny_http::Request, state: &Mutex<State>, root: &Path, base: &
             url: url.clone(),
             authorized: ok,
             pack,
+            authorization: authorization.clone(),
         })
     };
     if let Some(rest) = path.strip_prefix("/git/") {
-        if !ok {
+        if !ok && !public {
             log(false);
             return respond(
                 rq,
@@ -333,9 +375,18 @@ fn handle(mut rq: tiny_http::Request, state: &Mutex<State>, root: &Path, base: &
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.to_string(), v.replace("%24", "$")))
         .collect();
-    let clone_url = |r: &Repo| match &r.other_host {
-        Some(h) => format!("{h}/git/{}.git", r.name),
-        None => format!("{base}/git/{}.git", r.name).replace("http://", "http://org@"),
+    let clone_url = |r: &Repo| match (&r.clone_url, &r.other_host) {
+        (Some(u), _) => u.clone(),
+        (None, Some(h)) => format!("{h}/git/{}.git", r.name),
+        (None, None) => format!("{base}/git/{}.git", r.name).replace("http://", "http://org@"),
+    };
+    let patched = |mut o: Value, r: &Repo| {
+        if let Some(Value::Object(p)) = &r.listing_patch {
+            for (k, v) in p {
+                o[k] = v.clone();
+            }
+        }
+        o
     };
     let json_ok = |rq: tiny_http::Request, v: Value, extra: Vec<(&str, String)>| {
         let mut h = vec![("Content-Type", "application/json".to_string())];
@@ -391,10 +442,10 @@ fn handle(mut rq: tiny_http::Request, state: &Mutex<State>, root: &Path, base: &
         if page < repos.len() {
             extra.push(("Link", format!("<{base}{path}?per_page=100&page={}>; rel=\"next\", <{base}{path}?per_page=100&page={}>; rel=\"last\"", page + 1, repos.len())));
         }
-        let v: Vec<Value> = repos.iter().skip(page - 1).take(1).map(|r| json!({
+        let v: Vec<Value> = repos.iter().skip(page - 1).take(1).map(|r| patched(json!({
             "name": r.name, "full_name": format!("acme/{}", r.name), "clone_url": clone_url(r),
             "fork": r.fork_of.is_some(), "archived": r.archived, "disabled": r.disabled, "size": 1,
-        })).collect();
+        }), r)).collect();
         return json_ok(rq, json!(v), extra);
     }
     // GitLab: /api/v4/groups/{id}/projects?include_subgroups=true, one a page, x-next-page.
@@ -418,7 +469,7 @@ fn handle(mut rq: tiny_http::Request, state: &Mutex<State>, root: &Path, base: &
                     o["forked_from_project"] =
                         json!({"path_with_namespace": format!("grp/{}/{p}", r.project)});
                 }
-                o
+                patched(o, r)
             })
             .collect();
         return json_ok(rq, json!(v), extra);
