@@ -19,7 +19,18 @@ pub struct Case {
 /// `prepare` is called only when a case that needs it passes the command line's filters, and
 /// what it returns is kept alive until every case has run.
 pub fn run<T>(cases: &[Case], prepare: impl FnOnce() -> Result<T, String>) -> Conclusion {
-    let args = Arguments::from_args();
+    let (args, filters) = arguments();
+    let selected = |c: &Case| {
+        filters.is_empty()
+            || filters.iter().any(|f| {
+                if args.exact {
+                    c.name == f
+                } else {
+                    c.name.contains(f.as_str())
+                }
+            })
+    };
+    let cases: Vec<&Case> = cases.iter().filter(|c| selected(c)).collect();
     let probe = |c: &Case| Trial::test(c.name, || Ok(()));
     let wanted = cases
         .iter()
@@ -36,7 +47,7 @@ pub fn run<T>(cases: &[Case], prepare: impl FnOnce() -> Result<T, String>) -> Co
         eprintln!("\nnot run (counted as ignored): {reason}\n");
     }
     let trials = cases
-        .iter()
+        .into_iter()
         .map(|c| {
             let body = c.run;
             let skip = c.needs.then(|| missing.clone()).flatten();
@@ -53,4 +64,32 @@ pub fn run<T>(cases: &[Case], prepare: impl FnOnce() -> Result<T, String>) -> Co
     let conclusion = libtest_mimic::run(&args, trials);
     drop(ready);
     conclusion
+}
+
+/// The command line as libtest-mimic reads it, less the name filters, which are returned
+/// apart: `cargo test a b` hands every test binary two filters, the standard harness takes
+/// any number, libtest-mimic one.
+fn arguments() -> (Arguments, Vec<String>) {
+    const TAKES_VALUE: &[&str] = &[
+        "--skip",
+        "--test-threads",
+        "--color",
+        "--format",
+        "--logfile",
+    ];
+    let mut flags = Vec::new();
+    let mut filters = Vec::new();
+    let mut raw = std::env::args();
+    flags.extend(raw.next());
+    while let Some(a) = raw.next() {
+        if TAKES_VALUE.contains(&a.as_str()) {
+            flags.push(a);
+            flags.extend(raw.next());
+        } else if a.starts_with('-') {
+            flags.push(a);
+        } else {
+            filters.push(a);
+        }
+    }
+    (Arguments::from_iter(flags), filters)
 }
