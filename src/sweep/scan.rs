@@ -16,9 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::ScanConfig;
 use crate::error::Diagnostics;
-use crate::finding::{
-    ChecksumStatus, Finding, Fingerprint, Location, Secret, Verification, VerificationStatus,
-};
+use crate::finding::{Finding, Fingerprint, Location, RuleId, Secret};
 use crate::scan::{scan_selected, Counters};
 use crate::source::git::{plan_history, PlannedBlob, Selection};
 use crate::source::{CommitMeta, Origin};
@@ -158,16 +156,16 @@ pub fn scan_mirror(
     } else {
         RepoConfig::default()
     };
-    let hidden = |fp: &str, rule: &str| {
-        setup.config.accepted.contains(&Fingerprint(fp.to_string()))
-            || own.allowed.contains(fp)
-            || own.disabled.iter().any(|d| d == rule)
+    let hidden = |fp: &Fingerprint, rule: &RuleId| {
+        setup.config.accepted.contains(fp)
+            || own.allowed.contains(fp.as_str())
+            || own.disabled.iter().any(|d| d == rule.as_str())
     };
 
     let mut out = RepoScan::default();
-    let mut fp_objects: Vec<(String, String)> = Vec::new();
+    let mut fp_objects: Vec<(Fingerprint, String)> = Vec::new();
     for f in findings {
-        let fp = f.fingerprint.0.clone();
+        let fp = f.fingerprint.clone();
         for l in &f.locations {
             let Some(commit) = &l.commit else { continue };
             let path = l
@@ -181,39 +179,26 @@ pub fn scan_mirror(
                 oid.clone(),
                 ObjectHit {
                     fingerprint: fp.clone(),
-                    rule: f.rule.to_string(),
+                    rule: f.rule.clone(),
                     line: l.line,
                     column: l.column,
-                    encoding: l.encoding.map(str::to_string),
+                    encoding: l.encoding,
                 },
             ));
             if !hidden(&fp, &f.rule) {
-                out.result.locations.push(location_row(
-                    &fp,
-                    repo,
-                    commit,
-                    &l.path,
-                    l.line,
-                    l.column,
-                    l.encoding.map(str::to_string),
-                    oid,
-                ));
+                out.result
+                    .locations
+                    .push(LocationRow::of(&fp, repo, commit, l, oid));
                 fp_objects.push((fp.clone(), oid.clone()));
             }
         }
         // A hidden finding's hits are still recorded above, so that a later, smaller
         // baseline finds it without reading the object again.
-        out.result.findings.push(FindingRow {
-            fingerprint: fp.clone(),
-            rule: f.rule.to_string(),
-            name: f.name.clone(),
-            provider: f.provider.to_string(),
-            checksum: f.checksum.as_str().to_string(),
-            secret: f.secret.expose().to_string(),
-            redacted: mask(f.secret.expose()),
-        });
+        out.result
+            .findings
+            .push(FindingRow::of(&f, mask(f.secret.expose())));
         if !hidden(&fp, &f.rule) {
-            out.secrets.insert(fp, f.secret.clone());
+            out.secrets.insert(fp.0, f.secret.clone());
         }
     }
     out.result.hits.sort_by(|a, b| {
@@ -234,29 +219,36 @@ pub fn scan_mirror(
             continue;
         }
         for o in origins_of.get(&oid).into_iter().flatten() {
-            let (commit, path) = match o {
-                Origin::GitBlob { commit, path } => {
-                    (commit, String::from_utf8_lossy(path).into_owned())
-                }
-                Origin::GitMessage { commit, what } => (commit, format!("<{what}>")),
+            let (commit, path, path_raw) = match o {
+                Origin::GitBlob { commit, path } => match std::str::from_utf8(path) {
+                    Ok(p) => (commit, p.to_string(), None),
+                    Err(_) => (
+                        commit,
+                        String::from_utf8_lossy(path).into_owned(),
+                        Some(path.clone()),
+                    ),
+                },
+                Origin::GitMessage { commit, what } => (commit, format!("<{what}>"), None),
                 _ => continue,
             };
-            out.result.locations.push(location_row(
-                &h.fingerprint,
-                repo,
-                commit,
-                &path,
-                h.line,
-                h.column,
-                h.encoding.clone(),
-                &oid,
-            ));
+            let at = Location {
+                path,
+                path_raw,
+                line: h.line,
+                column: h.column,
+                commit: None,
+                encoding: h.encoding,
+                repository: None,
+            };
+            out.result
+                .locations
+                .push(LocationRow::of(&h.fingerprint, repo, commit, &at, &oid));
             fp_objects.push((h.fingerprint.clone(), oid.clone()));
         }
     }
 
     let tip_blobs = tip_objects(mirror);
-    let mut at_tip: BTreeSet<String> = BTreeSet::new();
+    let mut at_tip: BTreeSet<Fingerprint> = BTreeSet::new();
     for (fp, oid) in &fp_objects {
         if tip_blobs.contains(oid) {
             at_tip.insert(fp.clone());
@@ -288,32 +280,6 @@ fn key_of(o: &Origin) -> (String, Vec<u8>) {
             (commit.id.clone(), format!("<{what}>").into_bytes())
         }
         _ => (String::new(), Vec::new()),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn location_row(
-    fp: &str,
-    repo: &str,
-    c: &CommitMeta,
-    path: &str,
-    line: u64,
-    column: u64,
-    encoding: Option<String>,
-    oid: &str,
-) -> LocationRow {
-    LocationRow {
-        fingerprint: fp.to_string(),
-        repo: repo.to_string(),
-        commit: c.id.clone(),
-        path: path.to_string(),
-        line,
-        column,
-        encoding,
-        author_name: c.author_name.clone(),
-        author_email: c.author_email.clone(),
-        author_date: c.author_date.clone(),
-        object: oid.to_string(),
     }
 }
 
@@ -370,57 +336,7 @@ impl RepoConfig {
 
 /// A stored finding as the report writers take it: each location names its repository.
 pub fn to_finding(f: &StoredFinding) -> Finding {
-    let mut locations: Vec<Location> = f
-        .locations
-        .iter()
-        .map(|l| Location {
-            path: l.path.clone(),
-            path_raw: None,
-            line: l.line,
-            column: l.column,
-            commit: Some(CommitMeta {
-                id: l.commit.clone(),
-                author_name: l.author_name.clone(),
-                author_email: l.author_email.clone(),
-                author_date: l.author_date.clone(),
-            }),
-            encoding: match l.encoding.as_deref() {
-                None => None,
-                Some("base64") => Some("base64"),
-                Some(_) => Some("decoded"),
-            },
-            repository: Some(l.repo.clone()),
-        })
-        .collect();
-    locations.sort();
-    Finding {
-        rule: f.row.rule.as_str().into(),
-        name: f.row.name.clone(),
-        provider: f.row.provider.as_str().into(),
-        secret: Secret::new(f.row.secret.clone()),
-        fingerprint: Fingerprint(f.row.fingerprint.clone()),
-        checksum: if f.row.checksum == "valid" {
-            ChecksumStatus::Valid
-        } else {
-            ChecksumStatus::None
-        },
-        locations,
-        locations_omitted: 0,
-        verification: f.outcome.as_ref().map(|o| Verification {
-            status: match o.status.as_str() {
-                "live" => VerificationStatus::Live,
-                "revoked_or_invalid" => VerificationStatus::RevokedOrInvalid,
-                "error" => VerificationStatus::Error,
-                _ => VerificationStatus::Unknown,
-            },
-            owner: o.owner.clone(),
-            checked_at: o.checked_at.clone(),
-            detail: match &o.revoked_at {
-                Some(at) => format!("revoked at {at}"),
-                None => "as recorded in the datastore".into(),
-            },
-        }),
-    }
+    f.to_finding()
 }
 
 /// A stand-in for a secret that is not stored: same length, every character but the first
