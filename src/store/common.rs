@@ -13,7 +13,7 @@ use crate::finding::{
 
 use super::{
     FindingRow, LocationRow, NotScanned, ObjectHit, Outcome, PlanRow, RepoCounts, RepoEntry,
-    RepoState, StoredFinding, SweepInfo, SweepStatus,
+    RepoState, StoreError, StoredFinding, SweepInfo, SweepStatus,
 };
 
 /// Typed access to the columns of one result row, by position.
@@ -44,6 +44,17 @@ pub(crate) const SWEEP_COLS: &str = "id, target, ruleset, started_at, complete";
 pub(crate) const ENTRY_COLS: &str = "repo, clone_url, size, is_fork, parent, archived, skip";
 /// The columns [`object_hit`] reads (after the object id).
 pub(crate) const HIT_COLS: &str = "fingerprint, rule, line, col, encoding";
+
+/// The error for a sweep id (or, with `None`, any sweep) the datastore does not hold.
+pub(crate) fn no_sweep(path: &str, sweep: Option<i64>) -> StoreError {
+    StoreError::Invalid {
+        path: path.to_string(),
+        reason: match sweep {
+            Some(id) => format!("no sweep {id}"),
+            None => "no sweep yet".into(),
+        },
+    }
+}
 
 pub(crate) fn sweep_info<R: Cols>(r: &R) -> Result<SweepInfo, R::Error> {
     Ok(SweepInfo {

@@ -400,11 +400,15 @@ impl PgStore {
         self.heartbeat.take();
     }
 
-    fn lost(&self, repo: &str) -> StoreError {
-        StoreError::LeaseLost {
+    /// `Ok` when the write happened, else the lease on `repo` was lost.
+    fn lost_unless(&self, written: bool, repo: &str) -> Result<(), StoreError> {
+        if written {
+            return Ok(());
+        }
+        Err(StoreError::LeaseLost {
             path: self.name.clone(),
             repo: repo.to_string(),
-        }
+        })
     }
 }
 
@@ -912,11 +916,7 @@ impl Store for PgStore {
             tx.commit()?;
             Ok(true)
         })?;
-        if written {
-            Ok(())
-        } else {
-            Err(self.lost(repo))
-        }
+        self.lost_unless(written, repo)
     }
 
     fn finish_repo(
@@ -941,11 +941,7 @@ impl Store for PgStore {
             tx.commit()?;
             Ok(true)
         })?;
-        if written {
-            Ok(())
-        } else {
-            Err(self.lost(repo))
-        }
+        self.lost_unless(written, repo)
     }
 
     fn close_sweep(&mut self, sweep: i64) -> Result<bool, StoreError> {
@@ -984,13 +980,7 @@ impl Store for PgStore {
         row.map(|r| common::sweep_info(&r))
             .transpose()
             .map_err(|e| db(&self.name, e))?
-            .ok_or_else(|| StoreError::Invalid {
-                path: self.name.clone(),
-                reason: match sweep {
-                    Some(id) => format!("no sweep {id}"),
-                    None => "no sweep yet".into(),
-                },
-            })
+            .ok_or_else(|| common::no_sweep(&self.name, sweep))
     }
 
     fn status(&self, sweep: Option<i64>) -> Result<SweepStatus, StoreError> {

@@ -574,13 +574,7 @@ impl Store for SqliteStore {
         };
         r.optional()
             .map_err(self.err())?
-            .ok_or_else(|| StoreError::Invalid {
-                path: self.path.clone(),
-                reason: match sweep {
-                    Some(id) => format!("no sweep {id}"),
-                    None => "no sweep yet".into(),
-                },
-            })
+            .ok_or_else(|| common::no_sweep(&self.path, sweep))
     }
 
     fn status(&self, sweep: Option<i64>) -> Result<SweepStatus, StoreError> {

@@ -23,6 +23,7 @@ use crate::error::Diagnostics;
 use crate::finding::{Finding, FindingSink, Fingerprint, Location, RuleId, ScanSummary, Secret};
 use crate::scan::{Counters, GitTarget, GitWhat, Objects, RunContext, ScanPlan, Scanner, Target};
 use crate::source::git::{plan_history, HistoryPlan, Selection};
+use crate::source::tips;
 use crate::source::{CommitMeta, Origin};
 use crate::store::{FindingRow, LocationRow, ObjectHit, RepoResult, Store, StoredFinding};
 
@@ -161,7 +162,7 @@ pub fn scan_mirror(
         fp_objects,
         ..
     } = rec;
-    let tip_blobs = tip_objects(mirror);
+    let tip_blobs = tips::branch_tip_blobs(mirror);
     let at_tip: BTreeSet<Fingerprint> = fp_objects
         .into_iter()
         .filter(|(_, oid)| tip_blobs.contains(oid))
@@ -360,27 +361,6 @@ fn key_of(o: &Origin) -> (String, Vec<u8>) {
     }
 }
 
-/// Blob ids in the trees of every branch tip (`refs/heads/*`).
-fn tip_objects(mirror: &Path) -> HashSet<String> {
-    let mut out = HashSet::new();
-    let Ok(repo) = git2::Repository::open_bare(mirror) else {
-        return out;
-    };
-    let Ok(refs) = repo.references_glob("refs/heads/*") else {
-        return out;
-    };
-    for r in refs.flatten() {
-        let Ok(tree) = r.peel_to_tree() else { continue };
-        let _ = tree.walk(git2::TreeWalkMode::PreOrder, |_, e| {
-            if e.kind() == Some(git2::ObjectType::Blob) {
-                out.insert(e.id().to_string());
-            }
-            git2::TreeWalkResult::Ok
-        });
-    }
-    out
-}
-
 /// What a swept repository's own `patrol.toml` (at its HEAD) accepts: applied only with
 /// `--honour-repo-config`.
 #[derive(Debug, Default)]
@@ -391,16 +371,10 @@ struct RepoConfig {
 
 impl RepoConfig {
     fn read(mirror: &Path) -> Self {
-        let text = (|| {
-            let repo = git2::Repository::open_bare(mirror).ok()?;
-            let tree = repo.head().ok()?.peel_to_tree().ok()?;
-            let entry = tree.get_name("patrol.toml")?;
-            let blob = repo.find_blob(entry.id()).ok()?;
-            Some(String::from_utf8_lossy(blob.content()).into_owned())
-        })();
-        let Some(text) = text else {
+        let Some(bytes) = tips::head_file(mirror, "patrol.toml") else {
             return Self::default();
         };
+        let text = String::from_utf8_lossy(&bytes);
         match crate::config::Config::parse("patrol.toml", &text, Path::new("/nonexistent")) {
             Ok(c) => Self {
                 allowed: c.allowed(),
