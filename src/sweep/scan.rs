@@ -126,18 +126,7 @@ pub fn scan_mirror(
         fp_objects: Vec::new(),
     };
     let blobs = split.objects.blobs.len() as u64;
-    let target = GitTarget {
-        repo: mirror.to_path_buf(),
-        what: GitWhat::Objects(Arc::new(split.objects)),
-    };
-    let plan = ScanPlan {
-        targets: vec![Target {
-            name: repo.to_string(),
-            files: Vec::new(),
-            repositories: vec![target],
-        }],
-        problems: Vec::new(),
-    };
+    let plan = objects_plan(mirror, split.objects);
     let ctx = RunContext {
         diagnostics: &diags,
         counters,
@@ -178,6 +167,22 @@ pub fn scan_mirror(
         .map(|d| d.to_string())
         .collect();
     Ok(out)
+}
+
+/// A scan plan of exactly `objects` of the repository at `mirror`.
+fn objects_plan(mirror: &Path, objects: Objects) -> ScanPlan {
+    let target = Target {
+        name: objects.repository.clone(),
+        files: Vec::new(),
+        repositories: vec![GitTarget {
+            repo: mirror.to_path_buf(),
+            what: GitWhat::Objects(Arc::new(objects)),
+        }],
+    };
+    ScanPlan {
+        targets: vec![target],
+        problems: Vec::new(),
+    }
 }
 
 /// A repository's history plan split by what the datastore has read already.
