@@ -1,6 +1,6 @@
 //! Time as patrol writes and reads it: RFC 3339 UTC stamps for audit entries and
-//! verifications, the service's and the user's date forms, and request-body times. The one
-//! place these formats are spelled.
+//! verifications, the datastore's stamps, the service's and the user's date forms, and
+//! request-body times. The one place these formats are spelled.
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -12,6 +12,21 @@ pub fn now_rfc3339() -> String {
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
     OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
+}
+
+/// The current time, RFC 3339 UTC with as many fraction digits as the clock gives: the
+/// datastore's stamps (sweeps, plan rows, first sightings), ordered as they were written.
+pub fn now_precise() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// [`now_precise`] plus `minutes`: when a lease taken now ends.
+pub fn minutes_from_now(minutes: i64) -> String {
+    (OffsetDateTime::now_utc() + time::Duration::minutes(minutes))
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Parses the service's times (`2018-07-19T00:00:00`, with or without fraction and offset;

@@ -98,6 +98,11 @@ impl fmt::Display for Secret {
 pub struct Fingerprint(pub String);
 
 impl Fingerprint {
+    /// The hex form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// Computes the fingerprint of `secret` under `rule_id`.
     pub fn of(rule_id: &str, secret: &Secret) -> Self {
         let mut h = Sha256::new();
@@ -340,7 +345,7 @@ impl From<LocationRecord> for Location {
 /// The `&'static` name of an encoding read back from a report: the matcher's own names are
 /// returned as they are; an unknown one (a report from a newer patrol) is kept by leaking its
 /// few bytes, once per location read.
-fn encoding_name(s: String) -> &'static str {
+pub fn encoding_name(s: String) -> &'static str {
     const KNOWN: &[&str] = &["base64", "url", "basic_auth", "npmrc", "utf16"];
     match KNOWN.iter().find(|k| **k == s) {
         Some(k) => k,

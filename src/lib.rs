@@ -27,7 +27,8 @@
 //!   rotated)
 //! - `clock`: the RFC 3339 time formats
 //! - `notify`: telling token owners (message builders; SMTP and webhook delivery)
-//! - `store`: the sweep datastore (trait `Store`; SQLite)
+//! - `store`: the sweep datastore (trait `Store`; SQLite and PostgreSQL, each schema one
+//!   `.sql` file in `store/schema/`, what both compute alike in `common.rs`; typed rows)
 //! - `sweep`: an organisation's repositories: list, plan, fetch, scan what is new, commit
 //!
 //! # Embedding the scanner

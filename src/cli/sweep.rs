@@ -366,7 +366,7 @@ fn act_on(
     let mut missing = 0;
     for f in &stored {
         let mut finding = to_finding(f);
-        match secrets.get(&f.row.fingerprint) {
+        match secrets.get(f.row.fingerprint.as_str()) {
             Some(s) => finding.secret = s.clone(),
             None if f.secret_stored => {}
             None => {
@@ -394,9 +394,9 @@ fn act_on(
             )
             .then(|| now.clone());
             store.record_outcome(
-                &f.fingerprint.0,
+                &f.fingerprint,
                 &Outcome {
-                    status: v.status.as_str().to_string(),
+                    status: v.status,
                     owner: v.owner.clone(),
                     checked_at: v.checked_at.clone(),
                     revoked_at,

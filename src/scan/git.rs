@@ -14,13 +14,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::blob::BlobScanner;
 use super::collect::Job;
-use super::plan::{GitTarget, GitWhat};
+use super::plan::{GitTarget, GitWhat, Objects};
 use crate::source::git::{plan_history, staged_blobs, BlobReader, PlannedBlob};
 use crate::source::Origin;
 
 /// Scans one repository into the job's collector. A repository that cannot be opened (or a
 /// revision that does not resolve) is one error line; the caller goes on with the next.
 pub(crate) fn scan_repository(job: &Job<'_>, t: &GitTarget) {
+    if let GitWhat::Objects(o) = &t.what {
+        return scan_objects(job, t, o);
+    }
     let repository = t.repo.display().to_string();
     let planned = match &t.what {
         GitWhat::History(sel) if super::pipeline::applies(sel) => {
@@ -37,6 +40,7 @@ pub(crate) fn scan_repository(job: &Job<'_>, t: &GitTarget) {
             p.blobs
         }),
         GitWhat::Staged => staged_blobs(&t.repo, job.diags),
+        GitWhat::Objects(_) => unreachable!("scanned above"),
     };
     match planned.map(|b| without_excluded(b, &job.config.exclude_set)) {
         Ok(blobs) => scan_planned(job, &t.repo, &repository, &blobs),
@@ -45,6 +49,17 @@ pub(crate) fn scan_repository(job: &Job<'_>, t: &GitTarget) {
             job.diags.error(repository, e);
         }
     }
+}
+
+/// Exactly the caller's objects: the messages on this thread, then the blobs, every location
+/// named `o.repository`. What to read was decided by the caller, so no exclude applies.
+fn scan_objects(job: &Job<'_>, t: &GitTarget, o: &Objects) {
+    let mut s = BlobScanner::new(job, Some(o.repository.clone()));
+    for (bytes, origin) in &o.messages {
+        s.scan_bytes(bytes, std::slice::from_ref(origin));
+    }
+    drop(s);
+    scan_planned(job, &t.repo, &o.repository, &o.blobs);
 }
 
 /// The repository's own config (`.git/config`): remote URLs with credentials in them.

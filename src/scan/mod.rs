@@ -30,43 +30,9 @@ use crate::error::Diagnostics;
 use crate::finding::{Finding, FindingSink, ScanSummary};
 pub use blob::{is_binary, INLINE_ALLOW_MARKERS};
 pub use collect::Counters;
-pub use plan::{GitOptions, GitTarget, GitWhat, HistoryMode, PlanError, ScanPlan, Target};
+pub use plan::{GitOptions, GitTarget, GitWhat, HistoryMode, Objects, PlanError, ScanPlan, Target};
 
 use collect::{Collector, Job};
-
-/// The sweep's entry point: scans exactly the given blobs (`blobs`, read from the repository
-/// at `repo`) and messages of one repository, named `repository` in every location, and
-/// returns the merged findings with every location (capped at `config.max_locations`),
-/// nothing suppressed: the caller decided what was new and applies its own accepted set.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn scan_selected(
-    config: &ScanConfig,
-    repo: &std::path::Path,
-    repository: &str,
-    blobs: &[crate::source::git::PlannedBlob],
-    messages: &[(&[u8], &crate::source::Origin)],
-    diags: &Diagnostics,
-    counters: &Counters,
-    cancel: &AtomicBool,
-) -> Vec<Finding> {
-    let collector = Collector::spawn(config.max_locations);
-    {
-        let job = Job {
-            config,
-            collector: &collector,
-            diags,
-            counters,
-            cancel,
-        };
-        let mut s = blob::BlobScanner::new(&job, Some(repository.to_string()));
-        for (bytes, origin) in messages {
-            s.scan_bytes(bytes, std::slice::from_ref(*origin));
-        }
-        drop(s);
-        git::scan_planned(&job, repo, repository, blobs);
-    }
-    collector.finish(&config.matcher)
-}
 
 /// Runs scan plans. Holds only the validated configuration (compiled rules, globs, the
 /// accepted set), so one scanner can be shared by threads (`Send + Sync`) and run many plans;

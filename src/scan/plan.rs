@@ -15,9 +15,11 @@
 //! - `--staged`: only what is staged in the first path's repository (index vs HEAD).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::SourceError;
-use crate::source::git::{probe, RepoKind, Selection};
+use crate::source::git::{probe, PlannedBlob, RepoKind, Selection};
+use crate::source::Origin;
 
 /// Which history to scan (`--history`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,12 +49,26 @@ pub struct GitOptions {
 }
 
 /// What to read from one repository.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum GitWhat {
     /// The history of the selected commits (blobs and messages).
     History(Selection),
     /// Only the blobs staged in the index that differ from HEAD.
     Staged,
+    /// Exactly these objects, already planned by the caller (a sweep's objects not read
+    /// before): no walk, no repository config, no exclude globs.
+    Objects(Arc<Objects>),
+}
+
+/// Objects of one repository chosen by the caller, each with every place it entered history.
+#[derive(Debug, Default)]
+pub struct Objects {
+    /// How every location names the repository (a sweep's repository key).
+    pub repository: String,
+    /// Blobs to read and scan, each once.
+    pub blobs: Vec<PlannedBlob>,
+    /// Commit and tag messages, with their origins.
+    pub messages: Vec<(Vec<u8>, Origin)>,
 }
 
 /// One repository to scan.

@@ -13,6 +13,7 @@ pub(crate) mod key;
 pub mod objects;
 pub mod remote;
 pub mod staged;
+pub mod tips;
 pub mod utf16;
 
 use std::path::PathBuf;

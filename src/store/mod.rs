@@ -1,6 +1,11 @@
 //! The sweep datastore: what was listed, what was scanned with which rule set, every secret
 //! once with every location, and what acting found out. One trait, [`Store`]; SQLite in
-//! [`sqlite`] today, PostgreSQL behind the same trait next.
+//! [`sqlite`], PostgreSQL in [`postgres`]. Each dialect's schema is one file,
+//! `schema/{sqlite,postgres}.sql`, with its upgrade steps beside it in the backend; what both
+//! compute alike (reading rows, status, grouping locations under findings, the conversions
+//! between a [`Finding`](crate::finding::Finding) and its rows) is written once in
+//! `common.rs`. Rows carry the finding's own types ([`Fingerprint`], [`RuleId`], enums), so a
+//! finding read back equals the finding written, field by field.
 //!
 //! Contract shared by every backend:
 //! - a sweep's plan (its repository list) is written in one transaction before any fetch;
@@ -30,12 +35,17 @@
 //! [`Store::in_flight`] and [`Store::pending_elsewhere`] (who works on the sweep, what they
 //! hold, whether to wait for them); the single-process defaults say "nobody else".
 
+mod common;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use serde::{Deserialize, Serialize};
+
+use crate::finding::{
+    ChecksumStatus, CommitMeta, Fingerprint, ProviderId, RuleId, Secret, VerificationStatus,
+};
 
 /// Errors of the datastore. Each names the datastore file (or URL) it is about.
 #[derive(Debug, thiserror::Error)]
@@ -179,35 +189,36 @@ pub type RefTip = (String, String);
 
 /// One hit inside one object (blob or commit/tag message), kept so that another repository
 /// holding the same object gets its locations without reading the object again.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectHit {
     /// The finding's fingerprint.
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
     /// The finding's rule id.
-    pub rule: String,
+    pub rule: RuleId,
     /// 1-based line.
     pub line: u64,
     /// 1-based column.
     pub column: u64,
-    /// Encoding the secret was decoded from, if any.
-    pub encoding: Option<String>,
+    /// Encoding the secret was decoded from (`base64`, `url`, ...), if any.
+    pub encoding: Option<&'static str>,
 }
 
 /// A finding as the datastore writes it (no locations).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FindingRow {
     /// Fingerprint (the key).
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
     /// Rule id.
-    pub rule: String,
+    pub rule: RuleId,
     /// Rule name.
     pub name: String,
     /// Provider id.
-    pub provider: String,
-    /// `valid` or `none`.
-    pub checksum: String,
-    /// The whole secret: written only when the store keeps secrets.
-    pub secret: String,
+    pub provider: ProviderId,
+    /// Whether the token's checksum was checked.
+    pub checksum: ChecksumStatus,
+    /// The whole secret: written only when the store keeps secrets. Read back, it holds the
+    /// redacted value unless [`StoredFinding::secret_stored`].
+    pub secret: Secret,
     /// The redacted value (always written).
     pub redacted: String,
 }
@@ -216,25 +227,21 @@ pub struct FindingRow {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LocationRow {
     /// The finding's fingerprint.
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
     /// The repository key.
     pub repo: String,
-    /// Commit id (hex).
-    pub commit: String,
+    /// The commit that introduced it, with its author.
+    pub commit: CommitMeta,
     /// Path (lossy UTF-8) or `<commit message>`.
     pub path: String,
+    /// The exact path bytes when they are not UTF-8.
+    pub path_raw: Option<Vec<u8>>,
     /// 1-based line.
     pub line: u64,
     /// 1-based column.
     pub column: u64,
-    /// Encoding, if decoded.
-    pub encoding: Option<String>,
-    /// Author name.
-    pub author_name: String,
-    /// Author e-mail.
-    pub author_email: String,
-    /// Author date, RFC 3339.
-    pub author_date: String,
+    /// Encoding, if decoded (`base64`, `url`, ...).
+    pub encoding: Option<&'static str>,
     /// The object (hex) this location is in.
     pub object: String,
 }
@@ -253,7 +260,7 @@ pub struct RepoResult {
     /// Every location found in this repository.
     pub locations: Vec<LocationRow>,
     /// Fingerprints whose secret is in a branch tip's tree of this repository.
-    pub at_tip: Vec<String>,
+    pub at_tip: Vec<Fingerprint>,
     /// Of `objects`, how many are blobs (the rest are commits and tags, read for their
     /// messages): `blobs_scanned` counts these.
     pub blobs: u64,
@@ -345,8 +352,8 @@ pub struct StoredFinding {
 /// What verification or revocation found out about a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
-    /// `live`, `revoked_or_invalid`, `unknown`, `error`.
-    pub status: String,
+    /// What the provider said.
+    pub status: VerificationStatus,
     /// The owner, when the provider tells.
     pub owner: Option<String>,
     /// When checked, RFC 3339.
@@ -461,7 +468,11 @@ pub trait Store {
     fn findings(&self, q: &FindingQuery) -> Result<Vec<StoredFinding>, StoreError>;
 
     /// Records what acting found out about a secret.
-    fn record_outcome(&mut self, fingerprint: &str, outcome: &Outcome) -> Result<(), StoreError>;
+    fn record_outcome(
+        &mut self,
+        fingerprint: &Fingerprint,
+        outcome: &Outcome,
+    ) -> Result<(), StoreError>;
 
     /// Whether whole secrets are kept.
     fn stores_secrets(&self) -> bool;

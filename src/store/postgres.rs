@@ -37,127 +37,32 @@ use std::time::{Duration, Instant};
 use postgres::error::SqlState;
 use postgres::{Client, Config, GenericClient, NoTls, Row};
 
+use super::common::{self, Cols, Dialect, Totals, ENTRY_COLS, HIT_COLS, SWEEP_COLS};
 use super::{
-    FindingQuery, FindingRow, InFlight, LocationRow, NotScanned, ObjectHit, Outcome, PlanRow,
-    RefTip, RepoCounts, RepoEntry, RepoResult, RepoState, Store, StoreError, StoredFinding,
-    SweepInfo, SweepStatus, WorkerInfo,
+    FindingQuery, FindingRow, InFlight, ObjectHit, Outcome, PlanRow, RefTip, RepoEntry, RepoResult,
+    RepoState, Store, StoreError, StoredFinding, SweepInfo, SweepStatus, WorkerInfo,
 };
+use crate::clock;
+use crate::finding::Fingerprint;
 
 /// The schema version: always SQLite's, so both backends move in step.
 pub const SCHEMA_VERSION: i64 = super::sqlite::SCHEMA_VERSION;
 
-/// `MIGRATIONS[n]` takes a database from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[r#"
-CREATE TABLE patrol_meta (
-    key TEXT PRIMARY KEY,
-    value BIGINT NOT NULL
-);
-CREATE TABLE sweeps (
-    id BIGSERIAL PRIMARY KEY,
-    target TEXT NOT NULL,
-    ruleset TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    complete BOOLEAN NOT NULL DEFAULT false
-);
-CREATE TABLE plan (
-    sweep BIGINT NOT NULL REFERENCES sweeps(id),
-    seq BIGINT NOT NULL,
-    repo TEXT NOT NULL,
-    clone_url TEXT NOT NULL,
-    size BIGINT,
-    is_fork BOOLEAN NOT NULL,
-    parent TEXT,
-    archived BOOLEAN NOT NULL,
-    skip TEXT,
-    state TEXT NOT NULL,
-    reason TEXT,
-    lease_holder TEXT,
-    lease_since TIMESTAMPTZ,
-    lease_until TIMESTAMPTZ,
-    claims BIGINT NOT NULL DEFAULT 0,
-    finished_by TEXT,
-    blobs BIGINT NOT NULL DEFAULT 0,
-    bytes BIGINT NOT NULL DEFAULT 0,
-    finished_at TEXT,
-    PRIMARY KEY (sweep, repo)
-);
-CREATE INDEX plan_pending ON plan (sweep, seq) WHERE state = 'pending';
-CREATE INDEX plan_repo ON plan (repo);
-CREATE TABLE workers (
-    worker TEXT PRIMARY KEY,
-    sweep BIGINT,
-    host TEXT NOT NULL,
-    pid BIGINT NOT NULL,
-    started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    lease_secs BIGINT NOT NULL
-);
-CREATE TABLE watermarks (
-    repo TEXT NOT NULL,
-    ruleset TEXT NOT NULL,
-    ref TEXT NOT NULL,
-    oid TEXT NOT NULL,
-    PRIMARY KEY (repo, ruleset, ref)
-);
-CREATE TABLE objects (
-    ruleset TEXT NOT NULL,
-    oid TEXT NOT NULL,
-    sweep BIGINT NOT NULL,
-    PRIMARY KEY (ruleset, oid)
-);
-CREATE TABLE object_hits (
-    ruleset TEXT NOT NULL,
-    oid TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    line BIGINT NOT NULL,
-    col BIGINT NOT NULL,
-    encoding TEXT,
-    PRIMARY KEY (ruleset, oid, fingerprint, line, col)
-);
-CREATE TABLE findings (
-    fingerprint TEXT PRIMARY KEY,
-    rule TEXT NOT NULL,
-    name TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    checksum TEXT NOT NULL,
-    secret TEXT,
-    redacted TEXT NOT NULL,
-    first_seen_sweep BIGINT NOT NULL,
-    first_seen_at TEXT NOT NULL
-);
-CREATE TABLE locations (
-    fingerprint TEXT NOT NULL,
-    repo TEXT NOT NULL,
-    commit_id TEXT NOT NULL,
-    path TEXT NOT NULL,
-    line BIGINT NOT NULL,
-    col BIGINT NOT NULL,
-    encoding TEXT,
-    author_name TEXT NOT NULL,
-    author_email TEXT NOT NULL,
-    author_date TEXT NOT NULL,
-    object TEXT NOT NULL,
-    first_seen_sweep BIGINT NOT NULL,
-    PRIMARY KEY (fingerprint, repo, commit_id, path, line, col)
-);
-CREATE INDEX locations_repo ON locations (repo);
-CREATE TABLE at_tip (
-    repo TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    PRIMARY KEY (repo, fingerprint)
-);
-CREATE TABLE outcomes (
-    fingerprint TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    owner TEXT,
-    checked_at TEXT NOT NULL,
-    revoked_at TEXT
-);
-"#];
+/// The schema an empty database gets, whole (version [`SCHEMA_VERSION`]).
+const SCHEMA: &str = include_str!("schema/postgres.sql");
 
-const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
+/// `UPGRADES[n - 1]` takes a database from version `n` to `n + 1` (with `--migrate`).
+const UPGRADES: &[&str] = &[
+    // 2: the exact bytes of a path that is not UTF-8.
+    "ALTER TABLE locations ADD COLUMN path_raw BYTEA;",
+];
+
+const _: () = assert!(1 + UPGRADES.len() as i64 == SCHEMA_VERSION);
+
+const DIALECT: Dialect = Dialect {
+    param: "$",
+    collate: " COLLATE \"C\"",
+};
 
 /// The advisory-lock key patrol's schema changes and plan writes serialise on.
 const LOCK_KEY: i64 = 0x7061_7472_6f6c; // "patrol"
@@ -322,12 +227,6 @@ impl std::fmt::Debug for PgStore {
             .field("worker", &self.worker)
             .finish()
     }
-}
-
-fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Parses `postgres://USER@HOST:PORT/DB`, refusing a password in it, and adds the password
@@ -501,11 +400,15 @@ impl PgStore {
         self.heartbeat.take();
     }
 
-    fn lost(&self, repo: &str) -> StoreError {
-        StoreError::LeaseLost {
+    /// `Ok` when the write happened, else the lease on `repo` was lost.
+    fn lost_unless(&self, written: bool, repo: &str) -> Result<(), StoreError> {
+        if written {
+            return Ok(());
+        }
+        Err(StoreError::LeaseLost {
             path: self.name.clone(),
             repo: repo.to_string(),
-        }
+        })
     }
 }
 
@@ -578,14 +481,19 @@ fn prepare_schema(conn: &mut Conn, name: &str, migrate: bool) -> Result<(), Stor
                 return Ok(Step::TooNew(-1));
             }
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(v as usize) {
+        let steps: Vec<&str> = if v == 0 {
+            vec![SCHEMA]
+        } else {
+            UPGRADES.iter().skip(v as usize - 1).copied().collect()
+        };
+        for sql in steps {
             tx.batch_execute(sql)?;
-            tx.execute(
-                "INSERT INTO patrol_meta (key, value) VALUES ('schema_version', $1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                &[&(i as i64 + 1)],
-            )?;
         }
+        tx.execute(
+            "INSERT INTO patrol_meta (key, value) VALUES ('schema_version', $1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&SCHEMA_VERSION],
+        )?;
         tx.commit()?;
         Ok(Step::Done)
     })?;
@@ -642,30 +550,35 @@ fn start_heartbeat(mut conn: Conn, worker: String, lease_secs: i64) -> Heartbeat
     }
 }
 
-fn sweep_row(r: &Row) -> SweepInfo {
-    SweepInfo {
-        id: r.get(0),
-        target: r.get(1),
-        ruleset: r.get(2),
-        started_at: r.get(3),
-        complete: r.get(4),
+impl Cols for Row {
+    type Error = postgres::Error;
+    fn text(&self, i: usize) -> Result<String, postgres::Error> {
+        self.try_get(i)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, postgres::Error> {
+        self.try_get(i)
+    }
+    fn int(&self, i: usize) -> Result<i64, postgres::Error> {
+        self.try_get(i)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, postgres::Error> {
+        self.try_get(i)
+    }
+    fn flag(&self, i: usize) -> Result<bool, postgres::Error> {
+        self.try_get(i)
+    }
+    fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>, postgres::Error> {
+        self.try_get(i)
     }
 }
 
-fn entry_row(r: &Row) -> RepoEntry {
-    RepoEntry {
-        key: r.get(0),
-        clone_url: r.get(1),
-        size: r.get::<_, Option<i64>>(2).map(|s| s as u64),
-        is_fork: r.get(3),
-        parent: r.get(4),
-        archived: r.get(5),
-        skip: r.get(6),
-    }
+/// Reads every row with `read`.
+fn all<T>(
+    rows: &[Row],
+    read: impl Fn(&Row) -> Result<T, postgres::Error>,
+) -> Result<Vec<T>, postgres::Error> {
+    rows.iter().map(read).collect()
 }
-
-const ENTRY_COLS: &str = "repo, clone_url, size, is_fork, parent, archived, skip";
-const SWEEP_COLS: &str = "id, target, ruleset, started_at, complete";
 
 /// Locks the plan row of `repo` and says whether `worker` may write it: it holds the
 /// pending repository's lease, or it is the worker that finished it (a second write of its
@@ -699,7 +612,11 @@ impl Store for PgStore {
         let q = format!(
             "SELECT {SWEEP_COLS} FROM sweeps WHERE target = $1 AND NOT complete ORDER BY id DESC LIMIT 1"
         );
-        self.with(|c| Ok(c.query_opt(&q, &[&target])?.map(|r| sweep_row(&r))))
+        self.with(|c| {
+            c.query_opt(&q, &[&target])?
+                .map(|r| common::sweep_info(&r))
+                .transpose()
+        })
     }
 
     fn begin_sweep(
@@ -712,7 +629,7 @@ impl Store for PgStore {
             Sweep(SweepInfo),
             Busy(i64, String),
         }
-        let started = now();
+        let started = clock::now_precise();
         let lease = self.lease_secs as f64;
         let keys: Vec<&str> = plan.iter().map(|r| r.key.as_str()).collect();
         let urls: Vec<&str> = plan.iter().map(|r| r.clone_url.as_str()).collect();
@@ -731,7 +648,7 @@ impl Store for PgStore {
                  ORDER BY id DESC LIMIT 1"
             );
             if let Some(r) = tx.query_opt(&q, &[&target, &ruleset])? {
-                return Ok(Began::Sweep(sweep_row(&r)));
+                return Ok(Began::Sweep(common::sweep_info(&r)?));
             }
             // A sweep of another target that is being worked on right now.
             let busy = tx.query_opt(
@@ -781,16 +698,7 @@ impl Store for PgStore {
     fn plan(&self, sweep: i64) -> Result<Vec<PlanRow>, StoreError> {
         let q =
             format!("SELECT {ENTRY_COLS}, state, reason FROM plan WHERE sweep = $1 ORDER BY seq");
-        self.with(|c| {
-            Ok(c.query(&q, &[&sweep])?
-                .iter()
-                .map(|r| PlanRow {
-                    repo: entry_row(r),
-                    state: RepoState::parse(r.get(7)).unwrap_or(RepoState::Pending),
-                    reason: r.get(8),
-                })
-                .collect())
-        })
+        self.with(|c| all(&c.query(&q, &[&sweep])?, common::plan_row))
     }
 
     fn claim_next(&mut self, sweep: i64, worker: &str) -> Result<Option<RepoEntry>, StoreError> {
@@ -811,7 +719,10 @@ impl Store for PgStore {
                  ON CONFLICT (worker) DO UPDATE SET sweep = excluded.sweep, heartbeat_at = now()",
                 &[&worker, &sweep, &host, &pid, &lease_secs],
             )?;
-            let next = tx.query_opt(&q, &[&sweep, &worker])?.map(|r| entry_row(&r));
+            let next = tx
+                .query_opt(&q, &[&sweep, &worker])?
+                .map(|r| common::repo_entry(&r))
+                .transpose()?;
             if let Some(r) = &next {
                 tx.execute(
                     "UPDATE plan SET lease_holder = $3, lease_since = now(),
@@ -863,26 +774,11 @@ impl Store for PgStore {
     ) -> Result<Vec<(String, ObjectHit)>, StoreError> {
         let mut out = Vec::new();
         for chunk in objects.chunks(10_000) {
-            let rows = self.with(|c| {
-                c.query(
-                    "SELECT oid, fingerprint, line, col, encoding, rule FROM object_hits
-                     WHERE ruleset = $1 AND oid = ANY($2::text[])
-                     ORDER BY oid COLLATE \"C\", fingerprint COLLATE \"C\", line, col",
-                    &[&ruleset, &chunk],
-                )
-            })?;
-            out.extend(rows.iter().map(|r| {
-                (
-                    r.get::<_, String>(0),
-                    ObjectHit {
-                        fingerprint: r.get(1),
-                        line: r.get::<_, i64>(2) as u64,
-                        column: r.get::<_, i64>(3) as u64,
-                        encoding: r.get(4),
-                        rule: r.get(5),
-                    },
-                )
-            }));
+            let q = format!(
+                "SELECT oid, {HIT_COLS} FROM object_hits WHERE ruleset = $1 AND oid = ANY($2::text[])
+                 ORDER BY oid COLLATE \"C\", fingerprint COLLATE \"C\", line, col"
+            );
+            out.extend(self.with(|c| all(&c.query(&q, &[&ruleset, &chunk])?, common::object_hit))?);
         }
         // Keep the order `objects` was asked in, as the SQLite backend does.
         let order: HashMap<&str, usize> = objects
@@ -901,7 +797,7 @@ impl Store for PgStore {
         ruleset: &str,
         res: &RepoResult,
     ) -> Result<(), StoreError> {
-        let at = now();
+        let at = clock::now_precise();
         let keep = self.store_secrets;
         let worker = self.worker.clone();
         // Columns as arrays: one round trip per table however many rows.
@@ -914,11 +810,7 @@ impl Store for PgStore {
         let hit_rules: Vec<&str> = res.hits.iter().map(|(_, h)| h.rule.as_str()).collect();
         let hit_lines: Vec<i64> = res.hits.iter().map(|(_, h)| h.line as i64).collect();
         let hit_cols: Vec<i64> = res.hits.iter().map(|(_, h)| h.column as i64).collect();
-        let hit_enc: Vec<Option<&str>> = res
-            .hits
-            .iter()
-            .map(|(_, h)| h.encoding.as_deref())
-            .collect();
+        let hit_enc: Vec<Option<&str>> = res.hits.iter().map(|(_, h)| h.encoding).collect();
         let mut seen = HashSet::new();
         let findings: Vec<&FindingRow> = res
             .findings
@@ -932,19 +824,21 @@ impl Store for PgStore {
         let f_sum: Vec<&str> = findings.iter().map(|f| f.checksum.as_str()).collect();
         let f_secret: Vec<Option<&str>> = findings
             .iter()
-            .map(|f| keep.then_some(f.secret.as_str()))
+            .map(|f| keep.then_some(f.secret.expose()))
             .collect();
         let f_red: Vec<&str> = findings.iter().map(|f| f.redacted.as_str()).collect();
         let l = &res.locations;
         let l_fp: Vec<&str> = l.iter().map(|x| x.fingerprint.as_str()).collect();
-        let l_commit: Vec<&str> = l.iter().map(|x| x.commit.as_str()).collect();
+        let l_commit: Vec<&str> = l.iter().map(|x| x.commit.id.as_str()).collect();
         let l_path: Vec<&str> = l.iter().map(|x| x.path.as_str()).collect();
         let l_line: Vec<i64> = l.iter().map(|x| x.line as i64).collect();
         let l_col: Vec<i64> = l.iter().map(|x| x.column as i64).collect();
-        let l_enc: Vec<Option<&str>> = l.iter().map(|x| x.encoding.as_deref()).collect();
-        let l_an: Vec<&str> = l.iter().map(|x| x.author_name.as_str()).collect();
-        let l_ae: Vec<&str> = l.iter().map(|x| x.author_email.as_str()).collect();
-        let l_ad: Vec<&str> = l.iter().map(|x| x.author_date.as_str()).collect();
+        let l_enc: Vec<Option<&str>> = l.iter().map(|x| x.encoding).collect();
+        let l_an: Vec<&str> = l.iter().map(|x| x.commit.author_name.as_str()).collect();
+        let l_ae: Vec<&str> = l.iter().map(|x| x.commit.author_email.as_str()).collect();
+        let l_ad: Vec<&str> = l.iter().map(|x| x.commit.author_date.as_str()).collect();
+        let l_raw: Vec<Option<&[u8]>> = l.iter().map(|x| x.path_raw.as_deref()).collect();
+        let at_tip: Vec<&str> = res.at_tip.iter().map(|f| f.as_str()).collect();
         let l_obj: Vec<&str> = l.iter().map(|x| x.object.as_str()).collect();
         let tip_refs: Vec<&str> = res.tips.iter().map(|(r, _)| r.as_str()).collect();
         let tip_oids: Vec<&str> = res.tips.iter().map(|(_, o)| o.as_str()).collect();
@@ -985,22 +879,24 @@ impl Store for PgStore {
             )?;
             tx.execute(
                 "INSERT INTO locations (fingerprint, repo, commit_id, path, line, col, encoding,
-                                        author_name, author_email, author_date, object, first_seen_sweep)
-                 SELECT u.fp, $1, u.c, u.p, u.l, u.col, u.e, u.an, u.ae, u.ad, u.o, $2
+                                        author_name, author_email, author_date, object, first_seen_sweep,
+                                        path_raw)
+                 SELECT u.fp, $1, u.c, u.p, u.l, u.col, u.e, u.an, u.ae, u.ad, u.o, $2, u.raw
                  FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
-                             $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-                      AS u(fp, c, p, l, col, e, an, ae, ad, o)
+                             $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+                             $13::bytea[])
+                      AS u(fp, c, p, l, col, e, an, ae, ad, o, raw)
                  ON CONFLICT DO NOTHING",
                 &[
                     &repo, &sweep, &l_fp, &l_commit, &l_path, &l_line, &l_col, &l_enc, &l_an,
-                    &l_ae, &l_ad, &l_obj,
+                    &l_ae, &l_ad, &l_obj, &l_raw,
                 ],
             )?;
             tx.execute("DELETE FROM at_tip WHERE repo = $1", &[&repo])?;
             tx.execute(
                 "INSERT INTO at_tip (repo, fingerprint) SELECT $1, unnest($2::text[])
                  ON CONFLICT DO NOTHING",
-                &[&repo, &res.at_tip],
+                &[&repo, &at_tip],
             )?;
             tx.execute(
                 "DELETE FROM watermarks WHERE repo = $1 AND ruleset = $2",
@@ -1020,11 +916,7 @@ impl Store for PgStore {
             tx.commit()?;
             Ok(true)
         })?;
-        if written {
-            Ok(())
-        } else {
-            Err(self.lost(repo))
-        }
+        self.lost_unless(written, repo)
     }
 
     fn finish_repo(
@@ -1035,7 +927,7 @@ impl Store for PgStore {
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
         let worker = self.worker.clone();
-        let at = now();
+        let at = clock::now_precise();
         let written = self.with(|c| {
             let mut tx = c.transaction()?;
             if !holds(&mut tx, sweep, repo, worker.as_deref())? {
@@ -1049,15 +941,11 @@ impl Store for PgStore {
             tx.commit()?;
             Ok(true)
         })?;
-        if written {
-            Ok(())
-        } else {
-            Err(self.lost(repo))
-        }
+        self.lost_unless(written, repo)
     }
 
     fn close_sweep(&mut self, sweep: i64) -> Result<bool, StoreError> {
-        let at = now();
+        let at = clock::now_precise();
         self.with(|c| {
             let mut tx = c.transaction()?;
             let pending: i64 = tx
@@ -1089,160 +977,39 @@ impl Store for PgStore {
                 &[],
             ),
         })?;
-        row.map(|r| sweep_row(&r))
-            .ok_or_else(|| StoreError::Invalid {
-                path: self.name.clone(),
-                reason: match sweep {
-                    Some(id) => format!("no sweep {id}"),
-                    None => "no sweep yet".into(),
-                },
-            })
+        row.map(|r| common::sweep_info(&r))
+            .transpose()
+            .map_err(|e| db(&self.name, e))?
+            .ok_or_else(|| common::no_sweep(&self.name, sweep))
     }
 
     fn status(&self, sweep: Option<i64>) -> Result<SweepStatus, StoreError> {
         let info = self.sweep(sweep)?;
-        let mut counts = RepoCounts::default();
-        let mut not_scanned = Vec::new();
-        for row in self.plan(info.id)? {
-            counts.listed += 1;
-            match row.state {
-                RepoState::Pending => counts.pending += 1,
-                RepoState::Scanned => counts.scanned += 1,
-                RepoState::Unchanged => counts.unchanged += 1,
-                RepoState::Skipped => counts.skipped += 1,
-                RepoState::Failed => counts.failed += 1,
-            }
-            if matches!(
-                row.state,
-                RepoState::Skipped | RepoState::Failed | RepoState::Pending
-            ) {
-                not_scanned.push(NotScanned {
-                    repository: row.repo.key,
-                    state: row.state,
-                    reason: row.reason.unwrap_or_else(|| "not done yet".into()),
-                });
-            }
-        }
-        let id = info.id;
-        let (blobs, bytes, findings, new_findings) = self.with(|c| {
-            let r = c.query_one(
-                "SELECT COALESCE(SUM(blobs), 0)::bigint, COALESCE(SUM(bytes), 0)::bigint FROM plan
-                 WHERE sweep = $1",
-                &[&id],
-            )?;
-            let f: i64 = c
-                .query_one(
-                    "SELECT count(DISTINCT l.fingerprint) FROM locations l
-                     JOIN plan p ON p.repo = l.repo AND p.sweep = $1",
-                    &[&id],
-                )?
-                .get(0);
-            let n: i64 = c
-                .query_one(
-                    "SELECT count(*) FROM findings WHERE first_seen_sweep = $1",
-                    &[&id],
-                )?
-                .get(0);
-            Ok((r.get::<_, i64>(0), r.get::<_, i64>(1), f, n))
-        })?;
-        Ok(SweepStatus {
-            sweep: info.id,
-            complete: info.complete,
-            repositories: counts,
-            blobs_scanned: blobs as u64,
-            bytes_scanned: bytes as u64,
-            findings: findings as u64,
-            new_findings: new_findings as u64,
-            target: info.target,
-            started_at: info.started_at,
-            not_scanned,
-        })
+        let plan = self.plan(info.id)?;
+        let q = common::totals_sql(&DIALECT);
+        let totals = self.with(|c| Totals::read(&c.query_one(&q, &[&info.id])?))?;
+        Ok(common::status(info, plan, totals))
     }
 
     fn findings(&self, q: &FindingQuery) -> Result<Vec<StoredFinding>, StoreError> {
         let info = self.sweep(q.sweep)?;
-        let id = info.id;
-        let only_new = q.only_new;
-        let (frows, lrows) = self.with(|c| {
-            let f = c.query(
-                "SELECT f.fingerprint, f.rule, f.name, f.provider, f.checksum, f.secret, f.redacted,
-                        f.first_seen_sweep, f.first_seen_at,
-                        EXISTS (SELECT 1 FROM at_tip t WHERE t.fingerprint = f.fingerprint),
-                        o.status, o.owner, o.checked_at, o.revoked_at
-                 FROM findings f LEFT JOIN outcomes o ON o.fingerprint = f.fingerprint
-                 WHERE f.fingerprint IN (SELECT l.fingerprint FROM locations l
-                                         JOIN plan p ON p.repo = l.repo AND p.sweep = $1)
-                   AND (NOT $2 OR f.first_seen_sweep = $1)
-                 ORDER BY f.rule COLLATE \"C\", f.fingerprint COLLATE \"C\"",
-                &[&id, &only_new],
+        let (fq, lq) = (
+            common::findings_sql(&DIALECT),
+            common::locations_sql(&DIALECT),
+        );
+        let (findings, locations) = self.with(|c| {
+            let f = all(
+                &c.query(&fq, &[&info.id, &q.only_new])?,
+                common::stored_finding,
             )?;
-            let l = c.query(
-                "SELECT l.fingerprint, l.repo, l.commit_id, l.path, l.line, l.col, l.encoding,
-                        l.author_name, l.author_email, l.author_date, l.object
-                 FROM locations l JOIN plan p ON p.repo = l.repo AND p.sweep = $1
-                 ORDER BY l.repo COLLATE \"C\", l.path COLLATE \"C\", l.commit_id COLLATE \"C\",
-                          l.line, l.col",
-                &[&id],
-            )?;
+            let l = all(&c.query(&lq, &[&info.id])?, common::location_row)?;
             Ok((f, l))
         })?;
-        let mut out: Vec<StoredFinding> = frows
-            .iter()
-            .map(|r| {
-                let secret: Option<String> = r.get(5);
-                let redacted: String = r.get(6);
-                let status: Option<String> = r.get(10);
-                StoredFinding {
-                    secret_stored: secret.is_some(),
-                    row: FindingRow {
-                        fingerprint: r.get(0),
-                        rule: r.get(1),
-                        name: r.get(2),
-                        provider: r.get(3),
-                        checksum: r.get(4),
-                        secret: secret.unwrap_or_else(|| redacted.clone()),
-                        redacted,
-                    },
-                    locations: Vec::new(),
-                    first_seen_sweep: r.get(7),
-                    first_seen_at: r.get(8),
-                    at_tip: r.get(9),
-                    outcome: status.map(|status| Outcome {
-                        status,
-                        owner: r.get(11),
-                        checked_at: r.get(12),
-                        revoked_at: r.get(13),
-                    }),
-                }
-            })
-            .collect();
-        let index: HashMap<String, usize> = out
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.row.fingerprint.clone(), i))
-            .collect();
-        for r in &lrows {
-            let l = LocationRow {
-                fingerprint: r.get(0),
-                repo: r.get(1),
-                commit: r.get(2),
-                path: r.get(3),
-                line: r.get::<_, i64>(4) as u64,
-                column: r.get::<_, i64>(5) as u64,
-                encoding: r.get(6),
-                author_name: r.get(7),
-                author_email: r.get(8),
-                author_date: r.get(9),
-                object: r.get(10),
-            };
-            if let Some(&i) = index.get(&l.fingerprint) {
-                out[i].locations.push(l);
-            }
-        }
-        Ok(out)
+        Ok(common::group(findings, locations))
     }
 
-    fn record_outcome(&mut self, fingerprint: &str, o: &Outcome) -> Result<(), StoreError> {
+    fn record_outcome(&mut self, fingerprint: &Fingerprint, o: &Outcome) -> Result<(), StoreError> {
+        let (fingerprint, status) = (fingerprint.as_str(), o.status.as_str());
         self.with(|c| {
             c.execute(
                 "INSERT INTO outcomes (fingerprint, status, owner, checked_at, revoked_at)
@@ -1250,7 +1017,7 @@ impl Store for PgStore {
                  ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status,
                    owner = COALESCE(excluded.owner, outcomes.owner), checked_at = excluded.checked_at,
                    revoked_at = COALESCE(excluded.revoked_at, outcomes.revoked_at)",
-                &[&fingerprint, &o.status, &o.owner, &o.checked_at, &o.revoked_at],
+                &[&fingerprint, &status, &o.owner, &o.checked_at, &o.revoked_at],
             )
         })
         .map(drop)

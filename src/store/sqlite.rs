@@ -6,112 +6,35 @@
 //! are checked on a read-only connection first, so a datastore from a newer patrol or a
 //! damaged file is an error that leaves the file exactly as it was.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
+use super::common::{self, Cols, Dialect, Totals, ENTRY_COLS, HIT_COLS, SWEEP_COLS};
 use super::{
-    FindingQuery, FindingRow, LocationRow, NotScanned, ObjectHit, Outcome, PlanRow, RefTip,
-    RepoCounts, RepoEntry, RepoResult, RepoState, Store, StoreError, StoredFinding, SweepInfo,
-    SweepStatus,
+    FindingQuery, ObjectHit, Outcome, PlanRow, RefTip, RepoEntry, RepoResult, RepoState, Store,
+    StoreError, StoredFinding, SweepInfo, SweepStatus,
 };
+use crate::clock;
+use crate::finding::Fingerprint;
 
-/// The schema this build writes. Each entry of `MIGRATIONS` moves a file one version up.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema a new file gets, whole (version [`SCHEMA_VERSION`]).
+const SCHEMA: &str = include_str!("schema/sqlite.sql");
 
-/// `MIGRATIONS[n]` takes a file from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[r#"
-CREATE TABLE sweeps (
-    id INTEGER PRIMARY KEY,
-    target TEXT NOT NULL,
-    ruleset TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    complete INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE plan (
-    sweep INTEGER NOT NULL REFERENCES sweeps(id),
-    seq INTEGER NOT NULL,
-    repo TEXT NOT NULL,
-    clone_url TEXT NOT NULL,
-    size INTEGER,
-    is_fork INTEGER NOT NULL,
-    parent TEXT,
-    archived INTEGER NOT NULL,
-    skip TEXT,
-    state TEXT NOT NULL,
-    reason TEXT,
-    lease_holder TEXT,
-    lease_until TEXT,
-    blobs INTEGER NOT NULL DEFAULT 0,
-    bytes INTEGER NOT NULL DEFAULT 0,
-    finished_at TEXT,
-    PRIMARY KEY (sweep, repo)
-);
-CREATE TABLE watermarks (
-    repo TEXT NOT NULL,
-    ruleset TEXT NOT NULL,
-    ref TEXT NOT NULL,
-    oid TEXT NOT NULL,
-    PRIMARY KEY (repo, ruleset, ref)
-);
-CREATE TABLE objects (
-    ruleset TEXT NOT NULL,
-    oid TEXT NOT NULL,
-    sweep INTEGER NOT NULL,
-    PRIMARY KEY (ruleset, oid)
-) WITHOUT ROWID;
-CREATE TABLE object_hits (
-    ruleset TEXT NOT NULL,
-    oid TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    line INTEGER NOT NULL,
-    col INTEGER NOT NULL,
-    encoding TEXT,
-    PRIMARY KEY (ruleset, oid, fingerprint, line, col)
-) WITHOUT ROWID;
-CREATE TABLE findings (
-    fingerprint TEXT PRIMARY KEY,
-    rule TEXT NOT NULL,
-    name TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    checksum TEXT NOT NULL,
-    secret TEXT,
-    redacted TEXT NOT NULL,
-    first_seen_sweep INTEGER NOT NULL,
-    first_seen_at TEXT NOT NULL
-);
-CREATE TABLE locations (
-    fingerprint TEXT NOT NULL,
-    repo TEXT NOT NULL,
-    commit_id TEXT NOT NULL,
-    path TEXT NOT NULL,
-    line INTEGER NOT NULL,
-    col INTEGER NOT NULL,
-    encoding TEXT,
-    author_name TEXT NOT NULL,
-    author_email TEXT NOT NULL,
-    author_date TEXT NOT NULL,
-    object TEXT NOT NULL,
-    first_seen_sweep INTEGER NOT NULL,
-    PRIMARY KEY (fingerprint, repo, commit_id, path, line, col)
-);
-CREATE INDEX locations_repo ON locations (repo);
-CREATE TABLE at_tip (
-    repo TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    PRIMARY KEY (repo, fingerprint)
-);
-CREATE TABLE outcomes (
-    fingerprint TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    owner TEXT,
-    checked_at TEXT NOT NULL,
-    revoked_at TEXT
-);
-"#];
+/// `UPGRADES[n - 1]` takes a file from version `n` to `n + 1`.
+const UPGRADES: &[&str] = &[
+    // 2: the exact bytes of a path that is not UTF-8.
+    "ALTER TABLE locations ADD COLUMN path_raw BLOB;",
+];
+
+/// The schema this build writes: version 1 and one more per upgrade step.
+pub const SCHEMA_VERSION: i64 = 1 + UPGRADES.len() as i64;
+
+const DIALECT: Dialect = Dialect {
+    param: "?",
+    collate: "",
+};
 
 /// The SQLite backend.
 pub struct SqliteStore {
@@ -126,20 +49,6 @@ impl std::fmt::Debug for SqliteStore {
             .field("path", &self.path)
             .finish()
     }
-}
-
-/// When a lease taken now ends (10 minutes): recorded for `sweep status` and for a shared
-/// backend's expiry; a single-process SQLite sweep never waits for it.
-fn lease_end() -> String {
-    (time::OffsetDateTime::now_utc() + time::Duration::minutes(10))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 impl SqliteStore {
@@ -204,17 +113,26 @@ impl SqliteStore {
         })
     }
 
+    /// Gives a new file the whole schema, or takes an older one up step by step, each step
+    /// in its own transaction with its version.
     fn migrate(&self) -> Result<(), StoreError> {
         let v = version(&self.conn).map_err(|e| corrupt(&self.path, e))?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(v as usize) {
-            let tx = self
-                .conn
-                .unchecked_transaction()
-                .map_err(|e| db(&self.path, e))?;
-            tx.execute_batch(sql).map_err(|e| db(&self.path, e))?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)
-                .map_err(|e| db(&self.path, e))?;
-            tx.commit().map_err(|e| db(&self.path, e))?;
+        let steps: Vec<(&str, i64)> = if v == 0 {
+            vec![(SCHEMA, SCHEMA_VERSION)]
+        } else {
+            UPGRADES
+                .iter()
+                .zip(2..)
+                .skip(v as usize - 1)
+                .map(|(sql, to)| (*sql, to))
+                .collect()
+        };
+        let e = |e| db(&self.path, e);
+        for (sql, to) in steps {
+            let tx = self.conn.unchecked_transaction().map_err(e)?;
+            tx.execute_batch(sql).map_err(e)?;
+            tx.pragma_update(None, "user_version", to).map_err(e)?;
+            tx.commit().map_err(e)?;
         }
         Ok(())
     }
@@ -305,38 +223,38 @@ fn corrupt(path: &str, e: rusqlite::Error) -> StoreError {
     }
 }
 
-fn sweep_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SweepInfo> {
-    Ok(SweepInfo {
-        id: r.get(0)?,
-        target: r.get(1)?,
-        ruleset: r.get(2)?,
-        started_at: r.get(3)?,
-        complete: r.get::<_, i64>(4)? != 0,
-    })
+impl Cols for rusqlite::Row<'_> {
+    type Error = rusqlite::Error;
+    fn text(&self, i: usize) -> rusqlite::Result<String> {
+        self.get(i)
+    }
+    fn opt_text(&self, i: usize) -> rusqlite::Result<Option<String>> {
+        self.get(i)
+    }
+    fn int(&self, i: usize) -> rusqlite::Result<i64> {
+        self.get(i)
+    }
+    fn opt_int(&self, i: usize) -> rusqlite::Result<Option<i64>> {
+        self.get(i)
+    }
+    fn flag(&self, i: usize) -> rusqlite::Result<bool> {
+        Ok(self.get::<_, i64>(i)? != 0)
+    }
+    fn opt_bytes(&self, i: usize) -> rusqlite::Result<Option<Vec<u8>>> {
+        self.get(i)
+    }
 }
-
-fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RepoEntry> {
-    Ok(RepoEntry {
-        key: r.get(0)?,
-        clone_url: r.get(1)?,
-        size: r.get::<_, Option<i64>>(2)?.map(|s| s as u64),
-        is_fork: r.get::<_, i64>(3)? != 0,
-        parent: r.get(4)?,
-        archived: r.get::<_, i64>(5)? != 0,
-        skip: r.get(6)?,
-    })
-}
-
-const ENTRY_COLS: &str = "repo, clone_url, size, is_fork, parent, archived, skip";
 
 impl Store for SqliteStore {
     fn unfinished_sweep(&self, target: &str) -> Result<Option<SweepInfo>, StoreError> {
         self.conn
             .query_row(
-                "SELECT id, target, ruleset, started_at, complete FROM sweeps
-                 WHERE target = ?1 AND complete = 0 ORDER BY id DESC LIMIT 1",
+                &format!(
+                    "SELECT {SWEEP_COLS} FROM sweeps
+                     WHERE target = ?1 AND complete = 0 ORDER BY id DESC LIMIT 1"
+                ),
                 [target],
-                sweep_row,
+                |r| common::sweep_info(r),
             )
             .optional()
             .map_err(self.err())
@@ -351,7 +269,7 @@ impl Store for SqliteStore {
         let path = self.path.clone();
         let e = |e| db(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
-        let started = now();
+        let started = clock::now_precise();
         tx.execute(
             "INSERT INTO sweeps (target, ruleset, started_at) VALUES (?1, ?2, ?3)",
             params![target, ruleset, started],
@@ -398,13 +316,7 @@ impl Store for SqliteStore {
             ))
             .map_err(self.err())?;
         let rows = st
-            .query_map([sweep], |r| {
-                Ok(PlanRow {
-                    repo: entry_row(r)?,
-                    state: RepoState::parse(&r.get::<_, String>(7)?).unwrap_or(RepoState::Pending),
-                    reason: r.get(8)?,
-                })
-            })
+            .query_map([sweep], |r| common::plan_row(r))
             .map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
@@ -422,14 +334,14 @@ impl Store for SqliteStore {
                      AND (lease_holder IS NULL OR lease_holder <> ?2) ORDER BY seq LIMIT 1"
                 ),
                 params![sweep, worker],
-                entry_row,
+                |r| common::repo_entry(r),
             )
             .optional()
             .map_err(e)?;
         if let Some(r) = &next {
             tx.execute(
                 "UPDATE plan SET lease_holder = ?3, lease_until = ?4 WHERE sweep = ?1 AND repo = ?2",
-                params![sweep, r.key, worker, lease_end()],
+                params![sweep, r.key, worker, clock::minutes_from_now(10)],
             )
             .map_err(e)?;
         }
@@ -476,26 +388,17 @@ impl Store for SqliteStore {
     ) -> Result<Vec<(String, ObjectHit)>, StoreError> {
         let mut st = self
             .conn
-            .prepare_cached(
-                "SELECT fingerprint, line, col, encoding, rule FROM object_hits
-                 WHERE ruleset = ?1 AND oid = ?2",
-            )
+            .prepare_cached(&format!(
+                "SELECT oid, {HIT_COLS} FROM object_hits WHERE ruleset = ?1 AND oid = ?2"
+            ))
             .map_err(self.err())?;
         let mut out = Vec::new();
         for o in objects {
             let rows = st
-                .query_map([ruleset, o], |r| {
-                    Ok(ObjectHit {
-                        fingerprint: r.get(0)?,
-                        line: r.get::<_, i64>(1)? as u64,
-                        column: r.get::<_, i64>(2)? as u64,
-                        encoding: r.get(3)?,
-                        rule: r.get(4)?,
-                    })
-                })
+                .query_map([ruleset, o], |r| common::object_hit(r))
                 .map_err(self.err())?;
             for h in rows {
-                out.push((o.clone(), h.map_err(self.err())?));
+                out.push(h.map_err(self.err())?);
             }
         }
         Ok(out)
@@ -511,7 +414,7 @@ impl Store for SqliteStore {
         let path = self.path.clone();
         let e = |e| db(&path, e);
         let keep = self.store_secrets;
-        let at = now();
+        let at = clock::now_precise();
         let tx = self.conn.transaction().map_err(e)?;
         {
             let mut st = tx
@@ -532,11 +435,11 @@ impl Store for SqliteStore {
                 st.execute(params![
                     ruleset,
                     o,
-                    h.fingerprint,
+                    h.fingerprint.as_str(),
                     h.line as i64,
                     h.column as i64,
                     h.encoding,
-                    h.rule
+                    h.rule.as_str()
                 ])
                 .map_err(e)?;
             }
@@ -548,13 +451,13 @@ impl Store for SqliteStore {
                 )
                 .map_err(e)?;
             for f in &res.findings {
-                let secret = keep.then_some(f.secret.as_str());
+                let secret = keep.then_some(f.secret.expose());
                 st.execute(params![
-                    f.fingerprint,
-                    f.rule,
+                    f.fingerprint.as_str(),
+                    f.rule.as_str(),
                     f.name,
-                    f.provider,
-                    f.checksum,
+                    f.provider.as_str(),
+                    f.checksum.as_str(),
                     secret,
                     f.redacted,
                     sweep,
@@ -565,24 +468,25 @@ impl Store for SqliteStore {
             let mut st = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO locations (fingerprint, repo, commit_id, path, line, col,
-                     encoding, author_name, author_email, author_date, object, first_seen_sweep)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                     encoding, author_name, author_email, author_date, object, first_seen_sweep,
+                     path_raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )
                 .map_err(e)?;
             for l in &res.locations {
                 st.execute(params![
-                    l.fingerprint,
+                    l.fingerprint.as_str(),
                     repo,
-                    l.commit,
+                    l.commit.id,
                     l.path,
                     l.line as i64,
                     l.column as i64,
                     l.encoding,
-                    l.author_name,
-                    l.author_email,
-                    l.author_date,
+                    l.commit.author_name,
+                    l.commit.author_email,
+                    l.commit.author_date,
                     l.object,
-                    sweep
+                    sweep,
+                    l.path_raw
                 ])
                 .map_err(e)?;
             }
@@ -592,7 +496,7 @@ impl Store for SqliteStore {
                 .prepare_cached("INSERT OR IGNORE INTO at_tip (repo, fingerprint) VALUES (?1, ?2)")
                 .map_err(e)?;
             for f in &res.at_tip {
-                st.execute([repo, f]).map_err(e)?;
+                st.execute([repo, f.as_str()]).map_err(e)?;
             }
             tx.execute(
                 "DELETE FROM watermarks WHERE repo = ?1 AND ruleset = ?2",
@@ -629,7 +533,7 @@ impl Store for SqliteStore {
             .execute(
                 "UPDATE plan SET state = ?3, reason = ?4, lease_holder = NULL, finished_at = ?5
                  WHERE sweep = ?1 AND repo = ?2",
-                params![sweep, repo, state.as_str(), reason, now()],
+                params![sweep, repo, state.as_str(), reason, clock::now_precise()],
             )
             .map(drop)
             .map_err(self.err())
@@ -648,7 +552,7 @@ impl Store for SqliteStore {
             self.conn
                 .execute(
                     "UPDATE sweeps SET complete = 1, finished_at = ?2 WHERE id = ?1",
-                    params![sweep, now()],
+                    params![sweep, clock::now_precise()],
                 )
                 .map_err(self.err())?;
         }
@@ -658,179 +562,57 @@ impl Store for SqliteStore {
     fn sweep(&self, sweep: Option<i64>) -> Result<SweepInfo, StoreError> {
         let r = match sweep {
             Some(id) => self.conn.query_row(
-                "SELECT id, target, ruleset, started_at, complete FROM sweeps WHERE id = ?1",
+                &format!("SELECT {SWEEP_COLS} FROM sweeps WHERE id = ?1"),
                 [id],
-                sweep_row,
+                |r| common::sweep_info(r),
             ),
             None => self.conn.query_row(
-                "SELECT id, target, ruleset, started_at, complete FROM sweeps ORDER BY id DESC LIMIT 1",
+                &format!("SELECT {SWEEP_COLS} FROM sweeps ORDER BY id DESC LIMIT 1"),
                 [],
-                sweep_row,
+                |r| common::sweep_info(r),
             ),
         };
         r.optional()
             .map_err(self.err())?
-            .ok_or_else(|| StoreError::Invalid {
-                path: self.path.clone(),
-                reason: match sweep {
-                    Some(id) => format!("no sweep {id}"),
-                    None => "no sweep yet".into(),
-                },
-            })
+            .ok_or_else(|| common::no_sweep(&self.path, sweep))
     }
 
     fn status(&self, sweep: Option<i64>) -> Result<SweepStatus, StoreError> {
         let info = self.sweep(sweep)?;
-        let mut counts = RepoCounts::default();
-        let mut not_scanned = Vec::new();
-        for row in self.plan(info.id)? {
-            counts.listed += 1;
-            match row.state {
-                RepoState::Pending => counts.pending += 1,
-                RepoState::Scanned => counts.scanned += 1,
-                RepoState::Unchanged => counts.unchanged += 1,
-                RepoState::Skipped => counts.skipped += 1,
-                RepoState::Failed => counts.failed += 1,
-            }
-            if matches!(
-                row.state,
-                RepoState::Skipped | RepoState::Failed | RepoState::Pending
-            ) {
-                not_scanned.push(NotScanned {
-                    repository: row.repo.key,
-                    state: row.state,
-                    reason: row.reason.unwrap_or_else(|| "not done yet".into()),
-                });
-            }
-        }
-        let (blobs, bytes): (i64, i64) = self
+        let plan = self.plan(info.id)?;
+        let totals = self
             .conn
-            .query_row(
-                "SELECT COALESCE(SUM(blobs), 0), COALESCE(SUM(bytes), 0) FROM plan WHERE sweep = ?1",
-                [info.id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row(&common::totals_sql(&DIALECT), [info.id], |r| {
+                Totals::read(r)
+            })
             .map_err(self.err())?;
-        let findings: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(DISTINCT l.fingerprint) FROM locations l
-                 JOIN plan p ON p.repo = l.repo AND p.sweep = ?1",
-                [info.id],
-                |r| r.get(0),
-            )
-            .map_err(self.err())?;
-        let new_findings: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM findings WHERE first_seen_sweep = ?1",
-                [info.id],
-                |r| r.get(0),
-            )
-            .map_err(self.err())?;
-        Ok(SweepStatus {
-            sweep: info.id,
-            complete: info.complete,
-            repositories: counts,
-            blobs_scanned: blobs as u64,
-            bytes_scanned: bytes as u64,
-            findings: findings as u64,
-            new_findings: new_findings as u64,
-            target: info.target,
-            started_at: info.started_at,
-            not_scanned,
-        })
+        Ok(common::status(info, plan, totals))
     }
 
     fn findings(&self, q: &FindingQuery) -> Result<Vec<StoredFinding>, StoreError> {
         let info = self.sweep(q.sweep)?;
         let mut st = self
             .conn
-            .prepare(
-                "SELECT f.fingerprint, f.rule, f.name, f.provider, f.checksum, f.secret, f.redacted,
-                        f.first_seen_sweep, f.first_seen_at,
-                        EXISTS (SELECT 1 FROM at_tip t WHERE t.fingerprint = f.fingerprint),
-                        o.status, o.owner, o.checked_at, o.revoked_at
-                 FROM findings f LEFT JOIN outcomes o ON o.fingerprint = f.fingerprint
-                 WHERE f.fingerprint IN (SELECT l.fingerprint FROM locations l
-                                         JOIN plan p ON p.repo = l.repo AND p.sweep = ?1)
-                   AND (?2 = 0 OR f.first_seen_sweep = ?1)
-                 ORDER BY f.rule, f.fingerprint",
-            )
+            .prepare(&common::findings_sql(&DIALECT))
             .map_err(self.err())?;
-        let rows = st
-            .query_map(params![info.id, q.only_new as i64], |r| {
-                let secret: Option<String> = r.get(5)?;
-                let redacted: String = r.get(6)?;
-                let status: Option<String> = r.get(10)?;
-                Ok(StoredFinding {
-                    secret_stored: secret.is_some(),
-                    row: FindingRow {
-                        fingerprint: r.get(0)?,
-                        rule: r.get(1)?,
-                        name: r.get(2)?,
-                        provider: r.get(3)?,
-                        checksum: r.get(4)?,
-                        secret: secret.unwrap_or_else(|| redacted.clone()),
-                        redacted,
-                    },
-                    locations: Vec::new(),
-                    first_seen_sweep: r.get(7)?,
-                    first_seen_at: r.get(8)?,
-                    at_tip: r.get::<_, i64>(9)? != 0,
-                    outcome: match status {
-                        Some(status) => Some(Outcome {
-                            status,
-                            owner: r.get(11)?,
-                            checked_at: r.get(12)?,
-                            revoked_at: r.get(13)?,
-                        }),
-                        None => None,
-                    },
-                })
-            })
+        let findings = st
+            .query_map(params![info.id, q.only_new], |r| common::stored_finding(r))
+            .map_err(self.err())?
+            .collect::<Result<Vec<_>, _>>()
             .map_err(self.err())?;
-        let mut out: Vec<StoredFinding> = rows.collect::<Result<_, _>>().map_err(self.err())?;
-        let mut index: HashMap<String, usize> = HashMap::new();
-        for (i, f) in out.iter().enumerate() {
-            index.insert(f.row.fingerprint.clone(), i);
-        }
         let mut st = self
             .conn
-            .prepare(
-                "SELECT l.fingerprint, l.repo, l.commit_id, l.path, l.line, l.col, l.encoding,
-                        l.author_name, l.author_email, l.author_date, l.object
-                 FROM locations l JOIN plan p ON p.repo = l.repo AND p.sweep = ?1
-                 ORDER BY l.repo, l.path, l.commit_id, l.line, l.col",
-            )
+            .prepare(&common::locations_sql(&DIALECT))
             .map_err(self.err())?;
-        let rows = st
-            .query_map([info.id], |r| {
-                Ok(LocationRow {
-                    fingerprint: r.get(0)?,
-                    repo: r.get(1)?,
-                    commit: r.get(2)?,
-                    path: r.get(3)?,
-                    line: r.get::<_, i64>(4)? as u64,
-                    column: r.get::<_, i64>(5)? as u64,
-                    encoding: r.get(6)?,
-                    author_name: r.get(7)?,
-                    author_email: r.get(8)?,
-                    author_date: r.get(9)?,
-                    object: r.get(10)?,
-                })
-            })
+        let locations = st
+            .query_map([info.id], |r| common::location_row(r))
+            .map_err(self.err())?
+            .collect::<Result<Vec<_>, _>>()
             .map_err(self.err())?;
-        for l in rows {
-            let l = l.map_err(self.err())?;
-            if let Some(&i) = index.get(&l.fingerprint) {
-                out[i].locations.push(l);
-            }
-        }
-        Ok(out)
+        Ok(common::group(findings, locations))
     }
 
-    fn record_outcome(&mut self, fingerprint: &str, o: &Outcome) -> Result<(), StoreError> {
+    fn record_outcome(&mut self, fingerprint: &Fingerprint, o: &Outcome) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "INSERT INTO outcomes (fingerprint, status, owner, checked_at, revoked_at)
@@ -838,7 +620,13 @@ impl Store for SqliteStore {
                  ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status,
                    owner = COALESCE(excluded.owner, outcomes.owner), checked_at = excluded.checked_at,
                    revoked_at = COALESCE(excluded.revoked_at, outcomes.revoked_at)",
-                params![fingerprint, o.status, o.owner, o.checked_at, o.revoked_at],
+                params![
+                    fingerprint.as_str(),
+                    o.status.as_str(),
+                    o.owner,
+                    o.checked_at,
+                    o.revoked_at
+                ],
             )
             .map(drop)
             .map_err(self.err())
@@ -857,60 +645,7 @@ pub fn default_path() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn entry(key: &str) -> RepoEntry {
-        RepoEntry {
-            key: key.into(),
-            clone_url: format!("https://example.com/{key}.git"),
-            size: None,
-            is_fork: false,
-            parent: None,
-            archived: false,
-            skip: None,
-        }
-    }
-
-    fn result() -> RepoResult {
-        RepoResult {
-            tips: vec![("refs/heads/main".into(), "aa".into())],
-            objects: vec!["b1".into()],
-            hits: vec![(
-                "b1".into(),
-                ObjectHit {
-                    fingerprint: "f1".into(),
-                    rule: "r.x".into(),
-                    line: 1,
-                    column: 2,
-                    encoding: None,
-                },
-            )],
-            findings: vec![FindingRow {
-                fingerprint: "f1".into(),
-                rule: "r.x".into(),
-                name: "X".into(),
-                provider: "r".into(),
-                checksum: "none".into(),
-                secret: "the-whole-secret-value".into(),
-                redacted: "the-**************alue".into(),
-            }],
-            locations: vec![LocationRow {
-                fingerprint: "f1".into(),
-                repo: "a".into(),
-                commit: "c1".into(),
-                path: "p".into(),
-                line: 1,
-                column: 2,
-                encoding: None,
-                author_name: "A".into(),
-                author_email: "a@example.com".into(),
-                author_date: "2024-01-01T00:00:00Z".into(),
-                object: "b1".into(),
-            }],
-            at_tip: vec!["f1".into()],
-            blobs: 1,
-            bytes: 10,
-        }
-    }
+    use crate::store::tests::{entry, result};
 
     #[test]
     fn a_repository_committed_twice_is_recorded_once_and_secrets_stay_out_unless_asked() {
@@ -925,14 +660,14 @@ mod tests {
         }
         let sw = s.begin_sweep("t", "rs", &[entry("a")]).unwrap();
         assert_eq!(s.claim_next(sw.id, "w").unwrap().unwrap().key, "a");
-        s.commit_repo(sw.id, "a", "rs", &result()).unwrap();
-        s.commit_repo(sw.id, "a", "rs", &result()).unwrap();
+        s.commit_repo(sw.id, "a", "rs", &result("a")).unwrap();
+        s.commit_repo(sw.id, "a", "rs", &result("a")).unwrap();
         assert!(s.close_sweep(sw.id).unwrap());
         let f = s.findings(&FindingQuery::default()).unwrap();
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].locations.len(), 1);
         assert!(!f[0].secret_stored);
-        assert_eq!(f[0].row.secret, "the-**************alue");
+        assert_eq!(f[0].row.secret.expose(), "the-**************alue");
         assert!(f[0].at_tip);
         let seen = s
             .seen_objects("rs", &["b1".into(), "b2".into()], 0)
@@ -946,7 +681,7 @@ mod tests {
             .seen_objects("rs", &["b1".into()], sw.id + 1)
             .unwrap()
             .is_empty());
-        assert_eq!(s.watermark("a", "rs").unwrap(), result().tips);
+        assert_eq!(s.watermark("a", "rs").unwrap(), result("a").tips);
         let st = s.status(None).unwrap();
         assert_eq!(
             (st.repositories.scanned, st.blobs_scanned, st.findings),

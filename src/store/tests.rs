@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use super::postgres::{PgOptions, PgStore};
 use super::sqlite::SqliteStore;
 use super::*;
+use crate::finding::{ChecksumStatus, CommitMeta, Fingerprint, Secret, VerificationStatus};
 
 /// A fresh, empty PostgreSQL database for one test: its URL, or `None` (skipped).
 pub(crate) fn pg_database(test: &str) -> Option<String> {
@@ -68,7 +69,7 @@ fn me(s: &dyn Store) -> String {
     s.worker_id().unwrap_or_else(|| "w".into())
 }
 
-fn entry(key: &str) -> RepoEntry {
+pub(super) fn entry(key: &str) -> RepoEntry {
     RepoEntry {
         key: key.into(),
         clone_url: format!("https://example.com/{key}.git"),
@@ -80,43 +81,47 @@ fn entry(key: &str) -> RepoEntry {
     }
 }
 
-fn result(repo: &str) -> RepoResult {
+pub(super) fn result(repo: &str) -> RepoResult {
+    let fingerprint = Fingerprint("f1".into());
     RepoResult {
         tips: vec![("refs/heads/main".into(), "aa".into())],
         objects: vec!["b1".into(), "c1".into()],
         hits: vec![(
             "b1".into(),
             ObjectHit {
-                fingerprint: "f1".into(),
+                fingerprint: fingerprint.clone(),
                 rule: "r.x".into(),
                 line: 1,
                 column: 2,
-                encoding: Some("base64".into()),
+                encoding: Some("base64"),
             },
         )],
         findings: vec![FindingRow {
-            fingerprint: "f1".into(),
+            fingerprint: fingerprint.clone(),
             rule: "r.x".into(),
             name: "X".into(),
             provider: "r".into(),
-            checksum: "none".into(),
-            secret: "the-whole-secret-value".into(),
+            checksum: ChecksumStatus::None,
+            secret: Secret::new("the-whole-secret-value"),
             redacted: "the-**************alue".into(),
         }],
         locations: vec![LocationRow {
-            fingerprint: "f1".into(),
+            fingerprint: fingerprint.clone(),
             repo: repo.into(),
-            commit: "c1".into(),
+            commit: CommitMeta {
+                id: "c1".into(),
+                author_name: "A".into(),
+                author_email: "a@example.com".into(),
+                author_date: "2024-01-01T00:00:00Z".into(),
+            },
             path: "p".into(),
+            path_raw: None,
             line: 1,
             column: 2,
             encoding: None,
-            author_name: "A".into(),
-            author_email: "a@example.com".into(),
-            author_date: "2024-01-01T00:00:00Z".into(),
             object: "b1".into(),
         }],
-        at_tip: vec!["f1".into()],
+        at_tip: vec![fingerprint],
         blobs: 1,
         bytes: 10,
     }
@@ -156,7 +161,7 @@ fn the_plan_is_claimed_once_each_and_a_repository_committed_twice_is_recorded_on
         assert_eq!(f[0].locations.len(), 1, "{b}");
         assert_eq!(f[0].locations[0].repo, "a", "{b}");
         assert!(!f[0].secret_stored, "{b}");
-        assert_eq!(f[0].row.secret, "the-**************alue", "{b}");
+        assert_eq!(f[0].row.secret.expose(), "the-**************alue", "{b}");
         assert!(f[0].at_tip, "{b}");
         assert_eq!(f[0].first_seen_sweep, sw.id, "{b}");
         let seen = s
@@ -207,11 +212,11 @@ fn whole_secrets_are_kept_only_when_asked_and_outcomes_merge() {
         assert!(s.stores_secrets(), "{b}");
         let f = s.findings(&FindingQuery::default()).unwrap();
         assert!(f[0].secret_stored, "{b}");
-        assert_eq!(f[0].row.secret, "the-whole-secret-value", "{b}");
+        assert_eq!(f[0].row.secret.expose(), "the-whole-secret-value", "{b}");
         s.record_outcome(
-            "f1",
+            &Fingerprint("f1".into()),
             &Outcome {
-                status: "live".into(),
+                status: VerificationStatus::Live,
                 owner: Some("someone".into()),
                 checked_at: "2024-01-01T00:00:00Z".into(),
                 revoked_at: None,
@@ -219,9 +224,9 @@ fn whole_secrets_are_kept_only_when_asked_and_outcomes_merge() {
         )
         .unwrap();
         s.record_outcome(
-            "f1",
+            &Fingerprint("f1".into()),
             &Outcome {
-                status: "revoked_or_invalid".into(),
+                status: VerificationStatus::RevokedOrInvalid,
                 owner: None,
                 checked_at: "2024-01-02T00:00:00Z".into(),
                 revoked_at: Some("2024-01-02T00:00:00Z".into()),
@@ -232,7 +237,7 @@ fn whole_secrets_are_kept_only_when_asked_and_outcomes_merge() {
             .outcome
             .clone()
             .unwrap();
-        assert_eq!(o.status, "revoked_or_invalid", "{b}");
+        assert_eq!(o.status, VerificationStatus::RevokedOrInvalid, "{b}");
         assert_eq!(o.owner.as_deref(), Some("someone"), "{b}");
         assert!(o.revoked_at.is_some(), "{b}");
     });
@@ -404,4 +409,105 @@ fn a_newer_schema_is_refused_and_an_empty_database_gets_the_schema() {
     assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
     let e = PgStore::open_existing(&other).unwrap_err();
     assert!(e.to_string().contains("no patrol datastore"), "{e}");
+}
+
+/// Rows as version 1 wrote them: one sweep of repository `a`, one finding, one location
+/// decoded from a URL-encoded value.
+const V1_ROWS: &str = "
+INSERT INTO sweeps (target, ruleset, started_at) VALUES ('t', 'rs', '2024-01-01T00:00:00Z');
+INSERT INTO plan (sweep, seq, repo, clone_url, is_fork, archived, state)
+    VALUES (1, 0, 'a', 'https://example.com/a.git', false, false, 'scanned');
+INSERT INTO findings VALUES ('f1', 'r.x', 'X', 'r', 'none', NULL, 'the-**************alue', 1,
+    '2024-01-01T00:00:00Z');
+INSERT INTO locations (fingerprint, repo, commit_id, path, line, col, encoding, author_name,
+    author_email, author_date, object, first_seen_sweep)
+    VALUES ('f1', 'a', 'c1', 'p', 1, 2, 'url', 'A', 'a@example.com', '2024-01-01T00:00:00Z',
+    'b1', 1);
+";
+
+/// What a migrated version-1 datastore must do: show its rows as they were, then take a
+/// second sweep whose location has a path that is not UTF-8, and give its bytes back.
+fn check_migrated(s: &mut dyn Store, b: &str) {
+    let old = s.findings(&FindingQuery::default()).unwrap();
+    assert_eq!(old.len(), 1, "{b}");
+    assert_eq!(old[0].row.fingerprint.as_str(), "f1", "{b}");
+    assert_eq!(old[0].row.checksum, ChecksumStatus::None, "{b}");
+    let l = &old[0].locations;
+    assert_eq!(l.len(), 1, "{b}");
+    assert_eq!(
+        (l[0].path.as_str(), l[0].path_raw.as_ref()),
+        ("p", None),
+        "{b}"
+    );
+    assert_eq!(l[0].encoding, Some("url"), "{b}");
+    assert!(s.close_sweep(1).unwrap(), "{b}");
+    let sw = s.begin_sweep("t", "rs", &[entry("a")]).unwrap();
+    assert!(sw.id > 1, "{b}");
+    s.claim_next(sw.id, &me(s)).unwrap().unwrap();
+    let mut res = result("a");
+    let raw = b"caf\xe9.env".to_vec();
+    res.locations[0].path = String::from_utf8_lossy(&raw).into_owned();
+    res.locations[0].path_raw = Some(raw.clone());
+    s.commit_repo(sw.id, "a", "rs", &res).unwrap();
+    let f = s.findings(&FindingQuery::default()).unwrap();
+    let raws: Vec<Option<&Vec<u8>>> = f[0].locations.iter().map(|l| l.path_raw.as_ref()).collect();
+    assert_eq!(raws, [Some(&raw), None], "{b}");
+    assert_eq!(s.status(None).unwrap().findings, 1, "{b}");
+}
+
+/// A datastore made by the previous patrol (schema version 1, its DDL copied into
+/// `testdata/` as it was) still opens: SQLite is migrated on open, PostgreSQL with
+/// `--migrate` (and, without it, is refused and left as it was).
+#[test]
+fn a_version_1_datastore_is_migrated_and_keeps_its_rows() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("v1.db");
+    {
+        let c = rusqlite::Connection::open(&p).unwrap();
+        c.execute_batch(include_str!("testdata/v1-sqlite.sql"))
+            .unwrap();
+        c.execute_batch(V1_ROWS).unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let mut s = SqliteStore::open(&p, false).unwrap();
+    check_migrated(&mut s, "sqlite");
+    drop(s);
+    let v: i64 = rusqlite::Connection::open(&p)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, super::sqlite::SCHEMA_VERSION);
+    assert_eq!(v, 2);
+
+    let Some(url) = pg_database("v1_migrated") else {
+        return;
+    };
+    let (cfg, _) = super::postgres::config(&url).unwrap();
+    let mut c = cfg.connect(::postgres::NoTls).unwrap();
+    c.batch_execute(include_str!("testdata/v1-postgres.sql"))
+        .unwrap();
+    c.batch_execute(V1_ROWS).unwrap();
+    c.batch_execute("INSERT INTO patrol_meta (key, value) VALUES ('schema_version', 1)")
+        .unwrap();
+    let e = PgStore::open(&url, &PgOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("pass --migrate"), "{e}");
+    let version = |c: &mut ::postgres::Client| -> i64 {
+        c.query_one(
+            "SELECT value FROM patrol_meta WHERE key = 'schema_version'",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+    };
+    assert_eq!(version(&mut c), 1, "nothing was changed");
+    let mut s = PgStore::open(
+        &url,
+        &PgOptions {
+            migrate: true,
+            ..PgOptions::default()
+        },
+    )
+    .unwrap();
+    check_migrated(&mut s, "postgres");
+    assert_eq!(version(&mut c), 2);
 }

@@ -5,22 +5,25 @@
 //! [`scan_mirror`] plans a mirror's whole history (each unique blob once, with every commit
 //! and path that introduced it), drops the objects already read under the same rule set in
 //! ANY repository of the datastore (that is the blob-level incrementality: a fork's shared
-//! history is read once in the organisation), reads and matches the rest, and turns the hits
-//! of skipped objects, recorded when they were first read, into this repository's locations.
+//! history is read once in the organisation), has the [`Scanner`] read and match the rest
+//! into a `Recorder` (the sink that turns findings into the datastore's rows, as a report
+//! writer turns them into lines), and turns the hits of skipped objects, recorded when they
+//! were first read, into this repository's locations.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::convert::Infallible;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use crate::config::ScanConfig;
 use crate::error::Diagnostics;
-use crate::finding::{
-    ChecksumStatus, Finding, Fingerprint, Location, Secret, Verification, VerificationStatus,
-};
-use crate::scan::{scan_selected, Counters};
-use crate::source::git::{plan_history, PlannedBlob, Selection};
+use crate::finding::{Finding, FindingSink, Fingerprint, Location, RuleId, ScanSummary, Secret};
+use crate::scan::{Counters, GitTarget, GitWhat, Objects, RunContext, ScanPlan, Scanner, Target};
+use crate::source::git::{plan_history, HistoryPlan, Selection};
+use crate::source::tips;
 use crate::source::{CommitMeta, Origin};
 use crate::store::{FindingRow, LocationRow, ObjectHit, RepoResult, Store, StoredFinding};
 
@@ -28,10 +31,14 @@ use super::SweepError;
 
 /// What every repository of a sweep is scanned with.
 pub struct ScanSetup {
-    /// The team's validated scan configuration: rules (with `--rules` and the team's
-    /// `disable_rules`), threads, and the accepted set (its `--config` allow-list and
-    /// `--baseline`); inline markers only with `--honour-repo-config`.
-    pub config: ScanConfig,
+    /// The scanner, with the team's validated scan configuration: rules (with `--rules` and
+    /// the team's `disable_rules`), threads; inline markers only with
+    /// `--honour-repo-config`. It suppresses nothing: see `accepted`.
+    pub scanner: Scanner,
+    /// The team's accepted set (its `--config` allow-list and `--baseline`), applied here
+    /// and not by the scanner, so that an accepted finding's hits are still recorded and a
+    /// later, smaller baseline finds it without reading its objects again.
+    pub accepted: BTreeSet<Fingerprint>,
     /// Apply each swept repository's own `patrol.toml` and inline markers.
     pub honour_repo_config: bool,
     /// The rule-set id (see [`ruleset_id`]).
@@ -45,8 +52,10 @@ impl ScanSetup {
         // Every location is kept: the datastore is the place of record.
         config.max_locations = usize::MAX;
         let ruleset = ruleset_id(&config);
+        let accepted = std::mem::take(&mut config.accepted);
         Self {
-            config,
+            scanner: Scanner::new(config),
+            accepted,
             honour_repo_config,
             ruleset,
         }
@@ -99,171 +108,57 @@ pub fn scan_mirror(
     let mut ids: Vec<String> = plan.blobs.iter().map(|b| b.oid.to_string()).collect();
     ids.extend(plan.messages.iter().map(|(_, o)| meta_of(o).id.clone()));
     let seen = store.seen_objects(&setup.ruleset, &ids, since)?;
+    let split = Split::of(plan, &seen, repo);
 
-    // Where each (commit, path) came from, to tie a location back to its object.
-    let mut object_of: HashMap<(String, Vec<u8>), String> = HashMap::new();
-    let mut origins_of: HashMap<String, Vec<&Origin>> = HashMap::new();
-    for b in &plan.blobs {
-        let oid = b.oid.to_string();
-        for o in &b.origins {
-            object_of.insert(key_of(o), oid.clone());
-            origins_of.entry(oid.clone()).or_default().push(o);
-        }
-    }
-    for (_, o) in &plan.messages {
-        let oid = meta_of(o).id.clone();
-        object_of.insert(key_of(o), oid.clone());
-        origins_of.entry(oid).or_default().push(o);
-    }
-
-    let fresh: Vec<PlannedBlob> = plan
-        .blobs
-        .iter()
-        .filter(|b| !seen.contains(&b.oid.to_string()))
-        .map(|b| PlannedBlob {
-            oid: b.oid,
-            origins: b.origins.clone(),
-        })
-        .collect();
-    let mut fresh_objects: Vec<String> = Vec::new();
-    let mut fresh_messages: HashSet<&str> = HashSet::new();
-    let mut messages: Vec<(&[u8], &Origin)> = Vec::new();
-    for (bytes, o) in &plan.messages {
-        let id = &meta_of(o).id;
-        if !seen.contains(id) {
-            if fresh_messages.insert(id) {
-                fresh_objects.push(id.clone());
-            }
-            messages.push((bytes, o));
-        }
-    }
-    let findings = scan_selected(
-        &setup.config,
-        mirror,
+    let hidden = Hidden {
+        accepted: &setup.accepted,
+        own: if setup.honour_repo_config {
+            RepoConfig::read(mirror)
+        } else {
+            RepoConfig::default()
+        },
+    };
+    let mut rec = Recorder {
         repo,
-        &fresh,
-        &messages,
-        &diags,
+        object_of: &split.object_of,
+        hidden: &hidden,
+        out: RepoScan::default(),
+        fp_objects: Vec::new(),
+    };
+    let blobs = split.objects.blobs.len() as u64;
+    let plan = objects_plan(mirror, split.objects);
+    let ctx = RunContext {
+        diagnostics: &diags,
         counters,
         cancel,
-    );
+    };
+    let Ok(_) = setup.scanner.run(&plan, &mut rec, &ctx);
     if cancel.load(Ordering::Relaxed) {
         return Err(SweepError::Interrupted);
     }
-    let blobs = fresh.len() as u64;
-    fresh_objects.extend(fresh.iter().map(|b| b.oid.to_string()));
-
-    let own = if setup.honour_repo_config {
-        RepoConfig::read(mirror)
-    } else {
-        RepoConfig::default()
-    };
-    let hidden = |fp: &str, rule: &str| {
-        setup.config.accepted.contains(&Fingerprint(fp.to_string()))
-            || own.allowed.contains(fp)
-            || own.disabled.iter().any(|d| d == rule)
-    };
-
-    let mut out = RepoScan::default();
-    let mut fp_objects: Vec<(String, String)> = Vec::new();
-    for f in findings {
-        let fp = f.fingerprint.0.clone();
-        for l in &f.locations {
-            let Some(commit) = &l.commit else { continue };
-            let path = l
-                .path_raw
-                .clone()
-                .unwrap_or_else(|| l.path.clone().into_bytes());
-            let Some(oid) = object_of.get(&(commit.id.clone(), path)) else {
-                continue;
-            };
-            out.result.hits.push((
-                oid.clone(),
-                ObjectHit {
-                    fingerprint: fp.clone(),
-                    rule: f.rule.to_string(),
-                    line: l.line,
-                    column: l.column,
-                    encoding: l.encoding.map(str::to_string),
-                },
-            ));
-            if !hidden(&fp, &f.rule) {
-                out.result.locations.push(location_row(
-                    &fp,
-                    repo,
-                    commit,
-                    &l.path,
-                    l.line,
-                    l.column,
-                    l.encoding.map(str::to_string),
-                    oid,
-                ));
-                fp_objects.push((fp.clone(), oid.clone()));
-            }
-        }
-        // A hidden finding's hits are still recorded above, so that a later, smaller
-        // baseline finds it without reading the object again.
-        out.result.findings.push(FindingRow {
-            fingerprint: fp.clone(),
-            rule: f.rule.to_string(),
-            name: f.name.clone(),
-            provider: f.provider.to_string(),
-            checksum: f.checksum.as_str().to_string(),
-            secret: f.secret.expose().to_string(),
-            redacted: mask(f.secret.expose()),
-        });
-        if !hidden(&fp, &f.rule) {
-            out.secrets.insert(fp, f.secret.clone());
-        }
-    }
-    out.result.hits.sort_by(|a, b| {
-        (&a.0, &a.1.fingerprint, a.1.line, a.1.column).cmp(&(
-            &b.0,
-            &b.1.fingerprint,
-            b.1.line,
-            b.1.column,
-        ))
-    });
-    out.result.hits.dedup();
-
+    rec.sort_hits();
     // Objects read before (here or in another repository): their recorded hits, at this
     // repository's origins.
     let seen_here: Vec<String> = seen.iter().cloned().collect();
     for (oid, h) in store.object_hits(&setup.ruleset, &seen_here)? {
-        if hidden(&h.fingerprint, &h.rule) {
-            continue;
-        }
-        for o in origins_of.get(&oid).into_iter().flatten() {
-            let (commit, path) = match o {
-                Origin::GitBlob { commit, path } => {
-                    (commit, String::from_utf8_lossy(path).into_owned())
-                }
-                Origin::GitMessage { commit, what } => (commit, format!("<{what}>")),
-                _ => continue,
-            };
-            out.result.locations.push(location_row(
-                &h.fingerprint,
-                repo,
-                commit,
-                &path,
-                h.line,
-                h.column,
-                h.encoding.clone(),
-                &oid,
-            ));
-            fp_objects.push((h.fingerprint.clone(), oid.clone()));
+        if !hidden.hides(&h.fingerprint, &h.rule) {
+            rec.seen_hit(&oid, &h, split.seen_origins.get(&oid));
         }
     }
 
-    let tip_blobs = tip_objects(mirror);
-    let mut at_tip: BTreeSet<String> = BTreeSet::new();
-    for (fp, oid) in &fp_objects {
-        if tip_blobs.contains(oid) {
-            at_tip.insert(fp.clone());
-        }
-    }
+    let Recorder {
+        mut out,
+        fp_objects,
+        ..
+    } = rec;
+    let tip_blobs = tips::branch_tip_blobs(mirror);
+    let at_tip: BTreeSet<Fingerprint> = fp_objects
+        .into_iter()
+        .filter(|(_, oid)| tip_blobs.contains(oid))
+        .map(|(fp, _)| fp)
+        .collect();
     out.result.at_tip = at_tip.into_iter().collect();
-    out.result.objects = fresh_objects;
+    out.result.objects = split.fresh;
     out.result.blobs = blobs;
     out.errors = diags
         .entries()
@@ -272,6 +167,186 @@ pub fn scan_mirror(
         .map(|d| d.to_string())
         .collect();
     Ok(out)
+}
+
+/// A scan plan of exactly `objects` of the repository at `mirror`.
+fn objects_plan(mirror: &Path, objects: Objects) -> ScanPlan {
+    let target = Target {
+        name: objects.repository.clone(),
+        files: Vec::new(),
+        repositories: vec![GitTarget {
+            repo: mirror.to_path_buf(),
+            what: GitWhat::Objects(Arc::new(objects)),
+        }],
+    };
+    ScanPlan {
+        targets: vec![target],
+        problems: Vec::new(),
+    }
+}
+
+/// A repository's history plan split by what the datastore has read already.
+struct Split {
+    /// What to read now: the objects not read before.
+    objects: Objects,
+    /// Their ids: the messages' commits and tags first, then the blobs.
+    fresh: Vec<String>,
+    /// (commit, path bytes or `<what>`) -> the object there, to tie a location back to it.
+    object_of: HashMap<(String, Vec<u8>), String>,
+    /// Objects read before -> every place they entered this repository's history.
+    seen_origins: HashMap<String, Vec<Origin>>,
+}
+
+impl Split {
+    fn of(plan: HistoryPlan, seen: &HashSet<String>, repo: &str) -> Self {
+        let mut s = Self {
+            objects: Objects {
+                repository: repo.to_string(),
+                ..Objects::default()
+            },
+            fresh: Vec::new(),
+            object_of: HashMap::new(),
+            seen_origins: HashMap::new(),
+        };
+        let mut fresh_messages: HashSet<String> = HashSet::new();
+        for (bytes, o) in plan.messages {
+            let id = meta_of(&o).id.clone();
+            if seen.contains(&id) {
+                s.seen_origins.entry(id).or_default().push(o);
+                continue;
+            }
+            if fresh_messages.insert(id.clone()) {
+                s.fresh.push(id.clone());
+            }
+            s.object_of.insert(key_of(&o), id);
+            s.objects.messages.push((bytes, o));
+        }
+        for b in plan.blobs {
+            let oid = b.oid.to_string();
+            if seen.contains(&oid) {
+                s.seen_origins.entry(oid).or_default().extend(b.origins);
+                continue;
+            }
+            for o in &b.origins {
+                s.object_of.insert(key_of(o), oid.clone());
+            }
+            s.fresh.push(oid);
+            s.objects.blobs.push(b);
+        }
+        s
+    }
+}
+
+/// What the sweep does not show: the team's accepted set, and with `--honour-repo-config`
+/// what the repository's own `patrol.toml` allows or disables.
+struct Hidden<'a> {
+    accepted: &'a BTreeSet<Fingerprint>,
+    own: RepoConfig,
+}
+
+impl Hidden<'_> {
+    fn hides(&self, fp: &Fingerprint, rule: &RuleId) -> bool {
+        self.accepted.contains(fp)
+            || self.own.allowed.contains(fp.as_str())
+            || self.own.disabled.iter().any(|d| d == rule.as_str())
+    }
+}
+
+/// The sink a repository's scan goes into: each finding becomes its rows (a hit per object
+/// for every finding, so that a later, smaller baseline finds a hidden one without reading
+/// the object again; locations and the secret only for the findings not hidden).
+struct Recorder<'a> {
+    repo: &'a str,
+    object_of: &'a HashMap<(String, Vec<u8>), String>,
+    hidden: &'a Hidden<'a>,
+    out: RepoScan,
+    /// (finding, object) of every location recorded, for the branch-tip check.
+    fp_objects: Vec<(Fingerprint, String)>,
+}
+
+impl FindingSink for Recorder<'_> {
+    type Error = Infallible;
+
+    fn finding(&mut self, f: &Finding) -> Result<(), Infallible> {
+        let hidden = self.hidden.hides(&f.fingerprint, &f.rule);
+        for l in &f.locations {
+            let Some(commit) = &l.commit else { continue };
+            let path = l
+                .path_raw
+                .clone()
+                .unwrap_or_else(|| l.path.clone().into_bytes());
+            let Some(oid) = self.object_of.get(&(commit.id.clone(), path)) else {
+                continue;
+            };
+            self.out.result.hits.push((
+                oid.clone(),
+                ObjectHit {
+                    fingerprint: f.fingerprint.clone(),
+                    rule: f.rule.clone(),
+                    line: l.line,
+                    column: l.column,
+                    encoding: l.encoding,
+                },
+            ));
+            if !hidden {
+                let row = LocationRow::of(&f.fingerprint, self.repo, commit, l, oid);
+                self.out.result.locations.push(row);
+                self.fp_objects.push((f.fingerprint.clone(), oid.clone()));
+            }
+        }
+        let row = FindingRow::of(f, mask(f.secret.expose()));
+        self.out.result.findings.push(row);
+        if !hidden {
+            let fp = f.fingerprint.to_string();
+            self.out.secrets.insert(fp, f.secret.clone());
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, _: &ScanSummary) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+impl Recorder<'_> {
+    /// Orders the hits by object, finding, line and column, each once.
+    fn sort_hits(&mut self) {
+        let hits = &mut self.out.result.hits;
+        hits.sort_by(|a, b| {
+            (&a.0, &a.1.fingerprint, a.1.line, a.1.column).cmp(&(
+                &b.0,
+                &b.1.fingerprint,
+                b.1.line,
+                b.1.column,
+            ))
+        });
+        hits.dedup();
+    }
+
+    /// The locations of a hit recorded when object `oid` was first read, at each of
+    /// `origins` (where it entered this repository's history).
+    fn seen_hit(&mut self, oid: &str, h: &ObjectHit, origins: Option<&Vec<Origin>>) {
+        for o in origins.into_iter().flatten() {
+            let (commit, path) = match o {
+                Origin::GitBlob { commit, path } => (commit, path.clone()),
+                Origin::GitMessage { commit, what } => (commit, format!("<{what}>").into_bytes()),
+                _ => continue,
+            };
+            let at = Location {
+                path: String::from_utf8_lossy(&path).into_owned(),
+                path_raw: std::str::from_utf8(&path).is_err().then_some(path),
+                line: h.line,
+                column: h.column,
+                commit: None,
+                encoding: h.encoding,
+                repository: None,
+            };
+            let row = LocationRow::of(&h.fingerprint, self.repo, commit, &at, oid);
+            self.out.result.locations.push(row);
+            self.fp_objects
+                .push((h.fingerprint.clone(), oid.to_string()));
+        }
+    }
 }
 
 fn meta_of(o: &Origin) -> &CommitMeta {
@@ -291,53 +366,6 @@ fn key_of(o: &Origin) -> (String, Vec<u8>) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn location_row(
-    fp: &str,
-    repo: &str,
-    c: &CommitMeta,
-    path: &str,
-    line: u64,
-    column: u64,
-    encoding: Option<String>,
-    oid: &str,
-) -> LocationRow {
-    LocationRow {
-        fingerprint: fp.to_string(),
-        repo: repo.to_string(),
-        commit: c.id.clone(),
-        path: path.to_string(),
-        line,
-        column,
-        encoding,
-        author_name: c.author_name.clone(),
-        author_email: c.author_email.clone(),
-        author_date: c.author_date.clone(),
-        object: oid.to_string(),
-    }
-}
-
-/// Blob ids in the trees of every branch tip (`refs/heads/*`).
-fn tip_objects(mirror: &Path) -> HashSet<String> {
-    let mut out = HashSet::new();
-    let Ok(repo) = git2::Repository::open_bare(mirror) else {
-        return out;
-    };
-    let Ok(refs) = repo.references_glob("refs/heads/*") else {
-        return out;
-    };
-    for r in refs.flatten() {
-        let Ok(tree) = r.peel_to_tree() else { continue };
-        let _ = tree.walk(git2::TreeWalkMode::PreOrder, |_, e| {
-            if e.kind() == Some(git2::ObjectType::Blob) {
-                out.insert(e.id().to_string());
-            }
-            git2::TreeWalkResult::Ok
-        });
-    }
-    out
-}
-
 /// What a swept repository's own `patrol.toml` (at its HEAD) accepts: applied only with
 /// `--honour-repo-config`.
 #[derive(Debug, Default)]
@@ -348,16 +376,10 @@ struct RepoConfig {
 
 impl RepoConfig {
     fn read(mirror: &Path) -> Self {
-        let text = (|| {
-            let repo = git2::Repository::open_bare(mirror).ok()?;
-            let tree = repo.head().ok()?.peel_to_tree().ok()?;
-            let entry = tree.get_name("patrol.toml")?;
-            let blob = repo.find_blob(entry.id()).ok()?;
-            Some(String::from_utf8_lossy(blob.content()).into_owned())
-        })();
-        let Some(text) = text else {
+        let Some(bytes) = tips::head_file(mirror, "patrol.toml") else {
             return Self::default();
         };
+        let text = String::from_utf8_lossy(&bytes);
         match crate::config::Config::parse("patrol.toml", &text, Path::new("/nonexistent")) {
             Ok(c) => Self {
                 allowed: c.allowed(),
@@ -370,57 +392,7 @@ impl RepoConfig {
 
 /// A stored finding as the report writers take it: each location names its repository.
 pub fn to_finding(f: &StoredFinding) -> Finding {
-    let mut locations: Vec<Location> = f
-        .locations
-        .iter()
-        .map(|l| Location {
-            path: l.path.clone(),
-            path_raw: None,
-            line: l.line,
-            column: l.column,
-            commit: Some(CommitMeta {
-                id: l.commit.clone(),
-                author_name: l.author_name.clone(),
-                author_email: l.author_email.clone(),
-                author_date: l.author_date.clone(),
-            }),
-            encoding: match l.encoding.as_deref() {
-                None => None,
-                Some("base64") => Some("base64"),
-                Some(_) => Some("decoded"),
-            },
-            repository: Some(l.repo.clone()),
-        })
-        .collect();
-    locations.sort();
-    Finding {
-        rule: f.row.rule.as_str().into(),
-        name: f.row.name.clone(),
-        provider: f.row.provider.as_str().into(),
-        secret: Secret::new(f.row.secret.clone()),
-        fingerprint: Fingerprint(f.row.fingerprint.clone()),
-        checksum: if f.row.checksum == "valid" {
-            ChecksumStatus::Valid
-        } else {
-            ChecksumStatus::None
-        },
-        locations,
-        locations_omitted: 0,
-        verification: f.outcome.as_ref().map(|o| Verification {
-            status: match o.status.as_str() {
-                "live" => VerificationStatus::Live,
-                "revoked_or_invalid" => VerificationStatus::RevokedOrInvalid,
-                "error" => VerificationStatus::Error,
-                _ => VerificationStatus::Unknown,
-            },
-            owner: o.owner.clone(),
-            checked_at: o.checked_at.clone(),
-            detail: match &o.revoked_at {
-                Some(at) => format!("revoked at {at}"),
-                None => "as recorded in the datastore".into(),
-            },
-        }),
-    }
+    f.to_finding()
 }
 
 /// A stand-in for a secret that is not stored: same length, every character but the first
@@ -437,5 +409,205 @@ pub fn mask(secret: &str) -> String {
             .collect()
     } else {
         "*".repeat(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::ffi::OsStrExt;
+
+    use base64::Engine as _;
+    use git2::{Repository, Signature, Time};
+
+    use super::*;
+    use crate::config::ScanSettings;
+    use crate::finding::ChecksumStatus;
+    use crate::store::{FindingQuery, RepoEntry};
+
+    /// Commits `files` (top-level names, any bytes) on `refs/heads/main` of a bare `repo`.
+    fn commit(repo: &Repository, files: &[(&[u8], String)], message: &str, n: i64) {
+        let parent = repo
+            .find_reference("refs/heads/main")
+            .ok()
+            .and_then(|r| r.peel_to_commit().ok());
+        let base = parent.as_ref().map(|c| c.tree().unwrap());
+        let mut tb = repo.treebuilder(base.as_ref()).unwrap();
+        for (name, content) in files {
+            let oid = repo.blob(content.as_bytes()).unwrap();
+            tb.insert(std::ffi::OsStr::from_bytes(name), oid, 0o100644)
+                .unwrap();
+        }
+        let tree = repo.find_tree(tb.write().unwrap()).unwrap();
+        let sig = Signature::new("A", "a@example.com", &Time::new(1_700_000_000 + n, 0)).unwrap();
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        repo.commit(
+            Some("refs/heads/main"),
+            &sig,
+            &sig,
+            message,
+            &tree,
+            &parents,
+        )
+        .unwrap();
+    }
+
+    /// Every field of a finding, for comparing one from the scanner with one from a store.
+    #[allow(clippy::type_complexity)]
+    fn fields(
+        f: &Finding,
+    ) -> (
+        String,
+        String,
+        String,
+        String,
+        String,
+        ChecksumStatus,
+        Vec<Location>,
+        u64,
+        bool,
+    ) {
+        (
+            f.rule.to_string(),
+            f.name.clone(),
+            f.provider.to_string(),
+            f.secret.expose().to_string(),
+            f.fingerprint.to_string(),
+            f.checksum,
+            f.locations.clone(),
+            f.locations_omitted,
+            f.verification.is_none(),
+        )
+    }
+
+    /// Sweeps `mirror` (named `key`) into `store` twice: the first sweep reads every object,
+    /// the second none (its locations come from the hits recorded by the first). Returns
+    /// each sweep's findings as the report writers get them.
+    fn sweep_twice(
+        setup: &ScanSetup,
+        store: &mut dyn Store,
+        key: &str,
+        mirror: &Path,
+    ) -> [Vec<Finding>; 2] {
+        let entry = RepoEntry {
+            key: key.into(),
+            clone_url: key.into(),
+            size: None,
+            is_fork: false,
+            parent: None,
+            archived: false,
+            skip: None,
+        };
+        let worker = store.worker_id().unwrap_or_else(|| "w".into());
+        let mut out = Vec::new();
+        for _ in 0..2 {
+            let sw = store
+                .begin_sweep("t", &setup.ruleset, std::slice::from_ref(&entry))
+                .unwrap();
+            store.claim_next(sw.id, &worker).unwrap().unwrap();
+            let scan = scan_mirror(
+                setup,
+                &*store,
+                key,
+                mirror,
+                0,
+                &Counters::default(),
+                &AtomicBool::new(false),
+            )
+            .unwrap();
+            assert!(scan.errors.is_empty(), "{:?}", scan.errors);
+            store
+                .commit_repo(sw.id, key, &setup.ruleset, &scan.result)
+                .unwrap();
+            assert!(store.close_sweep(sw.id).unwrap());
+            let q = FindingQuery {
+                sweep: Some(sw.id),
+                only_new: false,
+            };
+            out.push(store.findings(&q).unwrap().iter().map(to_finding).collect());
+        }
+        let second = out.pop().unwrap();
+        [out.pop().unwrap(), second]
+    }
+
+    /// What a finding holds survives the store: scanning a repository and reading its
+    /// findings back from a datastore (SQLite and PostgreSQL, with whole secrets kept) gives
+    /// the scanner's own findings field by field, including each location's encoding, a
+    /// path that is not UTF-8 and a commit message, whether the objects were read in this
+    /// sweep or in an earlier one.
+    #[test]
+    fn scan_then_store_then_report_equals_scan_then_report() {
+        let d = tempfile::tempdir().unwrap();
+        let mirror = d.path().join("m.git");
+        let repo = Repository::init_bare(&mirror).unwrap();
+        let t = |n| crate::rules::sample::sample("github.pat_classic", n).unwrap();
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("user:{}", t(3)));
+        commit(
+            &repo,
+            &[
+                (b"a.env", format!("TOKEN={}\n", t(1))),
+                (b"caf\xe9.env", format!("TOKEN={}\n", t(2))),
+                (
+                    b"curl.txt",
+                    format!("curl -H 'Authorization: Basic {basic}' x\n"),
+                ),
+            ],
+            "first",
+            1,
+        );
+        commit(
+            &repo,
+            &[(b"b.env", format!("again={}\n", t(1)))],
+            &format!("second, with {}", t(4)),
+            2,
+        );
+        let settings = ScanSettings {
+            no_config: true,
+            threads: Some(2),
+            ..Default::default()
+        };
+        let setup = ScanSetup::new(ScanConfig::new(&settings).unwrap(), false);
+        let mut config = ScanConfig::new(&settings).unwrap();
+        config.max_locations = usize::MAX;
+        let (direct, _) = Scanner::new(config).collect(
+            &ScanPlan::repository(&mirror, Selection::AllRefs),
+            &AtomicBool::new(false),
+        );
+        let want: Vec<_> = direct.findings.iter().map(fields).collect();
+        let encodings: BTreeSet<Option<&str>> = direct
+            .findings
+            .iter()
+            .flat_map(|f| f.locations.iter().map(|l| l.encoding))
+            .collect();
+        assert_eq!(encodings, BTreeSet::from([None, Some("base64")]));
+        assert!(direct
+            .findings
+            .iter()
+            .flat_map(|f| &f.locations)
+            .any(|l| l.path_raw.as_deref() == Some(&b"caf\xe9.env"[..])));
+        assert!(direct
+            .findings
+            .iter()
+            .flat_map(|f| &f.locations)
+            .any(|l| l.path == "<commit message>"));
+        assert_eq!(want.len(), 4);
+
+        let key = mirror.display().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let mut sqlite =
+            crate::store::sqlite::SqliteStore::open(&dir.path().join("s.db"), true).unwrap();
+        for got in sweep_twice(&setup, &mut sqlite, &key, &mirror) {
+            assert_eq!(got.iter().map(fields).collect::<Vec<_>>(), want, "sqlite");
+        }
+        let Some(url) = crate::store::tests::pg_database("scan_store_report") else {
+            return;
+        };
+        let opts = crate::store::postgres::PgOptions {
+            store_secrets: true,
+            ..Default::default()
+        };
+        let mut pg = crate::store::postgres::PgStore::open(&url, &opts).unwrap();
+        for got in sweep_twice(&setup, &mut pg, &key, &mirror) {
+            assert_eq!(got.iter().map(fields).collect::<Vec<_>>(), want, "postgres");
+        }
     }
 }

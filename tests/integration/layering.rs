@@ -37,7 +37,8 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "rules", "source", "matcher", "finding", "baseline", "report", "provider", "error",
             ][..],
         ),
-        ("store", &["error"][..]),
+        // The types it stores (`finding`) and the stamps it writes (`clock`).
+        ("store", &["finding", "clock", "error"][..]),
         (
             "sweep",
             &[
