@@ -652,3 +652,28 @@ fn a_zip_entry_holding_more_than_its_declared_size_is_an_error_naming_it_and_is_
         vec![("github.pat_classic".into(), "app.zip!conf.env".into(), 102)]
     );
 }
+
+/// Regression test for #26 (item 5): a gzip stream cut short lost every finding of the chunk
+/// being read when the error came (up to 8 MiB of content).
+#[test]
+fn a_truncated_gzip_keeps_the_findings_made_before_the_error() {
+    let t = TestDir::new();
+    let ghp = fake("github.pat_classic", 27);
+    let text = format!("GITHUB_TOKEN={ghp}\n{}", "filler line\n".repeat(20_000));
+    let gz = gzip_of(text.as_bytes());
+    // Without its 8-byte trailer (CRC and size): every byte decodes, then the stream ends early.
+    t.write("app.log.gz", &gz[..gz.len() - 8]);
+    let o = scan_json(&t, &[]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .lines()
+            .any(|l| l.contains("app.log.gz") && l.contains("error:")),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(
+        locations(&o.stdout),
+        vec![("github.pat_classic".into(), "app.log.gz!app.log".into(), 1)]
+    );
+}
