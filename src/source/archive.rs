@@ -823,6 +823,31 @@ mod tests {
         assert_eq!(seen[0].0, "inner.zip!core.txt");
     }
 
+    /// An entry whose data runs past its declared size, stored or deflated: a problem naming
+    /// it, and every byte still visited.
+    #[test]
+    fn an_entry_longer_than_declared_is_a_problem_and_is_read_on() {
+        let data: Vec<u8> = (0..5000u32).map(|i| b'a' + (i * 7 % 26) as u8).collect();
+        for method in [
+            zip::CompressionMethod::Stored,
+            zip::CompressionMethod::Deflated,
+        ] {
+            let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+            let o = zip::write::SimpleFileOptions::default().compression_method(method);
+            w.start_file("e.txt", o).unwrap();
+            w.write_all(&data).unwrap();
+            let mut z = w.finish().unwrap().into_inner();
+            z[22..26].copy_from_slice(&100u32.to_le_bytes());
+            let cd = memchr::memmem::find(&z, b"PK\x01\x02").unwrap();
+            z[cd + 24..cd + 28].copy_from_slice(&100u32.to_le_bytes());
+            let (seen, p) = run(&z, "d.zip", &Limits::default());
+            assert_eq!(p.len(), 1, "{method:?}: {p:?}");
+            assert_eq!(p[0].path, "e.txt");
+            assert!(p[0].reason.contains("declares 100 bytes"), "{p:?}");
+            assert_eq!(seen[0].1, data, "{method:?}");
+        }
+    }
+
     #[test]
     fn control_characters_in_names_are_shown_escaped() {
         let (seen, _) = run(
