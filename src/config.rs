@@ -63,6 +63,17 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// A discovered `patrol.toml`, or a `rule_files` entry, is a symbolic link (or lies under
+    /// one) that leads out of the directory it was found in: refused unread.
+    #[error("config {file}: {what} leads outside {root} (a symbolic link): refused, not read")]
+    Outside {
+        /// The file as found.
+        file: String,
+        /// `patrol.toml` or `rule_files entry`.
+        what: &'static str,
+        /// The directory it must stay in.
+        root: String,
+    },
     /// The file is not valid TOML, has an unknown key, or a value is wrong.
     #[error("config {file}:{line}: {reason}")]
     Invalid {
@@ -174,7 +185,7 @@ impl Config {
     pub fn parse(file: &str, text: &str, base: &Path) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let at = e.span().map_or(0, |s| s.start);
-            let msg = e.message().trim().replace('\n', " ");
+            let msg = crate::error::toml_message(&e);
             let reason = match key_at(text, at) {
                 Some(key) if !msg.contains('`') => format!("key `{key}`: {msg}"),
                 _ => msg,
@@ -193,7 +204,7 @@ impl Config {
         let mut exclude = Vec::new();
         for g in raw.exclude {
             if let Err(e) = globset::Glob::new(g.get_ref()) {
-                let reason = format!("key `exclude`: invalid glob `{}`: {}", g.get_ref(), e);
+                let reason = format!("key `exclude`: invalid glob: {}", e.kind());
                 return Err(bad(g.span(), reason));
             }
             exclude.push(g.into_inner());
@@ -236,9 +247,7 @@ impl Config {
         for a in raw.allow {
             let fp = a.fingerprint.get_ref();
             if !is_fingerprint(fp) {
-                let reason = format!(
-                    "key `allow.fingerprint`: `{fp}` is not a patrol fingerprint (32 lower-case hex characters)"
-                );
+                let reason = "key `allow.fingerprint`: not a patrol fingerprint (32 lower-case hex characters)".to_string();
                 return Err(bad(a.fingerprint.span(), reason));
             }
             if a.reason.get_ref().trim().is_empty() {
@@ -246,7 +255,7 @@ impl Config {
                 return Err(bad(a.reason.span(), reason));
             }
             if !seen.insert(fp.clone()) {
-                let reason = format!("key `allow.fingerprint`: `{fp}` is listed twice");
+                let reason = "key `allow.fingerprint`: listed twice".to_string();
                 return Err(bad(a.fingerprint.span(), reason));
             }
             allow.push(Allow {
@@ -271,10 +280,8 @@ impl Config {
                 return Err(ConfigError::Invalid {
                     file: self.display_name(),
                     line: r.line,
-                    reason: format!(
-                        "key `disable_rules`: no rule `{}` (see `patrol rules list`)",
-                        r.value
-                    ),
+                    reason: "key `disable_rules`: no such rule (see `patrol rules list`)"
+                        .to_string(),
                 });
             }
         }
@@ -427,9 +434,17 @@ impl ScanConfig {
         let file = if s.no_config {
             Config::default()
         } else {
-            match s.config_file.clone().or_else(|| Config::discover(&s.paths)) {
-                Some(f) => Config::load(&f)?,
-                None => Config::default(),
+            match &s.config_file {
+                Some(f) => Config::load(f)?,
+                None => match Config::discover(&s.paths) {
+                    Some(found) => {
+                        // The scanned tree's own file: it may not lead out of the tree.
+                        let root = found.parent().unwrap_or(Path::new("."));
+                        ensure_within(&found, root, "patrol.toml")?;
+                        Config::load(&found)?
+                    }
+                    None => Config::default(),
+                },
             }
         };
         let rules = load_rules(&s.rule_files, &file)?;
@@ -486,7 +501,13 @@ impl ScanConfig {
 /// config's `disable_rules` (an unknown id there is an error naming its line).
 pub fn load_rules(extra: &[PathBuf], config: &Config) -> Result<RuleSet, ConfigError> {
     let mut set = RuleSet::builtin().map_err(ConfigError::BuiltinRules)?;
+    let base = config
+        .file
+        .as_deref()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("."));
     for f in &config.rule_files {
+        ensure_within(f, base, "rule_files entry")?;
         add_checked(&mut set, f).map_err(ConfigError::ConfigRules)?;
     }
     for f in extra {
@@ -496,6 +517,29 @@ pub fn load_rules(extra: &[PathBuf], config: &Config) -> Result<RuleSet, ConfigE
     set.disable(&config.disabled_ids())
         .map_err(ConfigError::Disable)?;
     Ok(set)
+}
+
+/// Refuses `file` when it resolves (through symbolic links) outside `root`: a scanned
+/// repository's configuration must not make patrol read, or print parts of, a file elsewhere
+/// on the machine. A file that does not exist is left to the reader's own error.
+fn ensure_within(file: &Path, root: &Path, what: &'static str) -> Result<(), ConfigError> {
+    let root_dir = if root.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        root
+    };
+    let (Ok(real), Ok(real_root)) = (std::fs::canonicalize(file), std::fs::canonicalize(root_dir))
+    else {
+        return Ok(());
+    };
+    if real.starts_with(&real_root) {
+        return Ok(());
+    }
+    Err(ConfigError::Outside {
+        file: file.display().to_string(),
+        what,
+        root: root_dir.display().to_string(),
+    })
 }
 
 /// Adds a custom rule file after running its examples through the matcher on their own: a
@@ -605,6 +649,7 @@ reason = "revoked fixture"
         let c = parse("\ndisable_rules = [\n  \"npm.token\",\n  \"nope.x\",\n]\n").unwrap();
         let e = c.check_rule_ids(|id| id == "npm.token").unwrap_err();
         let s = e.to_string();
-        assert!(s.contains(":4:") && s.contains("nope.x"), "{s}");
+        assert!(s.contains(":4:") && s.contains("disable_rules"), "{s}");
+        assert!(!s.contains("nope.x"), "values are never echoed: {s}");
     }
 }

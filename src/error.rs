@@ -8,6 +8,36 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+/// What a TOML parser error says, on one line and without any value from the file: serde's
+/// `invalid type: string "...", expected ...` names the type it found but not the value (a
+/// file read by mistake, an `.env` named as a configuration, must never have its values
+/// printed). Keys and the expected shape are kept.
+pub fn toml_message(e: &toml::de::Error) -> String {
+    let msg = e.message().trim().replace('\n', " ");
+    for head in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = msg.strip_prefix(head) {
+            let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+            let kind = found
+                .split(['"', '`', '\''])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            let kind = if kind.is_empty() { "a value" } else { kind };
+            let head = head.trim_end_matches(": ");
+            return if expected.is_empty() {
+                format!("{head}: {kind}")
+            } else {
+                format!("{head}: {kind}, expected {expected}")
+            };
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("unknown variant ") {
+        let expected = rest.split_once(", expected ").map_or("", |(_, e)| e);
+        return format!("unknown variant, expected {expected}");
+    }
+    msg
+}
+
 /// An error loading, validating or compiling rules.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -20,6 +20,7 @@ use serde_json::json;
 
 use super::act::{admin_credential, audit_context, http_client, open_audit, print_outcome};
 use super::exit::ExitCode;
+use super::output::Stdout;
 
 #[derive(Debug, Args)]
 pub struct AdoArgs {
@@ -396,9 +397,16 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
         } else {
             "Dry run (add --yes to revoke): would revoke"
         };
-        println!("{head} {} PAT(s) in {}:", plan.items.len(), a.common.org);
+        // Nothing below depends on printing: with stdout on a full disk the revocation
+        // still runs, is audited, and the run ends incomplete with one line saying why.
+        let mut out = Stdout::default();
+        out.line(format_args!(
+            "{head} {} PAT(s) in {}:",
+            plan.items.len(),
+            a.common.org
+        ));
         for l in plan.render() {
-            println!("{}", for_terminal(&l));
+            out.line(for_terminal(&l));
         }
         // `execute_ado` audits the plan (`Token.PatRevokePlanned`) before any write request,
         // and sends nothing when that entry cannot be written.
@@ -406,12 +414,13 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
             Ok(o) => o,
             Err(e) => {
                 eprintln!("patrol: {}", for_terminal(&e.to_string()));
-                return finish(audit, ExitCode::Incomplete);
+                return finish(audit, out.finish().merge(ExitCode::Incomplete));
             }
         };
         let mut failed = 0;
         for (item, o) in plan.items.iter().zip(&outcomes) {
             print_result(
+                &mut out,
                 &format!("{} {}", item.user.upn, item.token.authorization_id),
                 o,
             );
@@ -421,7 +430,10 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
             }
         }
         if a.yes {
-            println!("{} revoked, {failed} failed", plan.items.len() - failed);
+            out.line(format_args!(
+                "{} revoked, {failed} failed",
+                plan.items.len() - failed
+            ));
         }
         if let Some(n) = &notify {
             // After a real run only what was revoked; in a dry run what would be.
@@ -438,7 +450,7 @@ fn revoke_pats(a: RevokeArgs) -> anyhow::Result<ExitCode> {
             let msgs = messages::revoked_messages(&a.common.org, &actor, &why, &notices(&done));
             code = code.merge(n.run(&msgs, a.yes, audit)?);
         }
-        finish(audit, code)
+        finish(audit, code.merge(out.finish()))
     })
 }
 
@@ -489,10 +501,10 @@ fn with_admin<T>(
     f(&admin, &audit)
 }
 
-fn print_result(label: &str, o: &Outcome) {
+fn print_result(out: &mut Stdout, label: &str, o: &Outcome) {
     match o {
         Outcome::DryRun => {}
-        Outcome::Revoked => println!("revoked  {}", for_terminal(label)),
+        Outcome::Revoked => out.line(format_args!("revoked  {}", for_terminal(label))),
         _ => print_outcome(label, o),
     }
 }
@@ -531,15 +543,16 @@ fn revoke_rule(a: RuleArgs) -> anyhow::Result<ExitCode> {
         } else {
             "Dry run (add --yes to create):"
         };
-        println!(
-        "{head} revocation rule in {}: tokens created before {before} with any of the scopes: {}",
-        a.common.org,
-        for_terminal(&scopes)
-    );
+        let mut out = Stdout::default();
+        out.line(format_args!(
+            "{head} revocation rule in {}: tokens created before {before} with any of the scopes: {}",
+            a.common.org,
+            for_terminal(&scopes)
+        ));
         let o = act::execute_rule(admin, &before, &scopes, a.yes, audit);
         let code = match &o {
             Outcome::Revoked => {
-                println!("revocation rule created");
+                out.line("revocation rule created");
                 ExitCode::Clean
             }
             Outcome::DryRun => ExitCode::Clean,
@@ -548,6 +561,6 @@ fn revoke_rule(a: RuleArgs) -> anyhow::Result<ExitCode> {
                 ExitCode::Incomplete
             }
         };
-        finish(audit, code)
+        finish(audit, code.merge(out.finish()))
     })
 }

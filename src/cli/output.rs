@@ -7,11 +7,52 @@ use anyhow::Context;
 use patrol::report::{self, Format, ReportOptions};
 use patrol::scan::ScanOutcome;
 
+use super::exit::ExitCode;
+
 /// Passes `r` through, except that a broken pipe becomes `Ok`.
 pub fn ignore_broken_pipe(r: std::io::Result<()>) -> std::io::Result<()> {
     match r {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
+    }
+}
+
+/// Standard output for a command whose work does not depend on being able to print (a
+/// revocation asked for still happens, and is audited): the first write error is kept,
+/// later lines are dropped, and [`Stdout::finish`] reports it in one line and makes the run
+/// incomplete. A closed pipe (`| head`) is a normal end, as for reports. (`println!` would
+/// panic, and a full disk would be reported as an internal error.)
+#[derive(Debug, Default)]
+pub struct Stdout {
+    error: Option<std::io::Error>,
+    closed: bool,
+}
+
+impl Stdout {
+    /// Writes `line` and a newline, unless an earlier write failed.
+    pub fn line(&mut self, line: impl std::fmt::Display) {
+        if self.closed || self.error.is_some() {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                self.closed = true;
+            } else {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    /// Reports a write error, if there was one: `Incomplete` then, else `Clean`.
+    pub fn finish(self) -> ExitCode {
+        match self.error {
+            Some(e) => {
+                eprintln!("patrol: error: writing to standard output: {e}");
+                ExitCode::Incomplete
+            }
+            None => ExitCode::Clean,
+        }
     }
 }
 

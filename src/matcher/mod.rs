@@ -59,6 +59,9 @@ pub struct Scratch {
     windows: Vec<(usize, usize, usize)>,
     confirmed: Vec<Confirmed>,
     runs: Vec<(usize, usize)>,
+    /// Per rule, the index in `windows` of its last window (`usize::MAX`: none yet), so a
+    /// window that overlaps it is merged into it as it comes.
+    open: Vec<usize>,
 }
 
 impl Matcher {
@@ -90,6 +93,7 @@ impl Matcher {
             windows: Vec::new(),
             confirmed: Vec::new(),
             runs: Vec::new(),
+            open: Vec::new(),
         }
     }
 
@@ -104,22 +108,47 @@ impl Matcher {
         } else {
             &self.inner
         };
-        s.hits.clear();
-        prefilter.hits(hay, &mut s.hits);
-        s.windows.clear();
+        // Hits are taken a segment at a time and each rule's overlapping windows merged as
+        // they come (hits arrive in order of start), so a long run of one keyword costs one
+        // window per rule and one segment's hits, not one of each per occurrence. The
+        // decoders run per segment too; they search the decoded bytes with this same
+        // scratch, so this call's buffers are taken out of it meanwhile.
+        let mut hits = std::mem::take(&mut s.hits);
+        let mut windows = std::mem::take(&mut s.windows);
+        let mut open = std::mem::take(&mut s.open);
+        windows.clear();
+        open.clear();
+        open.resize(self.rules.rules().len(), usize::MAX);
         let mut decodes = Vec::new();
-        for h in &s.hits {
-            for t in prefilter.targets(h.pattern) {
-                match *t {
-                    Target::Rule(i) => {
-                        let w = self.rules.rules()[i].window;
-                        s.windows
-                            .push((i, h.start.saturating_sub(w), (h.end + w).min(hay.len())));
+        let mut from = 0;
+        while from < hay.len() {
+            let to = from.saturating_add(prefilter::SEGMENT_BYTES).min(hay.len());
+            hits.clear();
+            prefilter.hits_in(hay, from, to, &mut hits);
+            for h in &hits {
+                for t in prefilter.targets(h.pattern) {
+                    match *t {
+                        Target::Rule(i) => {
+                            let w = self.rules.rules()[i].window;
+                            let (a, b) = (h.start.saturating_sub(w), (h.end + w).min(hay.len()));
+                            match windows.get_mut(open[i]) {
+                                Some(last) if a <= last.2 => last.2 = last.2.max(b),
+                                _ => {
+                                    open[i] = windows.len();
+                                    windows.push((i, a, b));
+                                }
+                            }
+                        }
+                        Target::Decoder(d) => decodes.push((d, h.end)),
                     }
-                    Target::Decoder(d) => decodes.push((d, h.end)),
                 }
             }
+            self.decode_into(hay, &mut decodes, s, out, depth);
+            from = to;
         }
+        s.hits = hits;
+        s.windows = windows;
+        s.open = open;
         self.confirm_windows(hay, s, out);
         for &i in &self.runs {
             let spec = self.rules.rules()[i]
@@ -144,8 +173,20 @@ impl Matcher {
             }
             s.runs = runs;
         }
+    }
+
+    /// Decodes what follows each trigger in `decodes` (emptied) and scans the decoded bytes
+    /// one level deeper, reporting what it finds at the encoded span.
+    fn decode_into(
+        &self,
+        hay: &[u8],
+        decodes: &mut Vec<(decode::Decoder, usize)>,
+        s: &mut Scratch,
+        out: &mut Vec<Candidate>,
+        depth: u8,
+    ) {
         let mut decoded = Vec::new();
-        for (d, at) in decodes {
+        for (d, at) in decodes.drain(..) {
             decoded.clear();
             d.decode_all(hay, at, &mut decoded);
             for (a, b, bytes) in decoded.drain(..) {
@@ -467,6 +508,40 @@ mod tests {
             let f = found(&m, &format!("x{tok}"));
             assert!(!f.iter().any(|(r, _)| r == id), "{id}: {f:?}");
         }
+    }
+
+    /// Regression test for #26 (item 5): a long run of one keyword (10 MB of `JQQJ`, the
+    /// keyword of ten rules) made one hit per occurrence and one window per hit and rule, all
+    /// held at once: 549 MiB per thread. Hits are now collected per segment of
+    /// `prefilter::SEGMENT_BYTES` and a rule's overlapping windows merged as they come, so
+    /// the scratch stays bounded whatever the run's length, and the token after it is found.
+    #[test]
+    fn a_long_run_of_one_keyword_keeps_the_scratch_bounded() {
+        let mut text = String::new();
+        for i in 0..3 {
+            text.push_str(&format!(
+                "[[rule]]\nid = \"acme.r{i}\"\nname = \"n\"\nprovider = \"acme\"\nkeywords = [\"zq_\"]\npattern = '''\\b(?P<token>zq_[0-9a-f]{{16}})\\b'''\nexamples = [\"k = zq_0123456789abcdef\"]\n"
+            ));
+        }
+        let mut set = RuleSet::default();
+        set.add_text("t.toml", &text, None).unwrap();
+        let m = Matcher::new(set);
+        let mut s = m.scratch();
+        let mut hay = "zq_".repeat(1 << 19).into_bytes();
+        hay.extend_from_slice(b" zq_0123456789abcdef\n");
+        let mut out = Vec::new();
+        m.find(&hay, &mut s, &mut out);
+        let mut rules: Vec<usize> = out.iter().map(|c| c.rule).collect();
+        rules.sort_unstable();
+        assert_eq!(rules, [0, 1, 2], "{out:?}");
+        assert!(out.iter().all(|c| c.secret == "zq_0123456789abcdef"));
+        // One merged window per rule, and at most one segment's hits.
+        assert!(s.windows.capacity() <= 64, "{}", s.windows.capacity());
+        assert!(
+            s.hits.capacity() <= prefilter::SEGMENT_BYTES,
+            "{}",
+            s.hits.capacity()
+        );
     }
 
     proptest::proptest! {

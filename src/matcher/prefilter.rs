@@ -19,11 +19,18 @@ pub enum Target {
     Decoder(Decoder),
 }
 
+/// Bytes of input whose hits are collected at a time ([`Prefilter::hits_in`]): a long run of
+/// one keyword makes a hit every few bytes, so the hits of a whole 8 MiB chunk would be
+/// tens of MiB; per segment they stay under a few MiB whatever the input.
+pub const SEGMENT_BYTES: usize = 256 * 1024;
+
 /// The searcher and, per distinct keyword, the targets it serves.
 #[derive(Debug, Clone)]
 pub struct Prefilter {
     searcher: AnchorSearcher,
     lens: Vec<usize>,
+    /// The longest keyword's length.
+    longest: usize,
     targets: Vec<Vec<Target>>,
 }
 
@@ -67,6 +74,7 @@ impl Prefilter {
         Self {
             searcher: AnchorSearcher::new(&keywords),
             lens: keywords.iter().map(|k| k.len()).collect(),
+            longest: keywords.iter().map(|k| k.len()).max().unwrap_or(0),
             targets,
         }
     }
@@ -81,6 +89,26 @@ impl Prefilter {
                 end: start + self.lens[pattern],
                 pattern,
             })
+        });
+        out[first..].sort_unstable_by_key(|h| (h.start, h.pattern));
+    }
+
+    /// The hits that start in `hay[from..to]`, in order of start: the search looks only as
+    /// far past `to` as the longest keyword needs, so the segments of a buffer, taken in
+    /// turn, give exactly the hits of [`Prefilter::hits`].
+    pub fn hits_in(&self, hay: &[u8], from: usize, to: usize, out: &mut Vec<Hit>) {
+        let end = to
+            .saturating_add(self.longest.saturating_sub(1))
+            .min(hay.len());
+        let first = out.len();
+        self.searcher.find_all(&hay[from..end], |start, pattern| {
+            if from + start < to {
+                out.push(Hit {
+                    start: from + start,
+                    end: from + start + self.lens[pattern],
+                    pattern,
+                })
+            }
         });
         out[first..].sort_unstable_by_key(|h| (h.start, h.pattern));
     }
@@ -195,6 +223,35 @@ mod tests {
                     "{:?}",
                     String::from_utf8_lossy(&h)
                 );
+            }
+        }
+    }
+
+    /// The hits of a buffer's segments, taken in turn, are the hits of the whole buffer:
+    /// a keyword across a segment's end is found once, in the segment where it starts.
+    #[test]
+    fn segments_give_exactly_the_hits_of_the_whole_buffer() {
+        let set = RuleSet::builtin().unwrap();
+        let p = Prefilter::new(set.rules(), true);
+        let keywords = builtin_keywords(&p, &set);
+        let mut rng = crate::rules::sample::Rng::new(26);
+        for _ in 0..300 {
+            let mut hay = Vec::new();
+            for _ in 0..rng.below(10) {
+                hay.extend_from_slice(keywords[rng.below(keywords.len())].as_bytes());
+                hay.extend(std::iter::repeat_n(b'.', rng.below(3)));
+            }
+            let mut whole = Vec::new();
+            p.hits(&hay, &mut whole);
+            for seg in [1, 2, 5, 8, 13] {
+                let mut parts = Vec::new();
+                let mut from = 0;
+                while from < hay.len() {
+                    let to = (from + seg).min(hay.len());
+                    p.hits_in(&hay, from, to, &mut parts);
+                    from = to;
+                }
+                assert_eq!(parts, whole, "{seg}: {:?}", String::from_utf8_lossy(&hay));
             }
         }
     }

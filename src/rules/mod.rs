@@ -262,15 +262,16 @@ impl RuleSet {
 /// The validated rules of one rule file's text (ids not yet checked against other files).
 fn parse_text(file: &str, text: &str, stem: Option<&str>) -> Result<Vec<Rule>, RuleError> {
     // The message and position only: toml's own display quotes the offending line, and
-    // a file named as a rule file by mistake (an .env) must not have its lines printed.
+    // a file named as a rule file by mistake (an .env) must not have its lines or values
+    // printed.
     let parsed: RuleFile = toml::from_str(text).map_err(|e| RuleError::Parse {
         file: file.to_string(),
         reason: match e.span() {
             Some(sp) => {
                 let line = text[..sp.start.min(text.len())].matches('\n').count() + 1;
-                format!("line {line}: {}", e.message().trim().replace('\n', " "))
+                format!("line {line}: {}", crate::error::toml_message(&e))
             }
-            None => e.message().trim().replace('\n', " "),
+            None => crate::error::toml_message(&e),
         },
     })?;
     parsed

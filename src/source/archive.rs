@@ -13,7 +13,13 @@
 //! partly scanned.
 //!
 //! Tar and the compressed streams (gzip, xz, bzip2) stream; a zip needs random access, so it
-//! is read into memory first (at most [`Limits::max_zip_bytes`]).
+//! is read into memory first. [`Limits::max_zip_bytes`] bounds the zips held in memory at
+//! once, a zip and the zips around it together: a nested zip that does not fit in what is
+//! left is scanned as plain bytes, streamed, with a problem naming it.
+//!
+//! A zip entry is read up to the size its header declares; one whose data runs on past that
+//! is a problem naming the entry, and what follows is still scanned (up to the ratio limit
+//! over its compressed size), so nothing in it is lost.
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, BufRead, BufReader, Cursor, Read};
@@ -80,7 +86,8 @@ pub struct Limits {
     /// Largest decompressed/compressed ratio accepted for an entry or compressed stream once it
     /// has produced [`RATIO_FLOOR`] bytes (text compresses about 5-20:1; bombs 1000:1 and more).
     pub max_ratio: u64,
-    /// Largest zip read into memory (a zip needs random access).
+    /// Most bytes of zips held in memory at once (a zip needs random access): a zip and
+    /// every zip it is nested in count together.
     pub max_zip_bytes: u64,
 }
 
@@ -127,6 +134,7 @@ pub fn walk(
         limits,
         total: Cell::new(0),
         entries: Cell::new(0),
+        held: Cell::new(0),
         stopped: Cell::new(false),
         problems: RefCell::new(Vec::new()),
     };
@@ -188,6 +196,8 @@ struct Walker<'l> {
     limits: &'l Limits,
     total: Cell<u64>,
     entries: Cell<u64>,
+    /// Bytes of the zips read into memory and still held (the ones this walk is inside).
+    held: Cell<u64>,
     /// Set when a limit for the whole input was reached: nothing more is read.
     stopped: Cell<bool>,
     problems: RefCell<Vec<Problem>>,
@@ -241,20 +251,38 @@ impl Walker<'_> {
 
     fn zip(&self, r: &mut dyn Read, path: &str, depth: u8, visit: &mut Visit<'_>) {
         let mut buf = Vec::new();
-        let max = self.limits.max_zip_bytes;
+        let all = self.limits.max_zip_bytes;
+        let held = self.held.get();
+        let max = all.saturating_sub(held);
         if let Err(e) = r.take(max + 1).read_to_end(&mut buf) {
             self.problem(path, format!("cannot read zip: {e}"));
             return;
         }
         if buf.len() as u64 > max {
+            let why = if held == 0 {
+                format!("zip larger than {max} bytes")
+            } else {
+                format!(
+                    "zip larger than the {max} bytes left of {all} for zips held in memory at once"
+                )
+            };
             self.problem(
                 path,
-                format!("zip larger than {max} bytes: not opened, scanned as plain bytes (archive limit)"),
+                format!("{why}: not opened, scanned as plain bytes (archive limit)"),
             );
             self.plain(&mut Cursor::new(buf).chain(r), path, visit);
             return;
         }
-        if let Some(n) = zip_entry_bound(&buf) {
+        // Growing the buffer may have doubled its capacity: hold only what is counted.
+        buf.shrink_to_fit();
+        self.held.set(held + buf.len() as u64);
+        self.zip_entries(&buf, path, depth, visit);
+        self.held.set(held);
+    }
+
+    /// The entries of the zip `buf` (held in memory, counted in `held`).
+    fn zip_entries(&self, buf: &[u8], path: &str, depth: u8, visit: &mut Visit<'_>) {
+        if let Some(n) = zip_entry_bound(buf) {
             if n > self.limits.max_entries {
                 self.problem(
                     path,
@@ -266,14 +294,14 @@ impl Walker<'_> {
                 return;
             }
         }
-        let mut z = match zip::ZipArchive::new(Cursor::new(&buf[..])) {
+        let mut z = match zip::ZipArchive::new(Cursor::new(buf)) {
             Ok(z) => z,
             Err(e) => {
                 self.problem(
                     path,
                     format!("not a readable zip: {e}: scanned as plain bytes"),
                 );
-                self.plain(&mut &buf[..], path, visit);
+                self.plain(&mut &*buf, path, visit);
                 return;
             }
         };
@@ -303,8 +331,14 @@ impl Walker<'_> {
                 );
                 continue;
             }
-            // Never more than the entry says it holds, whatever its compressed data produces.
+            // Read up to what the entry says it holds; data past that is a problem, and is
+            // read on (so nothing in it is lost) no further than the ratio limit allows.
             let mut lim = Limited::new(&mut f, self, size, None);
+            lim.overrun_cap = Some(
+                packed
+                    .saturating_mul(self.limits.max_ratio)
+                    .max(RATIO_FLOOR),
+            );
             self.entry(&mut lim, None, &name, depth, visit);
             lim.report(self, &name);
         }
@@ -466,6 +500,11 @@ struct Limited<'a, 'w> {
     out: u64,
     input: Option<&'a Cell<u64>>,
     stop: Option<String>,
+    /// For a zip entry: how far to read on when its data runs past `cap`, the size its
+    /// header declares (`None`: `cap` is a limit, not a declaration).
+    overrun_cap: Option<u64>,
+    /// The declared size, once the data was found to run past it.
+    overran: Option<u64>,
 }
 
 impl<'a, 'w> Limited<'a, 'w> {
@@ -482,20 +521,58 @@ impl<'a, 'w> Limited<'a, 'w> {
             out: 0,
             input,
             stop: None,
+            overrun_cap: None,
+            overran: None,
         }
     }
 
     fn report(&self, w: &Walker<'_>, path: &str) {
+        if let Some(declared) = self.overran {
+            w.problem(
+                path,
+                format!("entry declares {declared} bytes but its data runs on past them (a corrupt or crafted zip): read on as far as the limits allow"),
+            );
+        }
         if let Some(r) = &self.stop {
             w.problem(path, r.clone());
         }
+    }
+
+    /// At the declared size of a zip entry: whether its data runs on. If it does, the byte
+    /// read is put in `buf` and the cap moves to `overrun_cap`.
+    fn probe_overrun(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(hard) = self.overrun_cap.take() else {
+            return Ok(0);
+        };
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let k = self.inner.read(&mut buf[..1])?;
+        if k == 0 {
+            return Ok(0);
+        }
+        self.overran = Some(self.cap);
+        self.cap = hard.max(self.cap);
+        if self.out >= self.cap {
+            self.stop = Some(format!(
+                "compression ratio over {}:1: rest skipped (archive limit)",
+                self.walker.limits.max_ratio
+            ));
+            return Ok(0);
+        }
+        self.out += 1;
+        self.walker.total.set(self.walker.total.get() + 1);
+        Ok(1)
     }
 }
 
 impl Read for Limited<'_, '_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.stop.is_some() || self.out >= self.cap {
+        if self.stop.is_some() {
             return Ok(0);
+        }
+        if self.out >= self.cap {
+            return self.probe_overrun(buf);
         }
         let w = self.walker;
         let left = w.limits.max_total_bytes.saturating_sub(w.total.get());
@@ -705,6 +782,70 @@ mod tests {
         flipped[mid] ^= 0x10;
         let (_, p) = run(&flipped, "t.bz2", &Limits::default());
         assert!(p[0].reason.contains("cannot read"), "{p:?}");
+    }
+
+    fn stored_zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let o = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for (n, b) in files {
+            w.start_file(*n, o).unwrap();
+            w.write_all(b).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    /// Regression test for #26 (item 5): each nested zip was read into memory while the
+    /// zips around it were still held, so stored zips in stored zips cost `max_zip_bytes`
+    /// per level. The bound is now on the zips held at once: a nested zip that does not fit
+    /// in what is left is scanned as plain bytes (stored content is still seen), with a
+    /// problem naming it.
+    #[test]
+    fn zips_held_in_memory_at_once_share_one_bound() {
+        let core = vec![b'k'; 3000];
+        let inner = stored_zip_of(&[("core.txt", &core)]);
+        let outer = stored_zip_of(&[("inner.zip", &inner), ("after.txt", b"after")]);
+        // Each zip fits the bound on its own; both together do not.
+        let limits = Limits {
+            max_zip_bytes: (outer.len() + inner.len() / 2) as u64,
+            ..Limits::default()
+        };
+        let (seen, p) = run(&outer, "o.zip", &limits);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].path, "inner.zip");
+        assert!(p[0].reason.contains("held in memory at once"), "{p:?}");
+        let names: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["inner.zip", "after.txt"]);
+        assert!(memchr::memmem::find(&seen[0].1, &core).is_some());
+        // With room for both, the inner zip is opened as before.
+        let (seen, p) = run(&outer, "o.zip", &Limits::default());
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(seen[0].0, "inner.zip!core.txt");
+    }
+
+    /// An entry whose data runs past its declared size, stored or deflated: a problem naming
+    /// it, and every byte still visited.
+    #[test]
+    fn an_entry_longer_than_declared_is_a_problem_and_is_read_on() {
+        let data: Vec<u8> = (0..5000u32).map(|i| b'a' + (i * 7 % 26) as u8).collect();
+        for method in [
+            zip::CompressionMethod::Stored,
+            zip::CompressionMethod::Deflated,
+        ] {
+            let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+            let o = zip::write::SimpleFileOptions::default().compression_method(method);
+            w.start_file("e.txt", o).unwrap();
+            w.write_all(&data).unwrap();
+            let mut z = w.finish().unwrap().into_inner();
+            z[22..26].copy_from_slice(&100u32.to_le_bytes());
+            let cd = memchr::memmem::find(&z, b"PK\x01\x02").unwrap();
+            z[cd + 24..cd + 28].copy_from_slice(&100u32.to_le_bytes());
+            let (seen, p) = run(&z, "d.zip", &Limits::default());
+            assert_eq!(p.len(), 1, "{method:?}: {p:?}");
+            assert_eq!(p[0].path, "e.txt");
+            assert!(p[0].reason.contains("declares 100 bytes"), "{p:?}");
+            assert_eq!(seen[0].1, data, "{method:?}");
+        }
     }
 
     #[test]

@@ -172,7 +172,9 @@ pub const OVERLAP_BYTES: usize = 8192;
 
 /// Reads `r` in chunks of about `chunk` bytes, each starting `OVERLAP_BYTES` before the end of
 /// the previous one, and calls `f(chunk, offset_of_chunk_in_input, is_last)`. Memory stays at
-/// one chunk whatever the input's size. Returns the input's total size.
+/// one chunk whatever the input's size. Returns the input's total size. On a read error, the
+/// bytes read before it are handed to `f` as the last chunk before the error is returned (a
+/// truncated gzip stream keeps what it decoded).
 pub fn read_chunks(
     mut r: impl Read,
     buf: &mut Vec<u8>,
@@ -186,7 +188,14 @@ pub fn read_chunks(
         // `take` + `read_to_end` fills the chunk without zeroing it first (a small file costs
         // its own size, not the chunk's).
         let want = (chunk - buf.len()) as u64;
-        let got = read_up_to(&mut r, buf, want)?;
+        let got = match read_up_to(&mut r, buf, want) {
+            Ok(got) => got,
+            Err(e) => {
+                // `read_to_end` keeps what it read before the error: scan it, then report.
+                f(buf, offset, true);
+                return Err(e);
+            }
+        };
         if got < want {
             f(buf, offset, true);
             return Ok(offset + buf.len() as u64);
@@ -215,6 +224,29 @@ fn read_up_to(r: &mut impl Read, buf: &mut Vec<u8>, n: u64) -> io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression test for #26 (item 5): bytes read before an error were dropped.
+    #[test]
+    fn bytes_read_before_an_error_are_handed_over_as_the_last_chunk() {
+        let data = vec![b'a'; 50_000];
+        let failing = (&data[..]).chain(ErrAfter);
+        let mut seen = Vec::new();
+        let r = read_chunks(failing, &mut Vec::new(), 20_000, |c, off, last| {
+            seen.push((off, c.len(), last));
+        });
+        assert!(r.is_err());
+        let (off, len, last) = *seen.last().unwrap();
+        assert!(last);
+        assert_eq!(off + len as u64, 50_000, "{seen:?}");
+    }
+
+    struct ErrAfter;
+
+    impl Read for ErrAfter {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::new(io::ErrorKind::UnexpectedEof, "cut short"))
+        }
+    }
 
     #[test]
     fn chunks_overlap_and_cover_the_input() {

@@ -95,7 +95,7 @@ fn config_errors_name_file_key_and_line_and_nothing_is_scanned() {
         (
             "\n\ndisable_rules = [\"nope.rule\"]\n",
             "patrol.toml:3:",
-            &["disable_rules", "nope.rule"],
+            &["disable_rules", "no such rule"],
         ),
         ("exclude = [\"a\", \"[\"]\n", "patrol.toml:1:", &["exclude"]),
     ];
@@ -112,4 +112,69 @@ fn config_errors_name_file_key_and_line_and_nothing_is_scanned() {
             assert!(o.stderr.contains(w), "{text:?}: {}", o.stderr);
         }
     }
+}
+
+/// Regression test for #26 (item 5): a `patrol.toml` or a `rule_files` entry that is a
+/// symlink out of the scanned tree was read, and a parse error quoted values from the file it
+/// pointed at. Both are refused with one line naming the file (exit 2, nothing scanned), and
+/// no error echoes a value from a configuration or rule file.
+#[test]
+fn config_and_rule_files_that_link_out_of_the_tree_are_refused_and_values_never_echoed() {
+    use std::os::unix::fs::symlink;
+    let outside = TestDir::new();
+    outside.write("creds.toml", "exclude = \"OUTSIDE-SECRET-VALUE\"\n");
+    outside.write(
+        "rules.toml",
+        "[[rule]]\nkeywords = \"OUTSIDE-RULE-VALUE\"\n",
+    );
+    let t = TestDir::new();
+    t.write("a.env", format!("NPM={}\n", fake("npm.token", 1)));
+    symlink(
+        outside.path().join("creds.toml"),
+        t.path().join("patrol.toml"),
+    )
+    .unwrap();
+    let scan = ["scan", ".", "--history", "none", "--format", "jsonl"];
+    let o = run_patrol(t.path(), &scan);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stdout.is_empty(), "scanned anyway: {}", o.stdout);
+    assert!(!o.stderr.contains("OUTSIDE-SECRET-VALUE"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("patrol.toml") && o.stderr.contains("outside"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
+
+    std::fs::remove_file(t.path().join("patrol.toml")).unwrap();
+    t.write("patrol.toml", "rule_files = [\"ci/rules.toml\"]\n");
+    std::fs::create_dir_all(t.path().join("ci")).unwrap();
+    symlink(
+        outside.path().join("rules.toml"),
+        t.path().join("ci/rules.toml"),
+    )
+    .unwrap();
+    let o = run_patrol(t.path(), &scan);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stdout.is_empty(), "scanned anyway: {}", o.stdout);
+    assert!(!o.stderr.contains("OUTSIDE-RULE-VALUE"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("ci/rules.toml") && o.stderr.contains("outside"),
+        "{}",
+        o.stderr
+    );
+
+    // Inside the tree, a wrong value is named by key and line, never quoted.
+    t.write("patrol.toml", "\nexclude = \"IN-TREE-VALUE\"\n");
+    let o = run_patrol(t.path(), &scan);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("patrol.toml:2:"), "{}", o.stderr);
+    assert!(o.stderr.contains("exclude"), "{}", o.stderr);
+    assert!(!o.stderr.contains("IN-TREE-VALUE"), "{}", o.stderr);
+    t.write("patrol.toml", "rule_files = [\"r.toml\"]\n");
+    t.write("r.toml", "[[rule]]\nkeywords = \"IN-TREE-RULE-VALUE\"\n");
+    let o = run_patrol(t.path(), &scan);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("r.toml"), "{}", o.stderr);
+    assert!(!o.stderr.contains("IN-TREE-RULE-VALUE"), "{}", o.stderr);
 }

@@ -609,3 +609,71 @@ fn a_repository_scan_reads_its_git_config_and_opt_in_unreachable_commits() {
     );
     assert_eq!(o.code, 2, "{}", o.stderr);
 }
+
+/// A stored zip of `files` whose first entry's declared (uncompressed) size, in both the local
+/// and the central header, is set to `declared`: its data runs on past what it says it holds.
+fn zip_with_declared_size(files: &[(&str, &[u8])], declared: u32) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let o =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (n, b) in files {
+        w.start_file(*n, o).unwrap();
+        w.write_all(b).unwrap();
+    }
+    let mut z = w.finish().unwrap().into_inner();
+    assert_eq!(&z[..4], b"PK\x03\x04");
+    z[22..26].copy_from_slice(&declared.to_le_bytes());
+    let cd = z.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    z[cd + 24..cd + 28].copy_from_slice(&declared.to_le_bytes());
+    z
+}
+
+/// Regression test for #26 (item 5): an entry whose declared size is smaller than its data
+/// was read only up to the declared size, silently, and the scan said complete.
+#[test]
+fn a_zip_entry_holding_more_than_its_declared_size_is_an_error_naming_it_and_is_still_scanned() {
+    let t = TestDir::new();
+    let ghp = fake("github.pat_classic", 26);
+    let data = format!("{}\nGITHUB_TOKEN={ghp}\n", "# padding\n".repeat(100));
+    t.write(
+        "app.zip",
+        zip_with_declared_size(&[("conf.env", data.as_bytes()), ("b.txt", b"ok")], 64),
+    );
+    let o = scan_json(&t, &[]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    let line = o
+        .stderr
+        .lines()
+        .find(|l| l.contains("app.zip: conf.env:"))
+        .unwrap_or_else(|| panic!("no line naming the entry: {}", o.stderr));
+    assert!(line.contains("declares 64 bytes"), "{line}");
+    assert_eq!(
+        locations(&o.stdout),
+        vec![("github.pat_classic".into(), "app.zip!conf.env".into(), 102)]
+    );
+}
+
+/// Regression test for #26 (item 5): a gzip stream cut short lost every finding of the chunk
+/// being read when the error came (up to 8 MiB of content).
+#[test]
+fn a_truncated_gzip_keeps_the_findings_made_before_the_error() {
+    let t = TestDir::new();
+    let ghp = fake("github.pat_classic", 27);
+    let text = format!("GITHUB_TOKEN={ghp}\n{}", "filler line\n".repeat(20_000));
+    let gz = gzip_of(text.as_bytes());
+    // Without its 8-byte trailer (CRC and size): every byte decodes, then the stream ends early.
+    t.write("app.log.gz", &gz[..gz.len() - 8]);
+    let o = scan_json(&t, &[]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .lines()
+            .any(|l| l.contains("app.log.gz") && l.contains("error:")),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(
+        locations(&o.stdout),
+        vec![("github.pat_classic".into(), "app.log.gz!app.log".into(), 1)]
+    );
+}

@@ -734,3 +734,49 @@ fn a_tokenadmin_404_on_a_server_collection_names_the_missing_api() {
     assert!(out.stderr.contains("the Token Administration API, _apis/tokenadmin, is not available on this server version"), "{}", out.stderr);
     assert!(!out.stderr.contains(&admin));
 }
+
+/// Regression test for #26 (item 7): an Entra access token that is not a three-part JWT was
+/// refused before any request, but access tokens are opaque to clients (an encrypted one has
+/// five parts). It is sent as it is; only what is recognisably a PAT is refused; and a 401 on
+/// a token whose claims could not be read says so.
+#[test]
+fn an_opaque_or_encrypted_entra_token_is_sent_and_its_rejection_explained() {
+    // Five dot-separated parts, as a JWE: nothing in it is readable without the key.
+    let jwe = "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGe.48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6jiSdiwkIr3ajwQzaBtQD_A.XFBoMYUZodetZdvTiFvSkQ";
+    let dir = TestDir::new();
+    let e = Env {
+        api: PatsApi::start(jwe),
+        bearer: jwe.to_string(),
+        audit: dir.path().join("audit.jsonl"),
+        dir,
+    };
+    e.api.add("ci", "vso.code", &days_from_now(10), false);
+    let out = e.pats("list", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("ci"), "{}", out.stdout);
+    assert!(!e.api.log().is_empty());
+    assert_well_formed(&e);
+    // An opaque token the service does not accept: sent, and the 401 explained.
+    let opaque = "EwBwA8l6BAAUO9chh8cJscQLmU.LSWpbnr0vmwwAAQ";
+    let before = e.api.log().len();
+    let out = e.pats_env("list", &[], &[("AZURE_DEVOPS_ACCESS_TOKEN", opaque)]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(e.api.log().len(), before + 1);
+    assert!(
+        out.stderr.contains("HTTP 401") && out.stderr.contains("claims could not be read"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(opaque), "{}", out.stderr);
+    // What is recognisably a PAT (either format) is still refused before sending.
+    for pat in [
+        crate::util::fake("azure_devops.pat", 3),
+        crate::util::fake("azure_devops.pat_legacy", 3),
+    ] {
+        let out = e.pats_env("list", &[], &[("AZURE_DEVOPS_ACCESS_TOKEN", &pat)]);
+        assert_eq!(out.code, 2);
+        assert!(out.stderr.contains("looks like a PAT"), "{}", out.stderr);
+        assert!(!out.stderr.contains(&pat));
+    }
+    assert_eq!(e.api.log().len(), before + 1);
+}

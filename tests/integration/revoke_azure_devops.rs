@@ -675,3 +675,63 @@ fn scan_revoke_yes_audits_the_azure_devops_plan_before_the_first_write() {
         serde_json::json!(["c0000000-0000-0000-0000-000000000002"])
     );
 }
+
+/// Regression test for #26 (item 5): with standard output on a full disk, `ado revoke`
+/// panicked in `println!` and reported an internal error. It is an output error: one line
+/// saying so, exit 2, and the revocation asked for still happens and is audited.
+#[test]
+fn ado_revoke_with_stdout_on_a_full_disk_is_an_output_error_not_an_internal_one() {
+    let e = setup();
+    two_users(&e.api);
+    let audit = e.audit.to_str().unwrap().to_string();
+    for (yes, revoked) in [(false, 0), (true, 2)] {
+        let mut args = vec![
+            "ado",
+            "revoke",
+            "--org",
+            ORG,
+            "--api-base",
+            &e.api.base,
+            "--audit-log",
+            &audit,
+            "--user",
+            "alice@fabrikam.com",
+            "--name",
+            "ci-*",
+            "--created-after",
+            "2024-05-01",
+        ];
+        if yes {
+            args.push("--yes");
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_patrol"))
+            .args(&args)
+            .current_dir(e.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", e.dir.path())
+            .env("AZURE_DEVOPS_EXT_PAT", &e.admin)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(!stderr.contains("internal error"), "{stderr}");
+        assert!(!stderr.contains(&e.admin), "{stderr}");
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("standard output"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(lines[0].contains("No space left on device"), "{stderr}");
+        assert_eq!(e.api.revoked_ids().len(), revoked, "{stderr}");
+    }
+    let ev = e
+        .audit()
+        .into_iter()
+        .filter(|a| a["actionId"] == "Token.PatRevokeEvent" && a["data"]["outcome"] == "revoked")
+        .count();
+    assert_eq!(ev, 2);
+}

@@ -3,10 +3,13 @@
 //! ../shared/specs/azure-devops/tokens (api-version `7.2-preview.1`).
 //!
 //! The API accepts only a Microsoft Entra token (OAuth bearer for the Azure DevOps resource
-//! [`ADO_RESOURCE_ID`]); a PAT gets `403 InvalidAccessException`. [`EntraToken::from_env`]
-//! reads the JWT's claims (never checking its signature: that is the service's job) so that an
-//! expired or malformed token is refused before anything is sent, and a `203` sign-in redirect
-//! can be explained as "a service principal" or "an expired token".
+//! [`ADO_RESOURCE_ID`]); a PAT gets `403 InvalidAccessException`. Microsoft documents access
+//! tokens as opaque to clients (some are encrypted: five parts, nothing readable), so
+//! [`EntraToken::from_env`] reads a JWT's claims when it can (never checking its signature:
+//! that is the service's job), refuses before sending only what is recognisably an Azure
+//! DevOps PAT or a JWT whose `exp` has passed, and sends anything else as it is. The claims
+//! explain a refusal: a `203` sign-in redirect as "a service principal" or "an expired
+//! token", a `401` as "not for Azure DevOps" or, when they could not be read, says so.
 //!
 //! Every error names the call (method, origin, path) and explains itself; a 404 says the API
 //! is not available there (an Azure DevOps Server version without it). The write calls
@@ -49,7 +52,7 @@ pub enum PatsError {
         /// Only a PAT was found.
         pat_only: bool,
     },
-    /// The Entra token cannot be a JWT, or its claims cannot be read.
+    /// What was given as an Entra token is recognisably something else (an Azure DevOps PAT).
     #[error("AZURE_DEVOPS_ACCESS_TOKEN is not a usable Microsoft Entra token: {reason}")]
     Malformed {
         /// Why (never the token).
@@ -191,8 +194,11 @@ pub struct EntraClaims {
     /// `upn`, `unique_name` or `preferred_username`: the signed-in user, if any.
     pub user: Option<String>,
     /// `idtyp == "app"`, or no user claim at all: an application (service principal,
-    /// managed identity).
+    /// managed identity). Never set when the claims could not be read.
     pub is_app: bool,
+    /// The claims were read (a JWT with a JSON payload); `false` for an opaque or encrypted
+    /// token, whose fields above are then all empty.
+    pub readable: bool,
 }
 
 /// An Entra bearer token with its claims read.
@@ -205,7 +211,8 @@ pub struct EntraToken {
 impl EntraToken {
     /// Reads the token from `AZURE_DEVOPS_ACCESS_TOKEN`'s value (`access_token`), with
     /// `ext_pat` (`AZURE_DEVOPS_EXT_PAT`) only to explain its absence. Refuses a token that
-    /// is not a JWT or whose `exp` is before `now`.
+    /// is recognisably an Azure DevOps PAT, or a JWT whose `exp` is before `now`; any other
+    /// token is accepted as it is (access tokens may be opaque or encrypted).
     pub fn from_env(
         access_token: Option<String>,
         ext_pat: Option<String>,
@@ -248,34 +255,36 @@ impl EntraToken {
     }
 }
 
+/// `true` for the shapes of an Azure DevOps PAT: 52 characters of lower-case base32 (the
+/// legacy format), or 84/88 characters with the `JQQJ` and `AZDO` signatures at 52 and 76.
+fn looks_like_ado_pat(t: &str) -> bool {
+    let b = t.as_bytes();
+    let legacy = b.len() == 52 && b.iter().all(|c| matches!(c, b'a'..=b'z' | b'2'..=b'7'));
+    let cask = matches!(b.len(), 84 | 88) && &b[52..56] == b"JQQJ" && &b[76..80] == b"AZDO";
+    legacy || cask
+}
+
+/// The claims of `t` when it is a JWT with a JSON payload; empty (`readable: false`) for any
+/// other token, which is sent as it is; an error only for what is recognisably a PAT.
 fn read_claims(t: &str) -> Result<EntraClaims, PatsError> {
+    if looks_like_ado_pat(t) {
+        return Err(PatsError::Malformed {
+            reason: "it looks like a PAT: this API needs an Entra token".into(),
+        });
+    }
     let parts: Vec<&str> = t.split('.').collect();
-    if parts.len() != 3 || parts.iter().take(2).any(|p| p.is_empty()) {
-        let hint = if parts.len() == 1 {
-            " (it looks like a PAT: this API needs an Entra token)"
-        } else {
-            ""
-        };
-        return Err(PatsError::Malformed {
-            reason: format!(
-                "a JWT has three dot-separated parts, this has {}{hint}",
-                parts.len()
-            ),
-        });
-    }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(parts[1].trim_end_matches('='))
-        .map_err(|_| PatsError::Malformed {
-            reason: "its payload is not base64url".into(),
-        })?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|_| PatsError::Malformed {
-        reason: "its payload is not JSON".into(),
-    })?;
-    if !v.is_object() {
-        return Err(PatsError::Malformed {
-            reason: "its payload is not a JSON object".into(),
-        });
-    }
+    let payload = (parts.len() == 3)
+        .then(|| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(parts[1].trim_end_matches('='))
+                .ok()
+        })
+        .flatten()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .filter(Value::is_object);
+    let Some(v) = payload else {
+        return Ok(EntraClaims::default());
+    };
     let s = |k: &str| v[k].as_str().map(str::to_string);
     let user = s("upn")
         .or_else(|| s("unique_name"))
@@ -295,6 +304,7 @@ fn read_claims(t: &str) -> Result<EntraClaims, PatsError> {
         audience,
         is_app: s("idtyp").as_deref() == Some("app") || user.is_none(),
         user,
+        readable: true,
     })
 }
 
@@ -549,12 +559,15 @@ impl<'a> PatsClient<'a> {
                     .is_some_and(|e| e <= OffsetDateTime::now_utc().unix_timestamp());
                 if expired {
                     "redirected to sign-in: the Entra token has expired; get a new one".to_string()
+                } else if !claims.readable {
+                    format!("redirected to sign-in: the Entra token was not accepted; its claims could not be read (an opaque or encrypted token), so check that it is a user's token (not a service principal's), issued for Azure DevOps (resource {ADO_RESOURCE_ID}), and not expired")
                 } else if claims.is_app {
                     "redirected to sign-in: the Entra token belongs to a service principal or managed identity (no user claim), and PATs belong to users: sign in as the user (`az login`) and use a user token".to_string()
                 } else {
                     format!("redirected to sign-in: the Entra token was not accepted (expired or revoked, or its user is not in this organization){aud}")
                 }
             }
+            401 if !claims.readable => format!("the Entra token was rejected, and its claims could not be read (an opaque or encrypted token, or not an Entra token at all): check that it was issued for Azure DevOps (resource {ADO_RESOURCE_ID}) and has not expired{said}"),
             401 => format!("the Entra token was rejected: it is expired, or not issued for Azure DevOps (resource {ADO_RESOURCE_ID}){aud}{said}"),
             403 if type_key == "InvalidAccessException" || msg.contains("InvalidAccessException") => format!(
                 "InvalidAccessException: {PATS_API_NAME} accepts only a Microsoft Entra user token with the vso.pats (read) or vso.pats_manage scope, never a PAT or a token without those scopes; also check that the organization allows this API{said}"
@@ -622,6 +635,7 @@ fn decode<T: for<'de> Deserialize<'de>>(what: &str, r: &Response) -> Result<T, P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::sample::Rng;
 
     fn jwt(payload: Value) -> String {
         let e = |v: &Value| {
@@ -651,13 +665,27 @@ mod tests {
             EntraToken::parse(jwt(json!({"exp": n - 1, "upn": "a"})), now),
             Err(PatsError::Expired { .. })
         ));
-        let e = EntraToken::parse("abcdefghijklmnopqrstuvwxyz234567".into(), now).unwrap_err();
-        assert!(e.to_string().contains("looks like a PAT"), "{e}");
-        assert!(!e.to_string().contains("abcdefghij"), "{e}");
-        assert!(matches!(
-            EntraToken::parse("a.!!!.c".into(), now),
-            Err(PatsError::Malformed { .. })
-        ));
+        assert!(user.claims().readable);
+        for seed in 0..20 {
+            for pat in [
+                crate::rules::sample::azure_devops_pat_legacy(&mut Rng::new(seed)),
+                crate::rules::sample::azure_devops_pat(&mut Rng::new(seed)),
+            ] {
+                let e = EntraToken::parse(pat.clone(), now).unwrap_err();
+                assert!(e.to_string().contains("looks like a PAT"), "{e}");
+                assert!(!e.to_string().contains(&pat), "{e}");
+            }
+        }
+        // Opaque to clients (#26, item 7): an encrypted token's five parts, a payload that is
+        // no JSON, one part that is no PAT: sent as they are, with no claims.
+        for opaque in [
+            "h.k.iv.ct.tag",
+            "a.!!!.c",
+            "abcdefghijklmnopqrstuvwxyz234567",
+        ] {
+            let t = EntraToken::parse(opaque.into(), now).unwrap();
+            assert_eq!(*t.claims(), EntraClaims::default(), "{opaque}");
+        }
     }
 
     #[test]
