@@ -34,6 +34,7 @@ pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;
+pub mod tls;
 
 use serde::{Deserialize, Serialize};
 

@@ -28,6 +28,8 @@
 //!   sweep datastore, incrementality, resume after SIGKILL, isolation, credentials
 //! - `containers`: archives (zip, tar, gzip, nested) and encodings, with their limits
 //! - `sweep_pg`: many workers sharing one sweep through PostgreSQL (`PATROL_TEST_PG_URL`)
+//! - `pg_tls`: TLS to PostgreSQL (`sslmode`, `sslrootcert`) and `sweep --join`, each against
+//!   its own cluster (`scripts/pg-test-server.sh`)
 //!
 //! `util` holds the shared helpers (TestDir, run_patrol, sample tokens).
 
@@ -50,6 +52,7 @@ mod layering;
 mod mock_api;
 mod notify;
 mod notify_servers;
+mod pg_tls;
 mod pats;
 mod pats_api;
 mod report_formats;
