@@ -1,14 +1,19 @@
-//! TLS to the PostgreSQL datastore (`sslmode`, `sslrootcert`), each test against its own
-//! throw-away cluster on 127.0.0.1 (`scripts/pg-test-server.sh`), the TLS one
+//! TLS to the PostgreSQL datastore (`sslmode`, `sslrootcert`) and `sweep --join`, each test
+//! against its own throw-away cluster on 127.0.0.1 (`scripts/pg-test-server.sh`), the TLS one
 //! with a CA and server certificate generated here (rcgen). Without the PostgreSQL server
 //! programs these tests fail under `CI=true` and are skipped loudly otherwise.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::util::{run_patrol_env, TestDir};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use serde_json::Value;
+
+use crate::sweep_server::{Org, Repo};
+use crate::util::{fake, run_patrol_env, TestDir};
 
 /// Never a real credential: it must appear in no output.
 const PASSWORD: &str = "pg-tls-canary-password-7d1e";
@@ -249,4 +254,193 @@ fn prefer_falls_back_to_plain_and_require_is_refused_without_tls() {
         "{out:?}"
     );
     assert!(out.stderr.contains("127.0.0.1"), "{out:?}");
+}
+
+const TOKEN: &str = "loopback-pg-join-credential-3a9e";
+
+/// One sweep worker (`--join` or not), its stderr collected as it comes.
+fn worker(org: &Org, dir: &Path, url: &str, join: bool) -> (Child, Arc<Mutex<String>>) {
+    let base = format!("{}/acme", org.base);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patrol"));
+    cmd.args([
+        "sweep",
+        "ado",
+        "--org",
+        "acme",
+        "--api-base",
+        &base,
+        "--datastore",
+        url,
+        "--cache",
+        dir.join("cache").to_str().unwrap(),
+        "--lease",
+        "5",
+        "--jobs",
+        "1",
+        "--threads",
+        "1",
+        "--no-progress",
+    ]);
+    if join {
+        cmd.arg("--join");
+    }
+    let mut child = cmd
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("AZURE_DEVOPS_EXT_PAT", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start worker");
+    let log = Arc::new(Mutex::new(String::new()));
+    let mut stderr = child.stderr.take().unwrap();
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    (child, log)
+}
+
+/// Waits for a worker's exit code, killing it (and failing) after `limit`.
+fn wait(child: &mut Child, log: &Mutex<String>, limit: Duration) -> i32 {
+    let started = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st.code().unwrap_or(-1);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "worker still running after {limit:?}: {}",
+                log.lock().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn sweep_status(dir: &Path, url: &str) -> Value {
+    let out = run_patrol_env(
+        dir,
+        &["sweep", "status", "--datastore", url, "--format", "json"],
+        None,
+        &[],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    serde_json::from_str(out.stdout.trim()).unwrap()
+}
+
+#[test]
+fn a_join_worker_after_a_complete_sweep_waits_for_the_next_one() {
+    let Some(pg) = Cluster::start("join", None) else {
+        return;
+    };
+    let url = pg.url("127.0.0.1", "?sslmode=disable");
+    let org = Org::start(TOKEN);
+    for i in 0..2 {
+        let s = fake("github.pat_classic", 700 + i);
+        org.add(
+            Repo::new("p", &format!("r{i}")),
+            &[("k.txt", &format!("{s}\n"))],
+        );
+    }
+    let dirs: Vec<TestDir> = (0..3).map(|_| TestDir::new()).collect();
+    // Sweep 1, to completion.
+    let (mut a, log_a) = worker(&org, dirs[0].path(), &url, false);
+    assert_eq!(wait(&mut a, &log_a, Duration::from_secs(120)), 1);
+    let s = sweep_status(dirs[0].path(), &url);
+    assert_eq!(
+        (s["sweep"].as_i64(), s["complete"].as_bool()),
+        (Some(1), Some(true)),
+        "{s}"
+    );
+
+    // A --join worker now: it says it waits, and begins nothing.
+    let (mut b, log_b) = worker(&org, dirs[1].path(), &url, true);
+    let started = Instant::now();
+    while !log_b
+        .lock()
+        .unwrap()
+        .contains("waiting for the next one (--join)")
+    {
+        assert!(
+            b.try_wait().unwrap().is_none(),
+            "the --join worker ended: {}",
+            log_b.lock().unwrap()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{}",
+            log_b.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(b.try_wait().unwrap().is_none(), "{}", log_b.lock().unwrap());
+    let s = sweep_status(dirs[1].path(), &url);
+    assert_eq!(
+        (s["sweep"].as_i64(), s["complete"].as_bool()),
+        (Some(1), Some(true)),
+        "{s}"
+    );
+
+    // A worker without --join begins sweep 2; the waiting worker joins it and both end with
+    // its exit code.
+    org.push(
+        "r0",
+        &[(
+            "more.txt",
+            &format!("{}\n", fake("github.pat_classic", 799)),
+        )],
+        "more",
+    );
+    // Slow git: sweep 2 lasts longer than the waiting worker's poll.
+    org.set_delay(Duration::from_millis(1500));
+    let (mut c, log_c) = worker(&org, dirs[2].path(), &url, false);
+    assert_eq!(wait(&mut c, &log_c, Duration::from_secs(120)), 1);
+    assert_eq!(wait(&mut b, &log_b, Duration::from_secs(120)), 1);
+    let s = sweep_status(dirs[2].path(), &url);
+    assert_eq!(
+        (s["sweep"].as_i64(), s["complete"].as_bool()),
+        (Some(2), Some(true)),
+        "{s}"
+    );
+    let log = log_b.lock().unwrap();
+    assert!(log.contains("continuing unfinished sweep 2"), "{log}");
+}
+
+#[test]
+fn join_needs_a_shared_datastore() {
+    let d = TestDir::new();
+    let out = run_patrol_env(
+        d.path(),
+        &[
+            "sweep",
+            "ado",
+            "--org",
+            "acme",
+            "--join",
+            "--datastore",
+            "s.db",
+        ],
+        None,
+        &[("AZURE_DEVOPS_EXT_PAT", TOKEN)],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("--join needs a datastore shared"),
+        "{out:?}"
+    );
 }
