@@ -8,6 +8,9 @@
 #
 #   eval "$(scripts/pg-test-server.sh start)"   # then run the tests; stop when done
 #
+# TLS (the sslmode tests): with PATROL_PG_SSL_CERT and PATROL_PG_SSL_KEY naming a PEM server
+# certificate and key, `start` copies them into DIR and starts the server with ssl=on.
+#
 # DIR defaults to $PATROL_PG_DIR or /tmp/patrol-pg-test. The server binaries are Debian's: on
 # PATH (/usr/local/bin here) or under /usr/lib/postgresql/NN/bin after `apt-get install
 # postgresql`. initdb refuses to run as root, so as root the cluster runs as the `postgres`
@@ -66,9 +69,17 @@ start() {
     port=$(free_port)
     echo "$port" >"$dir/port"
   fi
+  local ssl=""
+  if [ -n "${PATROL_PG_SSL_CERT:-}" ] && [ -n "${PATROL_PG_SSL_KEY:-}" ]; then
+    # The server refuses a key others can read; as root the copies are the postgres user's.
+    install -m 0644 "$PATROL_PG_SSL_CERT" "$dir/server.crt"
+    install -m 0600 "$PATROL_PG_SSL_KEY" "$dir/server.key"
+    [ "$(id -u)" = 0 ] && chown postgres "$dir/server.crt" "$dir/server.key"
+    ssl="-c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key"
+  fi
   # Sockets in the cluster's own directory: /var/run/postgresql may not exist or be ours.
   as_owner "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null || {
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200 $ssl" start >/dev/null || {
     cat "$dir/server.log" >&2; exit 1; }
   if ! as_owner psql -h 127.0.0.1 -p "$port" -U patrol -d postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname = 'patrol'" | grep -q 1; then

@@ -128,6 +128,10 @@ struct Common {
     /// Ignore what earlier sweeps saw: refetch and replan every repository.
     #[arg(long)]
     full: bool,
+    /// PostgreSQL datastore: never begin a sweep; wait until another worker has begun one of
+    /// this target and join it (a worker started after a sweep is complete waits for the next).
+    #[arg(long, conflicts_with = "full")]
+    join: bool,
     /// Keep whole secrets in the datastore (for `report --show-secrets` and acting later).
     #[arg(long)]
     store_secrets: bool,
@@ -223,6 +227,11 @@ fn sweep_run(source: Source, token: Option<Secret>, c: &Common) -> anyhow::Resul
     };
     let setup = ScanSetup::new(ScanConfig::new(&settings)?, c.honour_repo_config);
     let act = super::act::prepare(&act_args(&source, c), c.audit_log.as_ref())?;
+    if c.join && !is_url(&c.datastore.to_string_lossy()) {
+        anyhow::bail!(
+            "--join needs a datastore shared by many workers (--datastore postgres://...)"
+        );
+    }
     let mut store = patrol::store::open(
         &c.datastore.to_string_lossy(),
         &patrol::store::OpenOptions {
@@ -266,6 +275,7 @@ fn sweep_run(source: Source, token: Option<Secret>, c: &Common) -> anyhow::Resul
         exclude: c.exclude_repo.clone(),
         max_repo_size: c.max_repo_size,
         full: c.full,
+        join: c.join,
         git,
     };
     let http = super::act::http_client()?;

@@ -40,6 +40,7 @@ pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod tests;
+pub mod tls;
 
 use serde::{Deserialize, Serialize};
 

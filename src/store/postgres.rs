@@ -25,8 +25,8 @@
 //!   else `~/.pgpass`), never from the URL (refused) and is never printed: the datastore is
 //!   named `postgres://USER@HOST:PORT/DB` in every message.
 //!
-//! Connections are plain TCP (no TLS in this build): use it on a trusted network, a loopback,
-//! or through a TLS-terminating proxy or tunnel.
+//! - **TLS.** `sslmode` and `sslrootcert` as libpq reads them (the URL's query, else
+//!   `PGSSLMODE`/`PGSSLROOTCERT`; `prefer` by default): see [`super::tls`].
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -35,9 +35,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use postgres::error::SqlState;
-use postgres::{Client, Config, GenericClient, NoTls, Row};
+use postgres::{Client, Config, GenericClient, Row};
 
 use super::common::{self, Cols, Dialect, Totals, ENTRY_COLS, HIT_COLS, SWEEP_COLS};
+use super::tls::{self, Tls};
 use super::{
     FindingQuery, FindingRow, InFlight, ObjectHit, Outcome, PlanRow, RefTip, RepoEntry, RepoResult,
     RepoState, Store, StoreError, StoredFinding, SweepInfo, SweepStatus, WorkerInfo,
@@ -99,6 +100,7 @@ pub fn is_url(s: &str) -> bool {
 /// A connection that comes back: reconnects with backoff and reruns the failed transaction.
 struct Conn {
     config: Config,
+    tls: Tls,
     client: Option<Client>,
     name: String,
     retry_for: Duration,
@@ -107,9 +109,15 @@ struct Conn {
 }
 
 impl Conn {
-    fn connect(config: Config, name: &str, retry_for: Duration) -> Result<Self, StoreError> {
+    fn connect(
+        config: Config,
+        tls: Tls,
+        name: &str,
+        retry_for: Duration,
+    ) -> Result<Self, StoreError> {
         let mut c = Self {
             config,
+            tls,
             client: None,
             name: name.to_string(),
             retry_for,
@@ -135,14 +143,22 @@ impl Conn {
                 });
             }
             if self.client.as_ref().is_none_or(|c| c.is_closed()) {
-                match self.config.connect(NoTls) {
+                match self.tls.connect(&self.config) {
                     Ok(c) => self.client = Some(c),
                     Err(e) if transient(&e) && start.elapsed() < self.retry_for => {
                         std::thread::sleep(delay);
                         delay = (delay * 2).min(Duration::from_secs(5));
                         continue;
                     }
-                    Err(e) => return Err(db(&self.name, e)),
+                    Err(e) => {
+                        return Err(match self.tls.explain(&e) {
+                            Some(reason) => StoreError::Db {
+                                path: self.name.clone(),
+                                reason,
+                            },
+                            None => db(&self.name, e),
+                        })
+                    }
                 }
             }
             let Some(client) = self.client.as_mut() else {
@@ -177,6 +193,8 @@ fn transient(e: &postgres::Error) -> bool {
         }
         // No server error: the connection closed, or the socket failed (refused, reset,
         // timed out). A parameter or type mismatch is neither and is not retried.
+        // A failed TLS handshake (a refused certificate) fails the same way again.
+        None if tls::is_tls(e) => false,
         None => {
             e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
         }
@@ -232,6 +250,13 @@ impl std::fmt::Debug for PgStore {
 /// Parses `postgres://USER@HOST:PORT/DB`, refusing a password in it, and adds the password
 /// from `PGPASSWORD` or the password file. Returns the config and its printable name.
 pub fn config(url: &str) -> Result<(Config, String), StoreError> {
+    config_tls(url).map(|(cfg, _, name)| (cfg, name))
+}
+
+/// [`config`] with the TLS settings of the URL (`sslmode`, `sslrootcert`) or the environment.
+fn config_tls(url: &str) -> Result<(Config, Tls, String), StoreError> {
+    let (url, tls) = tls::from_url(url)?;
+    let url = url.as_str();
     let bad = |reason: String| StoreError::Invalid {
         path: "postgres datastore URL".into(),
         reason,
@@ -272,7 +297,8 @@ pub fn config(url: &str) -> Result<(Config, String), StoreError> {
     }
     cfg.application_name("patrol");
     cfg.connect_timeout(Duration::from_secs(10));
-    Ok((cfg, name))
+    cfg.ssl_mode(tls.pg_mode());
+    Ok((cfg, tls, name))
 }
 
 /// The password for (host, port, db, user) from `PGPASSFILE` or `~/.pgpass`, as libpq reads
@@ -328,8 +354,8 @@ impl PgStore {
     /// Opens the shared datastore as a worker: creates the schema in an empty database,
     /// migrates an older one when `opts.migrate`, and starts the lease heartbeat.
     pub fn open(url: &str, opts: &PgOptions) -> Result<Self, StoreError> {
-        let (cfg, name) = config(url)?;
-        let mut conn = Conn::connect(cfg.clone(), &name, opts.retry_for)?;
+        let (cfg, tls, name) = config_tls(url)?;
+        let mut conn = Conn::connect(cfg.clone(), tls.clone(), &name, opts.retry_for)?;
         let lease_secs = opts.lease_secs.clamp(1, 86_400 * 7) as i64;
         prepare_schema(&mut conn, &name, opts.migrate)?;
         let host = hostname();
@@ -338,7 +364,7 @@ impl PgStore {
             std::process::id(),
             uuid::Uuid::new_v4().as_u128() as u16
         );
-        let hb_conn = Conn::connect(cfg, &name, Duration::from_secs(86_400 * 365))?;
+        let hb_conn = Conn::connect(cfg, tls, &name, Duration::from_secs(86_400 * 365))?;
         let heartbeat = start_heartbeat(hb_conn, worker.clone(), lease_secs);
         Ok(Self {
             conn: RefCell::new(conn),
@@ -353,8 +379,8 @@ impl PgStore {
     /// Opens an existing datastore for reading (`sweep status`, `report`): no worker, no
     /// heartbeat, nothing created or migrated.
     pub fn open_existing(url: &str) -> Result<Self, StoreError> {
-        let (cfg, name) = config(url)?;
-        let mut conn = Conn::connect(cfg, &name, Duration::from_secs(30))?;
+        let (cfg, tls, name) = config_tls(url)?;
+        let mut conn = Conn::connect(cfg, tls, &name, Duration::from_secs(30))?;
         let v = conn.with(schema_version)?;
         if v == 0 {
             return Err(StoreError::Invalid {

@@ -84,6 +84,9 @@ pub struct SweepOptions {
     /// Ignore watermarks, unfinished sweeps and the objects earlier sweeps read: plan, fetch
     /// and read everything again (each object still once in this sweep).
     pub full: bool,
+    /// A shared datastore: never start a sweep, wait for one to be running and join it
+    /// (`--join`).
+    pub join: bool,
     /// How to run git.
     pub git: GitRunner,
 }

@@ -10,7 +10,10 @@
 //!   taken here; the run ends once nothing is pending, so every worker exits with the
 //!   sweep's exit code;
 //! - a result whose lease was lost to another worker ([`StoreError::LeaseLost`]) is dropped
-//!   with a note: that worker records the repository, nothing is written twice.
+//!   with a note: that worker records the repository, nothing is written twice;
+//! - with `--join` ([`SweepOptions::join`]) a worker never plans: it waits until a sweep of its
+//!   target and rule set is running and joins it, so a worker started after a sweep is
+//!   complete waits for the next one instead of beginning it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,6 +68,48 @@ fn claim(
     Ok(Claim::Work(r, mark))
 }
 
+/// `--join`: waits, polling, for an unfinished sweep of this target and rule set (one that
+/// another worker began) and returns it; never writes a plan.
+fn join(
+    store: &mut dyn Store,
+    ruleset: &str,
+    opts: &SweepOptions,
+    cancel: &AtomicBool,
+    events: &mut dyn FnMut(&Event),
+) -> Result<crate::store::SweepInfo, SweepError> {
+    let target = opts.source.target();
+    let mut told = false;
+    loop {
+        if let Some(s) = store
+            .unfinished_sweep(&target)?
+            .filter(|s| s.ruleset == ruleset)
+        {
+            let rows = store.plan(s.id)?;
+            let done = rows
+                .iter()
+                .filter(|r| r.state != RepoState::Pending)
+                .count();
+            events(&Event::Planned {
+                sweep: s.id,
+                total: rows.len(),
+                done,
+                resumed: true,
+            });
+            return Ok(s);
+        }
+        if !told {
+            events(&Event::Note(format!(
+                "{target}: no sweep with this rule set is running: waiting for the next one (--join)"
+            )));
+            told = true;
+        }
+        if cancel.load(Ordering::Relaxed) {
+            return Err(SweepError::Interrupted);
+        }
+        std::thread::sleep(store.poll_interval());
+    }
+}
+
 /// Runs this worker's share of a shared sweep; see the module doc.
 pub(super) fn run(
     store: &mut dyn Store,
@@ -76,7 +121,11 @@ pub(super) fn run(
     events: Events<'_>,
 ) -> Result<SweepRun, SweepError> {
     let api = inventory::api(&opts.source, opts.token.clone())?;
-    let sweep = plan(store, http, opts, api.as_ref(), setup, events)?;
+    let sweep = if opts.join {
+        join(store, &setup.ruleset, opts, cancel, events)?
+    } else {
+        plan(store, http, opts, api.as_ref(), setup, events)?
+    };
     let worker = store.worker_id().unwrap_or_else(|| "worker".into());
     let cred_header = opts.token.as_ref().map(|t| git_header(&opts.source, t));
     let cred_auth = opts.token.as_ref().map(|t| git_auth(&opts.source, t));
