@@ -78,6 +78,11 @@
 //! ```
 #![warn(missing_docs)]
 
+// The store contract's checks (tests/support/store_contract.rs) name the library `patrol`, as
+// they do when `tests/postgres/` runs them; inside the crate's unit tests that name is this crate.
+#[cfg(test)]
+extern crate self as patrol;
+
 pub mod act;
 pub mod audit;
 pub mod baseline;

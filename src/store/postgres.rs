@@ -420,9 +420,10 @@ impl PgStore {
         self.conn.borrow_mut().with(f)
     }
 
-    /// Stops renewing leases, as a worker that died would (tests).
-    #[cfg(test)]
-    pub(crate) fn stop_heartbeat(&mut self) {
+    /// Stops renewing leases, as a worker that died would (for the store contract's tests,
+    /// which run from outside the crate).
+    #[doc(hidden)]
+    pub fn stop_heartbeat(&mut self) {
         self.heartbeat.take();
     }
 

@@ -598,16 +598,5 @@ mod tests {
         for got in sweep_twice(&setup, &mut sqlite, &key, &mirror) {
             assert_eq!(got.iter().map(fields).collect::<Vec<_>>(), want, "sqlite");
         }
-        let Some(url) = crate::store::tests::pg_database("scan_store_report") else {
-            return;
-        };
-        let opts = crate::store::postgres::PgOptions {
-            store_secrets: true,
-            ..Default::default()
-        };
-        let mut pg = crate::store::postgres::PgStore::open(&url, &opts).unwrap();
-        for got in sweep_twice(&setup, &mut pg, &key, &mirror) {
-            assert_eq!(got.iter().map(fields).collect::<Vec<_>>(), want, "postgres");
-        }
     }
 }
