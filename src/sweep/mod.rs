@@ -4,7 +4,8 @@
 //! 1. `plan`: continue the unfinished sweep of the same target and rule set, or list the
 //!    repositories ([`inventory`]), decide which are skipped and why, and write the plan
 //!    BEFORE anything is fetched;
-//! 2. fetch workers (`jobs` of them) take claimed repositories: the remote's advertised refs
+//! 2. fetch workers (`jobs` of them) take repositories claimed one at a time ([`claim`], the
+//!    same loop for one process and for many sharing a datastore): the remote's advertised refs
 //!    ([`refs`]: one smart-HTTP request; `git ls-remote` for local paths) against the
 //!    watermark (equal: unchanged, no pack fetched), else an incremental mirror fetch
 //!    ([`crate::source::remote`]); the credential goes only to the listing API's git host,
@@ -20,20 +21,19 @@
 //!
 //! Nothing here prints: progress and per-repository outcomes go to an [`Events`] callback.
 
+mod claim;
 pub mod inventory;
 pub mod refs;
 pub mod scan;
-mod shared;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Mutex};
 
 use base64::Engine;
 
 use crate::finding::Secret;
-use crate::provider::http::{Auth, HttpClient, HttpPolicy};
+use crate::provider::http::{Auth, HttpClient};
 use crate::provider::ProviderError;
 use crate::scan::Counters;
 use crate::source::remote::redact_url;
@@ -136,7 +136,8 @@ pub struct SweepRun {
     pub interrupted: bool,
 }
 
-/// Runs (or continues) a sweep; see the module doc.
+/// Runs (or continues) a sweep; see the module doc. One claim loop serves every datastore:
+/// a single process is a shared sweep with nobody else working ([`claim`]).
 pub fn run(
     store: &mut dyn Store,
     http: &HttpClient,
@@ -146,136 +147,7 @@ pub fn run(
     cancel: &AtomicBool,
     events: Events<'_>,
 ) -> Result<SweepRun, SweepError> {
-    if store.worker_id().is_some() {
-        // A datastore shared by many workers: claim one repository at a time.
-        return shared::run(store, http, opts, setup, counters, cancel, events);
-    }
-    let api = inventory::api(&opts.source, opts.token.clone())?;
-    let sweep = plan(store, http, opts, api.as_ref(), setup, events)?;
-    let worker = format!(
-        "{}-{}",
-        std::process::id(),
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
-    );
-    let mut work = VecDeque::new();
-    while let Some(r) = store.claim_next(sweep.id, &worker)? {
-        if let Some(reason) = &r.skip {
-            store.finish_repo(sweep.id, &r.key, RepoState::Skipped, Some(reason))?;
-            events(&Event::Finished {
-                repo: r.key.clone(),
-                state: RepoState::Skipped,
-                reason: Some(reason.clone()),
-            });
-            continue;
-        }
-        work.push_back(r);
-    }
-    let mut marks = HashMap::new();
-    if !opts.full {
-        for r in &work {
-            marks.insert(r.key.clone(), store.watermark(&r.key, &setup.ruleset)?);
-        }
-    }
-    let cred_header = opts.token.as_ref().map(|t| git_header(&opts.source, t));
-    let cred_auth = opts.token.as_ref().map(|t| git_auth(&opts.source, t));
-    // Ref checks are git traffic, paced like git (no per-host interval), one per job.
-    let ref_client = HttpClient::new(HttpPolicy {
-        min_interval: std::time::Duration::ZERO,
-        max_in_flight: opts.jobs.max(1),
-        ..HttpPolicy::default()
-    })?;
-    let git_origins: Vec<String> = api
-        .as_ref()
-        .map(|a| a.git_origins.clone())
-        .unwrap_or_default();
-    for r in &work {
-        if cred_header.is_some() && !git_origins.contains(&inventory::origin(&r.clone_url)) {
-            events(&Event::Note(format!(
-                "{}: clone URL is not on the listing API's host: fetched without a credential",
-                r.key
-            )));
-        }
-    }
-
-    let queue = Mutex::new(work);
-    let (tx, rx) = mpsc::channel::<Fetched>();
-    let mut secrets = HashMap::new();
-    let mut fatal: Option<SweepError> = None;
-    std::thread::scope(|sc| {
-        for _ in 0..opts.jobs.max(1) {
-            let tx = tx.clone();
-            let queue = &queue;
-            let marks = &marks;
-            let cred_header = &cred_header;
-            let cred_auth = &cred_auth;
-            let git_origins = &git_origins;
-            let ref_client = &ref_client;
-            sc.spawn(move || loop {
-                if cancel.load(Ordering::Relaxed) {
-                    return;
-                }
-                let Some(r) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else {
-                    return;
-                };
-                let ours = git_origins.contains(&inventory::origin(&r.clone_url));
-                let cred = cred_header.as_ref().filter(|_| ours);
-                let auth = match cred_auth {
-                    Some(a) if ours => a.clone(),
-                    _ => Auth::None,
-                };
-                let fetched = fetch_one(opts, ref_client, &r, marks.get(&r.key), cred, &auth);
-                if tx.send(fetched).is_err() {
-                    return;
-                }
-            });
-        }
-        drop(tx);
-        for f in rx {
-            if fatal.is_some() || cancel.load(Ordering::Relaxed) {
-                continue;
-            }
-            for n in &f.notes {
-                events(&Event::Note(n.clone()));
-            }
-            events(&Event::Started(f.repo.key.clone()));
-            let res = finish_one(
-                store,
-                sweep.id,
-                opts.full,
-                setup,
-                counters,
-                cancel,
-                &f,
-                &mut secrets,
-            );
-            match res {
-                Ok((state, reason)) => events(&Event::Finished {
-                    repo: f.repo.key.clone(),
-                    state,
-                    reason,
-                }),
-                Err(SweepError::Interrupted) => {}
-                Err(e) => {
-                    // The datastore itself failed: fetch nothing more.
-                    queue.lock().unwrap_or_else(|p| p.into_inner()).clear();
-                    fatal = Some(e)
-                }
-            }
-        }
-    });
-    if let Some(e) = fatal {
-        return Err(e);
-    }
-    let interrupted = cancel.load(Ordering::Relaxed);
-    store.close_sweep(sweep.id)?;
-    let status = store.status(Some(sweep.id))?;
-    let sweep = store.sweep(Some(sweep.id))?;
-    Ok(SweepRun {
-        sweep,
-        status,
-        secrets,
-        interrupted,
-    })
+    claim::run(store, http, opts, setup, counters, cancel, events)
 }
 
 /// The watermark of a repository scanned with no refs at all (so that it is `unchanged`
