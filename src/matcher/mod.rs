@@ -469,6 +469,49 @@ mod tests {
         }
     }
 
+    /// Regression test for #29 (false alarm a): a live-key prefix followed by a sequence
+    /// (`1234567890abcdef`), an `x`/`X`/`0` fill or one repeated character is a placeholder
+    /// and is never reported, whatever the rule; the same token with random characters is.
+    #[test]
+    fn placeholders_under_a_real_prefix_are_not_reported() {
+        let m = builtin();
+        let issue = "STRIPE_KEY=sk_live_1234567890abcdef1234567890abcdef\n";
+        assert!(found(&m, issue).is_empty(), "{:?}", found(&m, issue));
+        let mut reported_before_filling = 0;
+        for rule in m.rules().rules() {
+            let Some(g) = generator(rule.id()) else {
+                continue;
+            };
+            for seed in 0..5 {
+                let tok = g(&mut Rng::new(seed));
+                let mid = tok.len() / 2;
+                if tok.len() < 24
+                    || !tok[mid - 8..mid + 8]
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric())
+                {
+                    continue;
+                }
+                let text = format!("KEY={tok}\n");
+                if !found(&m, &text).iter().any(|(r, _)| r == rule.id()) {
+                    continue;
+                }
+                reported_before_filling += 1;
+                for fill in [
+                    "1234567890abcdef",
+                    "xxxxxxxxxxxxxxxx",
+                    "XXXXXXXX00000000",
+                    "fedcba9876543210",
+                ] {
+                    let decoy = format!("{}{fill}{}", &tok[..mid - 8], &tok[mid + 8..]);
+                    let f = found(&m, &format!("KEY={decoy}\n"));
+                    assert!(f.is_empty(), "{} {decoy}: {f:?}", rule.id());
+                }
+            }
+        }
+        assert!(reported_before_filling > 300, "{reported_before_filling}");
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics_on_arbitrary_bytes(b in proptest::collection::vec(proptest::num::u8::ANY, 0..2000)) {

@@ -12,6 +12,7 @@
 
 pub mod builtin;
 pub mod checksum;
+pub mod placeholder;
 #[doc(hidden)]
 pub mod sample;
 pub mod well_known;
