@@ -4,7 +4,7 @@
 //! arounds such as `\b` see the real bytes on either side of the window rather than a cut.
 //! Validators run cheapest first: the well-known public values (emulator and documentation
 //! keys, never reported), placeholders (sequences, fills, repeats; `rules::placeholder`),
-//! entropy, then the checksum.
+//! entropy, the checksum, then the rule's own validator (`rules::validator`).
 
 use regex_automata::util::captures::Captures;
 use regex_automata::{meta, Anchored, Input, PatternID};
@@ -148,6 +148,12 @@ fn validate(rule: &Rule, scratch: &Ready, hay: &[u8]) -> Option<Confirmed> {
     }
     if let Some(check) = rule.checksum {
         if !check(token) {
+            return None;
+        }
+    }
+    if let Some(judge) = rule.validator {
+        let whole = scratch.caps.get_match()?;
+        if !judge(token, &hay[whole.range()]) {
             return None;
         }
     }

@@ -349,7 +349,9 @@ mod tests {
                 ] {
                     // Rules whose keyword stands outside the token need their own context
                     // (their examples cover them).
-                    if matches!(rule.id(), "aws.access_key" | "azure_storage.account_key") {
+                    if matches!(rule.id(), "aws.access_key" | "azure_storage.account_key")
+                        || rule.spec.provider == "connection_url"
+                    {
                         continue;
                     }
                     let text = expand(ctx, tok);
@@ -510,6 +512,45 @@ mod tests {
             }
         }
         assert!(reported_before_filling > 300, "{reported_before_filling}");
+    }
+
+    /// #29: a connection URL's password is the secret, located at the password itself (not the
+    /// scheme or the user), in every scheme the rules cover; the same URL with the user name or
+    /// a placeholder as its password is not reported.
+    #[test]
+    fn connection_url_passwords_are_found_where_they_stand() {
+        let m = builtin();
+        let schemes = [
+            ("connection_url.postgres", "postgresql+psycopg2"),
+            ("connection_url.postgres", "postgres"),
+            ("connection_url.mysql", "mysql"),
+            ("connection_url.mongodb", "mongodb+srv"),
+            ("connection_url.redis", "rediss"),
+            ("connection_url.amqp", "amqps"),
+            ("connection_url.sqlserver", "sqlserver"),
+        ];
+        for (id, scheme) in schemes {
+            for seed in 0..30 {
+                let pw = generator(id).unwrap()(&mut Rng::new(seed));
+                let text =
+                    format!("url: \"{scheme}://svc_{seed}:{pw}@db-{seed}.internal:5432/x\"\n");
+                let mut out = Vec::new();
+                m.find(text.as_bytes(), &mut m.scratch(), &mut out);
+                let hits: Vec<_> = out
+                    .iter()
+                    .filter(|c| m.rules().rules()[c.rule].id() == id)
+                    .collect();
+                assert_eq!(hits.len(), 1, "{text}: {out:?}");
+                assert_eq!(hits[0].secret, pw);
+                assert_eq!(hits[0].start, text.find(&format!(":{pw}@")).unwrap() + 1);
+                assert_eq!(hits[0].end, hits[0].start + pw.len());
+                assert!(!hits[0].checksum);
+                for not_secret in [format!("svc_{seed}"), "<password>".into(), "${PW}".into()] {
+                    let text = format!("{scheme}://svc_{seed}:{not_secret}@db/x");
+                    assert!(found(&m, &text).is_empty(), "{text}");
+                }
+            }
+        }
     }
 
     proptest::proptest! {

@@ -578,6 +578,12 @@ pub fn flip_at(token: &str, i: usize) -> String {
 fn structured_generator(rule_id: &str) -> Option<Generator> {
     let g: fn(&mut Rng) -> String = match rule_id {
         "grafana.service_account_token" => grafana_service_account_token,
+        "connection_url.postgres"
+        | "connection_url.mysql"
+        | "connection_url.mongodb"
+        | "connection_url.redis"
+        | "connection_url.amqp"
+        | "connection_url.sqlserver" => url_password,
         _ => return None,
     };
     Some(Box::new(g))
@@ -588,6 +594,14 @@ pub fn grafana_service_account_token(r: &mut Rng) -> String {
     let head = format!("glsa_{}", r.string(ALNUM, 32));
     let chk = checksum::grafana_suffix(head.as_bytes());
     format!("{head}_{chk}")
+}
+
+/// A connection URL's password: 12 to 31 characters of letters, digits and the userinfo
+/// punctuation people put in passwords (no `:` `@` `/`, which would need percent-encoding).
+pub fn url_password(r: &mut Rng) -> String {
+    const PW: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!*";
+    let n = 12 + r.below(20);
+    r.string(PW, n)
 }
 
 #[cfg(test)]
