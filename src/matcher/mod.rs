@@ -553,6 +553,38 @@ mod tests {
         }
     }
 
+    /// #29: a Supabase service-role key is reported wherever it stands; the anon key, the
+    /// self-hosting guide's demo keys and a service-role JWT from another issuer are not.
+    #[test]
+    fn supabase_keys_are_reported_by_their_claims() {
+        use crate::rules::sample::supabase_jwt;
+        let m = builtin();
+        let id = "supabase.service_role_key".to_string();
+        for seed in 0..50 {
+            let key = supabase_jwt(&mut Rng::new(seed), "service_role", "supabase");
+            for ctx in [
+                format!("K={key}\n"),
+                format!("{{\"k\":\"{key}\"}}"),
+                format!("'{key}'"),
+            ] {
+                assert!(
+                    found(&m, &ctx).contains(&(id.clone(), key.clone())),
+                    "{ctx}"
+                );
+            }
+            for (role, iss) in [
+                ("anon", "supabase"),
+                ("authenticated", "supabase"),
+                ("service_role", "supabase-demo"),
+                ("service_role", "https://auth.example.org"),
+            ] {
+                let other = supabase_jwt(&mut Rng::new(seed), role, iss);
+                let f = found(&m, &format!("SUPABASE_KEY={other}\n"));
+                assert!(f.is_empty(), "{role} {iss}: {f:?}");
+            }
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics_on_arbitrary_bytes(b in proptest::collection::vec(proptest::num::u8::ANY, 0..2000)) {

@@ -584,6 +584,7 @@ fn structured_generator(rule_id: &str) -> Option<Generator> {
         | "connection_url.redis"
         | "connection_url.amqp"
         | "connection_url.sqlserver" => url_password,
+        "supabase.service_role_key" => |r| supabase_jwt(r, "service_role", "supabase"),
         _ => return None,
     };
     Some(Box::new(g))
@@ -602,6 +603,24 @@ pub fn url_password(r: &mut Rng) -> String {
     const PW: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!*";
     let n = 12 + r.below(20);
     r.string(PW, n)
+}
+
+/// A Supabase legacy API key: an HS256 JWT with the claims Supabase issues (`iss`, `ref`,
+/// `role`, `iat`, `exp`) and a random signature.
+pub fn supabase_jwt(r: &mut Rng, role: &str, iss: &str) -> String {
+    let b = |s: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let iat = 1_650_000_000 + r.below(100_000_000);
+    let payload = format!(
+        r#"{{"iss":"{iss}","ref":"{}","role":"{role}","iat":{iat},"exp":{}}}"#,
+        r.string(b"abcdefghijklmnopqrstuvwxyz", 20),
+        iat + 315_360_000
+    );
+    format!(
+        "{}.{}.{}",
+        b(br#"{"alg":"HS256","typ":"JWT"}"#),
+        b(payload.as_bytes()),
+        b(&r.bytes(32))
+    )
 }
 
 #[cfg(test)]

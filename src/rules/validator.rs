@@ -11,12 +11,13 @@
 pub type Validator = fn(&[u8], &[u8]) -> bool;
 
 /// Names a rule file may use.
-pub const NAMES: &[&str] = &["url_password"];
+pub const NAMES: &[&str] = &["url_password", "supabase_service_role"];
 
 /// Looks a validator up by name.
 pub fn by_name(name: &str) -> Option<Validator> {
     Some(match name {
         "url_password" => url_password,
+        "supabase_service_role" => supabase_service_role,
         _ => return None,
     })
 }
@@ -164,6 +165,44 @@ fn is_whole_sequence(pw: &str) -> bool {
         || b.windows(2).all(|w| w[0] == w[1].wrapping_add(1))
 }
 
+/// The claims of a JWT (`header.payload.signature`, base64url without padding), or `None` when
+/// the payload is not base64url of a JSON object. The signature is not checked: patrol has no
+/// key, and a key whose claims say what it is needs none to be reported.
+pub fn jwt_claims(token: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use base64::Engine as _;
+    let mut parts = token.split(|&b| b == b'.');
+    let (_header, payload, _sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    let json = engine.decode(payload).ok()?;
+    match serde_json::from_slice(&json).ok()? {
+        serde_json::Value::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+/// Issuer of the demonstration keys that Supabase's self-hosting guide publishes.
+const SUPABASE_DEMO_ISSUER: &str = "supabase-demo";
+
+/// A Supabase legacy API key (a JWT) that is a secret: its claims say `role: service_role`
+/// (full access, bypassing row-level security) and its issuer is Supabase (`supabase`, or a
+/// self-hosted `supabase…` issuer), not the self-hosting guide's published demo keys. An anon
+/// key (`role: anon`) is public by design and is never reported.
+pub fn supabase_service_role(token: &[u8], _whole: &[u8]) -> bool {
+    let Some(claims) = jwt_claims(token) else {
+        return false;
+    };
+    let text = |k: &str| claims.get(k).and_then(serde_json::Value::as_str);
+    text("role") == Some("service_role")
+        && text("iss").is_some_and(|iss| iss.starts_with("supabase") && iss != SUPABASE_DEMO_ISSUER)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +252,42 @@ mod tests {
         ] {
             assert!(!judge(url), "{url}");
         }
+    }
+
+    fn jwt(payload: &str) -> String {
+        use base64::Engine as _;
+        let b = |s: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!(
+            "{}.{}.{}",
+            b(br#"{"alg":"HS256","typ":"JWT"}"#),
+            b(payload.as_bytes()),
+            b(&[7u8; 32])
+        )
+    }
+
+    #[test]
+    fn supabase_service_role_is_a_secret_and_anon_and_demo_keys_are_not() {
+        let p = |role: &str, iss: &str| {
+            format!(
+                r#"{{"iss":"{iss}","ref":"qwhzkbmtpnrafsdlcxve","role":"{role}","iat":1700000000,"exp":2015576000}}"#
+            )
+        };
+        let yes = |t: &str| supabase_service_role(t.as_bytes(), t.as_bytes());
+        assert!(yes(&jwt(&p("service_role", "supabase"))));
+        assert!(!yes(&jwt(&p("anon", "supabase"))));
+        assert!(!yes(&jwt(&p("authenticated", "supabase"))));
+        assert!(!yes(&jwt(&p("service_role", "supabase-demo"))));
+        assert!(!yes(&jwt(&p(
+            "service_role",
+            "https://accounts.example.org"
+        ))));
+        assert!(!yes(&jwt(r#"{"role":"service_role"}"#)));
+        assert!(!yes(&jwt("[1,2]")));
+        assert!(!yes("eyJ.not-base64!.x"));
+        assert!(!yes(&format!(
+            "{}.extra",
+            jwt(&p("service_role", "supabase"))
+        )));
     }
 
     #[test]
