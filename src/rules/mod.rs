@@ -472,6 +472,10 @@ mod tests {
         ));
         assert!(e.to_string().contains("unknown checksum \"md5\""), "{e}");
         let e = one(&base(
+            "keywords = [\"acme_\"]\npattern = '''(?P<token>a)'''\nvalidator = \"vibes\"",
+        ));
+        assert!(e.to_string().contains("unknown validator \"vibes\""), "{e}");
+        let e = one(&base(
             "keywords = [\"acme_\"]\npattern = '''(?P<token>a)'''\nbogus = 1",
         ));
         assert!(e.to_string().contains("unknown field"), "{e}");

@@ -18,6 +18,27 @@ fn list_prints_every_builtin_rule() {
     ] {
         assert!(ids.contains(&id), "{id}");
     }
+    // #29: the structured rules name their validator; a checksum rule names its checksum.
+    let rule = |id: &str| v.iter().find(|r| r["id"] == id).unwrap().clone();
+    for id in [
+        "connection_url.postgres",
+        "connection_url.mysql",
+        "connection_url.mongodb",
+        "connection_url.redis",
+        "connection_url.amqp",
+        "connection_url.sqlserver",
+    ] {
+        assert_eq!(rule(id)["validator"], "url_password", "{id}");
+        assert!(rule(id)["checksum"].is_null(), "{id}");
+    }
+    assert_eq!(
+        rule("supabase.service_role_key")["validator"],
+        "supabase_service_role"
+    );
+    assert_eq!(
+        rule("grafana.service_account_token")["checksum"],
+        "grafana_crc32"
+    );
 }
 
 #[test]
