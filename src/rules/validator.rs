@@ -105,8 +105,10 @@ const PLACEHOLDER_PARTS: &[&str] = &[
 /// not. Not a secret when it is a template or format string (`$VAR`, `$(cmd)`, `%s`,
 /// `%(password)s`; `${VAR}`, `{{x}}` and `<password>` never match the rules' character class),
 /// one repeated character, a whole short sequence (`1234`, `abcd`), a placeholder word or part
-/// ([`PLACEHOLDER_WORDS`], [`PLACEHOLDER_PARTS`]), shorter than [`MIN_URL_PASSWORD_CHARS`], or
-/// the user name again (`guest:guest`, `postgres:postgres`).
+/// ([`PLACEHOLDER_WORDS`], [`PLACEHOLDER_PARTS`], also once percent-decoded and with look-alike
+/// digits read as letters: `P%40ssw0rd`), shorter than [`MIN_URL_PASSWORD_CHARS`], the user name
+/// again (`guest:guest`, `postgres:postgres`), or on a host reserved for documentation
+/// (`example.com`, `*.test`; MongoDB's manual writes its examples that way).
 ///
 /// The host is not judged: a password on a `localhost` URL is reported, because development
 /// passwords are reused and the same file reaches production; a throwaway one is a word above.
@@ -118,14 +120,73 @@ pub fn url_password(password: &[u8], whole: &[u8]) -> bool {
         return false;
     }
     let lower = pw.to_ascii_lowercase();
-    let bare: String = lower.chars().filter(|c| !matches!(c, '-' | '_')).collect();
-    if PLACEHOLDER_WORDS.contains(&bare.as_str())
-        || PLACEHOLDER_PARTS.iter().any(|p| lower.contains(p))
+    let plain = de_leet(&percent_decode(&lower));
+    let bare = |s: &str| -> String { s.chars().filter(|c| !matches!(c, '-' | '_')).collect() };
+    if PLACEHOLDER_WORDS.contains(&bare(&lower).as_str())
+        || PLACEHOLDER_WORDS.contains(&bare(&plain).as_str())
+        || PLACEHOLDER_PARTS
+            .iter()
+            .any(|p| lower.contains(p) || plain.contains(p))
         || is_whole_sequence(&lower)
+        || is_example_host(whole)
     {
         return false;
     }
     url_user(whole).is_none_or(|user| !user.eq_ignore_ascii_case(password))
+}
+
+/// `%XX` decoded (anything else kept), so `P%40ssw0rd` reads as `P@ssw0rd`.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(v) if b[i] == b'%' => {
+                out.push(v);
+                i += 3;
+            }
+            _ => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The letters people swap for look-alikes in documentation passwords (`P@ssw0rd`, `s3cr3t`).
+fn de_leet(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '0' => 'o',
+            '@' | '4' => 'a',
+            '$' | '5' => 's',
+            '3' => 'e',
+            '7' => 't',
+            c => c,
+        })
+        .collect()
+}
+
+/// Whether the URL's host is a name reserved for documentation (RFC 2606, RFC 6761):
+/// `example.com`, `.net`, `.org` and their subdomains, and the `.example`, `.test` and
+/// `.invalid` top-level domains. Nobody's database answers there.
+fn is_example_host(whole: &[u8]) -> bool {
+    let Some(at) = whole.iter().rposition(|&b| b == b'@') else {
+        return false;
+    };
+    let host = String::from_utf8_lossy(&whole[at + 1..]).to_ascii_lowercase();
+    let host = host.split([':', ',', '/', '?']).next().unwrap_or_default();
+    ["example.com", "example.net", "example.org"]
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+        || [".example", ".test", ".invalid"]
+            .iter()
+            .any(|t| host.ends_with(t))
 }
 
 /// The user of `scheme://user:password@…`: between `://` and the first `:` after it.
@@ -217,7 +278,7 @@ mod tests {
     fn real_looking_passwords_are_secrets() {
         for url in [
             "postgres://app:Vq8-rT2k!mZp9w@db.internal:5432/app",
-            "redis://:h7Gf2Qz9LmW4@cache.example.net:6379",
+            "redis://:h7Gf2Qz9LmW4@cache.internal:6379",
             "mongodb+srv://svc:Zx7%40Lk2pQ9@cluster0.ab1cd.mongodb.net/prod",
             "amqp://worker:Tr0ub4dor3@localhost:5672/",
         ] {
@@ -249,6 +310,11 @@ mod tests {
             "mysql://root:abcd@localhost/db",
             "mysql://u:p@h/db",
             "mysql://root:a@h/db",
+            "mongodb://myDBReader:D1fficultP%40ssw0rd@mongodb0.example.com:27017/?authSource=admin",
+            "postgres://app:Vq8rT2kmZp9w@db.example.org:5432/app",
+            "postgres://app:Vq8rT2kmZp9w@db.staging.test/app",
+            "postgres://app:P@$$w0rd!@db/app",
+            "postgres://app:s3cr3t-k3y@db/app",
         ] {
             assert!(!judge(url), "{url}");
         }
@@ -288,6 +354,16 @@ mod tests {
             "{}.extra",
             jwt(&p("service_role", "supabase"))
         )));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn validators_never_panic(t in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            for name in NAMES {
+                let judge = by_name(name).unwrap();
+                let _ = judge(&t, &t);
+            }
+        }
     }
 
     #[test]
