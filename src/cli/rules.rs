@@ -63,7 +63,7 @@ fn list(extra: &[PathBuf], format: &str) -> anyhow::Result<ExitCode> {
                 serde_json::json!({
                     "id": r.id(), "name": r.spec.name, "provider": r.spec.provider,
                     "keywords": r.spec.keywords, "checksum": r.spec.checksum,
-                    "source": r.file,
+                    "validator": r.spec.validator, "source": r.file,
                 })
             })
             .collect();

@@ -3,12 +3,13 @@
 //! The regex runs over `span` of the whole buffer (regex-automata's `Input::span`), so look-
 //! arounds such as `\b` see the real bytes on either side of the window rather than a cut.
 //! Validators run cheapest first: the well-known public values (emulator and documentation
-//! keys, never reported), entropy, then the checksum.
+//! keys, never reported), placeholders (sequences, fills, repeats; `rules::placeholder`),
+//! entropy, the checksum, then the rule's own validator (`rules::validator`).
 
 use regex_automata::util::captures::Captures;
 use regex_automata::{meta, Anchored, Input, PatternID};
 
-use crate::rules::{entropy, Rule};
+use crate::rules::{entropy, placeholder, Rule};
 
 /// A confirmed token: the span of the whole match and the secret's text.
 #[derive(Debug, Clone)]
@@ -137,7 +138,7 @@ fn validate(rule: &Rule, scratch: &Ready, hay: &[u8]) -> Option<Confirmed> {
     } else {
         &hay[tok.range()]
     };
-    if crate::rules::well_known::contains(token) {
+    if crate::rules::well_known::contains(token) || placeholder::is_placeholder(token).is_some() {
         return None;
     }
     if let Some(min) = rule.spec.min_entropy {
@@ -150,8 +151,15 @@ fn validate(rule: &Rule, scratch: &Ready, hay: &[u8]) -> Option<Confirmed> {
             return None;
         }
     }
+    if let Some(judge) = rule.validator {
+        let whole = scratch.caps.get_match()?;
+        if !judge(token, &hay[whole.range()]) {
+            return None;
+        }
+    }
     let token_text = String::from_utf8_lossy(token);
     match id_group.and_then(|g| scratch.caps.get_group(g)) {
+        Some(id) if placeholder::is_placeholder(&hay[id.range()]).is_some() => None,
         Some(id) => Some(Confirmed {
             start: id.start.min(tok.start),
             end: tok.end.max(id.end),

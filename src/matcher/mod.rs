@@ -390,7 +390,9 @@ mod tests {
                 ] {
                     // Rules whose keyword stands outside the token need their own context
                     // (their examples cover them).
-                    if matches!(rule.id(), "aws.access_key" | "azure_storage.account_key") {
+                    if matches!(rule.id(), "aws.access_key" | "azure_storage.account_key")
+                        || rule.spec.provider == "connection_url"
+                    {
                         continue;
                     }
                     let text = expand(ctx, tok);
@@ -520,7 +522,7 @@ mod tests {
         let mut text = String::new();
         for i in 0..3 {
             text.push_str(&format!(
-                "[[rule]]\nid = \"acme.r{i}\"\nname = \"n\"\nprovider = \"acme\"\nkeywords = [\"zq_\"]\npattern = '''\\b(?P<token>zq_[0-9a-f]{{16}})\\b'''\nexamples = [\"k = zq_0123456789abcdef\"]\n"
+                "[[rule]]\nid = \"acme.r{i}\"\nname = \"n\"\nprovider = \"acme\"\nkeywords = [\"zq_\"]\npattern = '''\\b(?P<token>zq_[0-9a-f]{{16}})\\b'''\nexamples = [\"k = zq_7f3a9c1e5b2d8046\"]\n"
             ));
         }
         let mut set = RuleSet::default();
@@ -528,13 +530,13 @@ mod tests {
         let m = Matcher::new(set);
         let mut s = m.scratch();
         let mut hay = "zq_".repeat(1 << 19).into_bytes();
-        hay.extend_from_slice(b" zq_0123456789abcdef\n");
+        hay.extend_from_slice(b" zq_7f3a9c1e5b2d8046\n");
         let mut out = Vec::new();
         m.find(&hay, &mut s, &mut out);
         let mut rules: Vec<usize> = out.iter().map(|c| c.rule).collect();
         rules.sort_unstable();
         assert_eq!(rules, [0, 1, 2], "{out:?}");
-        assert!(out.iter().all(|c| c.secret == "zq_0123456789abcdef"));
+        assert!(out.iter().all(|c| c.secret == "zq_7f3a9c1e5b2d8046"));
         // One merged window per rule, and at most one segment's hits.
         assert!(s.windows.capacity() <= 64, "{}", s.windows.capacity());
         assert!(
@@ -542,6 +544,120 @@ mod tests {
             "{}",
             s.hits.capacity()
         );
+    }
+
+    /// Regression test for #29 (false alarm a): a live-key prefix followed by a sequence
+    /// (`1234567890abcdef`), an `x`/`X`/`0` fill or one repeated character is a placeholder
+    /// and is never reported, whatever the rule; the same token with random characters is.
+    #[test]
+    fn placeholders_under_a_real_prefix_are_not_reported() {
+        let m = builtin();
+        let issue = "STRIPE_KEY=sk_live_1234567890abcdef1234567890abcdef\n";
+        assert!(found(&m, issue).is_empty(), "{:?}", found(&m, issue));
+        let mut reported_before_filling = 0;
+        for rule in m.rules().rules() {
+            let Some(g) = generator(rule.id()) else {
+                continue;
+            };
+            for seed in 0..5 {
+                let tok = g(&mut Rng::new(seed));
+                let mid = tok.len() / 2;
+                if tok.len() < 24
+                    || !tok[mid - 8..mid + 8]
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric())
+                {
+                    continue;
+                }
+                let text = format!("KEY={tok}\n");
+                if !found(&m, &text).iter().any(|(r, _)| r == rule.id()) {
+                    continue;
+                }
+                reported_before_filling += 1;
+                for fill in [
+                    "1234567890abcdef",
+                    "xxxxxxxxxxxxxxxx",
+                    "XXXXXXXX00000000",
+                    "fedcba9876543210",
+                ] {
+                    let decoy = format!("{}{fill}{}", &tok[..mid - 8], &tok[mid + 8..]);
+                    let f = found(&m, &format!("KEY={decoy}\n"));
+                    assert!(f.is_empty(), "{} {decoy}: {f:?}", rule.id());
+                }
+            }
+        }
+        assert!(reported_before_filling > 300, "{reported_before_filling}");
+    }
+
+    /// #29: a connection URL's password is the secret, located at the password itself (not the
+    /// scheme or the user), in every scheme the rules cover; the same URL with the user name or
+    /// a placeholder as its password is not reported.
+    #[test]
+    fn connection_url_passwords_are_found_where_they_stand() {
+        let m = builtin();
+        let schemes = [
+            ("connection_url.postgres", "postgresql+psycopg2"),
+            ("connection_url.postgres", "postgres"),
+            ("connection_url.mysql", "mysql"),
+            ("connection_url.mongodb", "mongodb+srv"),
+            ("connection_url.redis", "rediss"),
+            ("connection_url.amqp", "amqps"),
+            ("connection_url.sqlserver", "sqlserver"),
+        ];
+        for (id, scheme) in schemes {
+            for seed in 0..30 {
+                let pw = generator(id).unwrap()(&mut Rng::new(seed));
+                let text =
+                    format!("url: \"{scheme}://svc_{seed}:{pw}@db-{seed}.internal:5432/x\"\n");
+                let mut out = Vec::new();
+                m.find(text.as_bytes(), &mut m.scratch(), &mut out);
+                let hits: Vec<_> = out
+                    .iter()
+                    .filter(|c| m.rules().rules()[c.rule].id() == id)
+                    .collect();
+                assert_eq!(hits.len(), 1, "{text}: {out:?}");
+                assert_eq!(hits[0].secret, pw);
+                assert_eq!(hits[0].start, text.find(&format!(":{pw}@")).unwrap() + 1);
+                assert_eq!(hits[0].end, hits[0].start + pw.len());
+                assert!(!hits[0].checksum);
+                for not_secret in [format!("svc_{seed}"), "<password>".into(), "${PW}".into()] {
+                    let text = format!("{scheme}://svc_{seed}:{not_secret}@db/x");
+                    assert!(found(&m, &text).is_empty(), "{text}");
+                }
+            }
+        }
+    }
+
+    /// #29: a Supabase service-role key is reported wherever it stands; the anon key, the
+    /// self-hosting guide's demo keys and a service-role JWT from another issuer are not.
+    #[test]
+    fn supabase_keys_are_reported_by_their_claims() {
+        use crate::rules::sample::supabase_jwt;
+        let m = builtin();
+        let id = "supabase.service_role_key".to_string();
+        for seed in 0..50 {
+            let key = supabase_jwt(&mut Rng::new(seed), "service_role", "supabase");
+            for ctx in [
+                format!("K={key}\n"),
+                format!("{{\"k\":\"{key}\"}}"),
+                format!("'{key}'"),
+            ] {
+                assert!(
+                    found(&m, &ctx).contains(&(id.clone(), key.clone())),
+                    "{ctx}"
+                );
+            }
+            for (role, iss) in [
+                ("anon", "supabase"),
+                ("authenticated", "supabase"),
+                ("service_role", "supabase-demo"),
+                ("service_role", "https://auth.example.org"),
+            ] {
+                let other = supabase_jwt(&mut Rng::new(seed), role, iss);
+                let f = found(&m, &format!("SUPABASE_KEY={other}\n"));
+                assert!(f.is_empty(), "{role} {iss}: {f:?}");
+            }
+        }
     }
 
     proptest::proptest! {

@@ -1,5 +1,5 @@
 //! The built-in rule files, compiled in. Every file in `data/` must be listed here (a test
-//! checks), and its stem is the provider id.
+//! checks), and its stem is the provider id. Rules load in this order.
 
 /// (provider id, TOML text) for each built-in rule file.
 pub const FILES: &[(&str, &str)] = &[
@@ -88,6 +88,8 @@ pub const FILES: &[(&str, &str)] = &[
     ("tailscale", include_str!("data/tailscale.toml")),
     ("terraform", include_str!("data/terraform.toml")),
     ("xai", include_str!("data/xai.toml")),
+    // Structured secrets (#29), appended out of order so parallel additions merge cleanly.
+    ("connection_url", include_str!("data/connection_url.toml")),
 ];
 
 #[cfg(test)]
@@ -102,7 +104,9 @@ mod tests {
             .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
             .collect();
         on_disk.sort();
-        let listed: Vec<String> = super::FILES.iter().map(|(s, _)| s.to_string()).collect();
+        let mut listed: Vec<String> = super::FILES.iter().map(|(s, _)| s.to_string()).collect();
+        // The order of the list is free (appended blocks merge more easily); its content is not.
+        listed.sort();
         assert_eq!(on_disk, listed);
     }
 }

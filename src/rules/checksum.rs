@@ -46,6 +46,7 @@ pub const NAMES: &[&str] = &[
     "azure_search_admin_identifiable",
     "azure_container_registry_identifiable",
     "entra_client_secret",
+    "grafana_crc32",
 ];
 
 /// Looks a validator up by name.
@@ -58,6 +59,7 @@ pub fn by_name(name: &str) -> Option<fn(&[u8]) -> bool> {
         "gitlab_routable_crc32" => gitlab_routable_crc32,
         "atlassian_crc32" => atlassian_crc32,
         "entra_client_secret" => identifiable::entra_client_secret,
+        "grafana_crc32" => grafana_crc32,
         _ => return azure_by_name(name),
     })
 }
@@ -314,6 +316,24 @@ pub fn gitlab_routable_suffix(head: &[u8]) -> String {
     radix(u64::from(crc32fast::hash(head)), B36, 7)
 }
 
+/// Grafana service-account token: `glsa_<32 random>_<8 hex>`, the hex being the IEEE CRC-32 of
+/// everything before the last `_` (`glsa_<random>`) as its four little-endian bytes in
+/// lower-case hex (grafana/grafana `pkg/components/satokengen`, whose decoder compares the
+/// text exactly, so upper-case hex is not a token).
+pub fn grafana_crc32(token: &[u8]) -> bool {
+    if token.len() < 10 || token[token.len() - 9] != b'_' {
+        return false;
+    }
+    let (head, chk) = token.split_at(token.len() - 9);
+    grafana_suffix(head).as_bytes() == &chk[1..]
+}
+
+/// The 8 checksum characters of a Grafana service-account token, from `glsa_<random>`.
+pub fn grafana_suffix(head: &[u8]) -> String {
+    let b = crc32fast::hash(head).to_le_bytes();
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// Base36 digits of `n` (for the routable token's length field).
 pub fn base36(n: u64, width: usize) -> String {
     radix(n, B36, width)
@@ -471,6 +491,28 @@ mod tests {
         assert!(!gitlab_routable_crc32(
             crate::rules::sample::flip_at(kat, 10).as_bytes()
         ));
+    }
+
+    /// Grafana's own test value (`satokengen/tokengen_test.go`), and its checksum rejected after
+    /// one flipped character, in upper case, or without the separator.
+    #[test]
+    fn grafana_crc32_accepts_grafanas_known_answer() {
+        let kat = "glsa_iNValIdinValiDinvalidinvalidinva_5b582697";
+        assert_eq!(
+            grafana_suffix(b"glsa_iNValIdinValiDinvalidinvalidinva"),
+            "5b582697"
+        );
+        assert!(grafana_crc32(kat.as_bytes()));
+        flip_each(
+            kat,
+            b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            grafana_crc32,
+        );
+        assert!(!grafana_crc32(kat.to_uppercase().as_bytes()));
+        assert!(!grafana_crc32(
+            b"glsa_iNValIdinValiDinvalidinvalidinva5b582697"
+        ));
+        assert!(!grafana_crc32(b""));
     }
 
     #[test]

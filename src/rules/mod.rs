@@ -12,8 +12,10 @@
 
 pub mod builtin;
 pub mod checksum;
+pub mod placeholder;
 #[doc(hidden)]
 pub mod sample;
+pub mod validator;
 pub mod well_known;
 
 use std::collections::HashSet;
@@ -82,6 +84,10 @@ pub struct RuleSpec {
     /// Name of a validator in `checksum.rs`.
     #[serde(default)]
     pub checksum: Option<String>,
+    /// Name of a validator in `validator.rs`: a judgement on the token that is not a checksum
+    /// (a URL's password is no placeholder; a JWT's claims name a secret role).
+    #[serde(default)]
+    pub validator: Option<String>,
     /// Minimum Shannon entropy of the token, bits per character.
     #[serde(default)]
     pub min_entropy: Option<f64>,
@@ -132,6 +138,8 @@ pub struct Rule {
     pub file: String,
     /// The checksum validator, if any.
     pub checksum: Option<fn(&[u8]) -> bool>,
+    /// The other validator, if any.
+    pub validator: Option<validator::Validator>,
     /// Window bytes each side of a keyword hit.
     pub window: usize,
     /// The compiled pattern, shared by clones (each thread's matcher).
@@ -344,6 +352,15 @@ fn compile(file: &str, spec: RuleSpec, stem: Option<&str>) -> Result<Rule, RuleE
             ))
         })?),
     };
+    let validator = match &spec.validator {
+        None => None,
+        Some(name) => Some(validator::by_name(name).ok_or_else(|| {
+            err(format!(
+                "unknown validator {name:?}; known: {}",
+                validator::NAMES.join(", ")
+            ))
+        })?),
+    };
     if spec.examples.is_empty() {
         return Err(err("needs at least one example".into()));
     }
@@ -358,6 +375,7 @@ fn compile(file: &str, spec: RuleSpec, stem: Option<&str>) -> Result<Rule, RuleE
     Ok(Rule {
         file: file.to_string(),
         checksum,
+        validator,
         window,
         spec,
         compiled,
@@ -454,6 +472,10 @@ mod tests {
             "keywords = [\"acme_\"]\npattern = '''(?P<token>a)'''\nchecksum = \"md5\"",
         ));
         assert!(e.to_string().contains("unknown checksum \"md5\""), "{e}");
+        let e = one(&base(
+            "keywords = [\"acme_\"]\npattern = '''(?P<token>a)'''\nvalidator = \"vibes\"",
+        ));
+        assert!(e.to_string().contains("unknown validator \"vibes\""), "{e}");
         let e = one(&base(
             "keywords = [\"acme_\"]\npattern = '''(?P<token>a)'''\nbogus = 1",
         ));

@@ -138,7 +138,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("digitalocean.pat", "dop_v1_{h:64}"),
     ("digitalocean.oauth_token", "doo_v1_{h:64}"),
     ("digitalocean.refresh_token", "dor_v1_{h:64}"),
-    ("grafana.service_account_token", "glsa_{a:32}_{h:8}"),
     ("grafana.cloud_token", "glc_{a:80}"),
     ("hashicorp_vault.service_token", "hvs.{u:91}"),
     ("hashicorp_vault.batch_token", "hvb.{u:138}"),
@@ -231,6 +230,9 @@ pub fn from_template(r: &mut Rng, template: &str) -> String {
 
 /// The sample generator for a built-in rule id, if it has one.
 pub fn generator(rule_id: &str) -> Option<Generator> {
+    if let Some(g) = structured_generator(rule_id) {
+        return Some(g);
+    }
     if let Some((_, t)) = TEMPLATES.iter().find(|(id, _)| *id == rule_id) {
         return Some(Box::new(move |r: &mut Rng| from_template(r, t)));
     }
@@ -569,6 +571,56 @@ pub fn flip_at(token: &str, i: usize) -> String {
         };
     }
     String::from_utf8(b).expect("ascii")
+}
+
+/// Generators of the rules added for #29 (checksummed prefixes and structured secrets), kept
+/// in one block apart from the template table.
+fn structured_generator(rule_id: &str) -> Option<Generator> {
+    let g: fn(&mut Rng) -> String = match rule_id {
+        "grafana.service_account_token" => grafana_service_account_token,
+        "connection_url.postgres"
+        | "connection_url.mysql"
+        | "connection_url.mongodb"
+        | "connection_url.redis"
+        | "connection_url.amqp"
+        | "connection_url.sqlserver" => url_password,
+        "supabase.service_role_key" => |r| supabase_jwt(r, "service_role", "supabase"),
+        _ => return None,
+    };
+    Some(Box::new(g))
+}
+
+/// A Grafana service-account token: `glsa_`, 32 alphanumerics, `_`, the CRC-32 suffix.
+pub fn grafana_service_account_token(r: &mut Rng) -> String {
+    let head = format!("glsa_{}", r.string(ALNUM, 32));
+    let chk = checksum::grafana_suffix(head.as_bytes());
+    format!("{head}_{chk}")
+}
+
+/// A connection URL's password: 12 to 31 characters of letters, digits and the userinfo
+/// punctuation people put in passwords (no `:` `@` `/`, which would need percent-encoding).
+pub fn url_password(r: &mut Rng) -> String {
+    const PW: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!*";
+    let n = 12 + r.below(20);
+    r.string(PW, n)
+}
+
+/// A Supabase legacy API key: an HS256 JWT with the claims Supabase issues (`iss`, `ref`,
+/// `role`, `iat`, `exp`) and a random signature.
+pub fn supabase_jwt(r: &mut Rng, role: &str, iss: &str) -> String {
+    let b = |s: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let iat = 1_650_000_000 + r.below(100_000_000);
+    let payload = format!(
+        r#"{{"iss":"{iss}","ref":"{}","role":"{role}","iat":{iat},"exp":{}}}"#,
+        r.string(b"abcdefghijklmnopqrstuvwxyz", 20),
+        iat + 315_360_000
+    );
+    format!(
+        "{}.{}.{}",
+        b(br#"{"alg":"HS256","typ":"JWT"}"#),
+        b(payload.as_bytes()),
+        b(&r.bytes(32))
+    )
 }
 
 #[cfg(test)]

@@ -16,12 +16,14 @@ const DIGESTS: &[&str] = &[
     "78314b11be2e581549ac1c4f616563fad3fdf0c3b71678f6e2299182080e0598",
     // AWS documentation example secret access key (with AKIAI44QH8DHBEXAMPLE).
     "e21b597ba6b9cafa59d9ebc4d65c0385f5eb3fa56abab2607fa76589ad849a33",
+    // Grafana service-account token test value (grafana/grafana pkg/components/satokengen).
+    "f03568887d444b72959bb573d025e81cc9d54bfd6bd39b89b0e78b7e93bc1f3d",
 ];
 
 /// Whether `token` is one of the well-known public values.
 pub fn contains(token: &[u8]) -> bool {
-    // Every listed value is 40 or 88 characters long: skip hashing everything else.
-    if !matches!(token.len(), 40 | 88) {
+    // Every listed value is 40, 46 or 88 characters long: skip hashing everything else.
+    if !matches!(token.len(), 40 | 46 | 88) {
         return false;
     }
     let d = Sha256::digest(token);

@@ -18,6 +18,27 @@ fn list_prints_every_builtin_rule() {
     ] {
         assert!(ids.contains(&id), "{id}");
     }
+    // #29: the structured rules name their validator; a checksum rule names its checksum.
+    let rule = |id: &str| v.iter().find(|r| r["id"] == id).unwrap().clone();
+    for id in [
+        "connection_url.postgres",
+        "connection_url.mysql",
+        "connection_url.mongodb",
+        "connection_url.redis",
+        "connection_url.amqp",
+        "connection_url.sqlserver",
+    ] {
+        assert_eq!(rule(id)["validator"], "url_password", "{id}");
+        assert!(rule(id)["checksum"].is_null(), "{id}");
+    }
+    assert_eq!(
+        rule("supabase.service_role_key")["validator"],
+        "supabase_service_role"
+    );
+    assert_eq!(
+        rule("grafana.service_account_token")["checksum"],
+        "grafana_crc32"
+    );
 }
 
 #[test]
@@ -33,7 +54,7 @@ provider = "acme"
 keywords = ["acme_"]
 pattern = '''\b(?P<token>acme_[0-9a-f]{32})\b'''
 min_entropy = 3.0
-examples = ["ACME_KEY=acme_0123456789abcdef0123456789abcdef"]
+examples = ["ACME_KEY=acme_9f3c1a7e5b2d4f6081c3e5a7b9d1f2e4"]
 negative_examples = ["ACME_KEY=acme_00000000000000000000000000000000"]
 "#,
     );
@@ -73,8 +94,8 @@ examples = ["ACME_KEY=acme_0123"]
 #[test]
 fn custom_rules_are_used_by_scan() {
     let t = TestDir::new();
-    t.write("r.toml", "[[rule]]\nid = \"acme.api_key\"\nname = \"Acme\"\nprovider = \"acme\"\nkeywords = [\"acme_\"]\npattern = '''\\b(?P<token>acme_[0-9a-f]{32})\\b'''\nexamples = [\"acme_0123456789abcdef0123456789abcdef\"]\n");
-    t.write("src/x.txt", "key acme_0123456789abcdef0123456789abcdef\n");
+    t.write("r.toml", "[[rule]]\nid = \"acme.api_key\"\nname = \"Acme\"\nprovider = \"acme\"\nkeywords = [\"acme_\"]\npattern = '''\\b(?P<token>acme_[0-9a-f]{32})\\b'''\nexamples = [\"acme_9f3c1a7e5b2d4f6081c3e5a7b9d1f2e4\"]\n");
+    t.write("src/x.txt", "key acme_9f3c1a7e5b2d4f6081c3e5a7b9d1f2e4\n");
     let o = run_patrol(
         t.path(),
         &["scan", "src", "--rules", "r.toml", "--format", "jsonl"],
