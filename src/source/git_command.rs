@@ -74,7 +74,8 @@ pub fn command(program: impl AsRef<OsStr>, reach: Reach, extra: &[(&str, &str)])
     let mut cfg: Vec<(&str, &str)> = HARDENING.to_vec();
     match reach {
         Reach::Local => {
-            c.env("GIT_NO_LAZY_FETCH", "1").env("GIT_OPTIONAL_LOCKS", "0");
+            c.env("GIT_NO_LAZY_FETCH", "1")
+                .env("GIT_OPTIONAL_LOCKS", "0");
             cfg.push(("protocol.allow", "never"));
         }
         Reach::Network => {
@@ -144,7 +145,10 @@ mod tests {
         let net = command("git", Reach::Network, &[("http.extraHeader", "X: y")]);
         let cfg = config(&net);
         assert!(cfg.contains(&("protocol.https.allow".into(), "always".into())));
-        assert_eq!(cfg.last().unwrap(), &("http.extraHeader".into(), "X: y".into()));
+        assert_eq!(
+            cfg.last().unwrap(),
+            &("http.extraHeader".into(), "X: y".into())
+        );
         assert!(!envs(&local).iter().any(|(_, v)| v == "X: y"));
     }
 }

@@ -440,7 +440,10 @@ fn hostile_staged_repo(t: &TestDir) -> (String, std::path::PathBuf) {
         format!("#!/bin/sh\ntouch '{}'\n", marker.display()),
     );
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
-    git(t.path(), &["config", "core.fsmonitor", hook.to_str().unwrap()]);
+    git(
+        t.path(),
+        &["config", "core.fsmonitor", hook.to_str().unwrap()],
+    );
     let token = fake("github.pat_classic", 2601);
     t.write("new.txt", format!("{token}\n"));
     git(t.path(), &["add", "new.txt"]);
@@ -458,7 +461,14 @@ fn a_staged_scan_never_runs_the_repositorys_fsmonitor() {
     let (code, secrets, stderr) = {
         let o = run_patrol(
             t.path(),
-            &["scan", "--staged", ".", "--format", "jsonl", "--show-secrets"],
+            &[
+                "scan",
+                "--staged",
+                ".",
+                "--format",
+                "jsonl",
+                "--show-secrets",
+            ],
         );
         let s: Vec<String> = jsonl(&o.stdout)
             .iter()
@@ -502,15 +512,28 @@ fn git_children_get_none_of_patrols_environment() {
     );
     let secrets = [
         ("GITHUB_TOKEN", "ghp_secret_in_patrols_environment_1"),
-        ("AZURE_DEVOPS_EXT_PAT", "ado_secret_in_patrols_environment_2"),
+        (
+            "AZURE_DEVOPS_EXT_PAT",
+            "ado_secret_in_patrols_environment_2",
+        ),
         ("PGPASSWORD", "pg_secret_in_patrols_environment_3"),
-        ("PATROL_SMTP_PASSWORD", "smtp_secret_in_patrols_environment_4"),
+        (
+            "PATROL_SMTP_PASSWORD",
+            "smtp_secret_in_patrols_environment_4",
+        ),
     ];
     let mut env: Vec<(&str, &str)> = secrets.to_vec();
     env.push(("PATH", &path));
     let o = run_patrol_env(
         t.path(),
-        &["scan", "--staged", ".", "--format", "jsonl", "--show-secrets"],
+        &[
+            "scan",
+            "--staged",
+            ".",
+            "--format",
+            "jsonl",
+            "--show-secrets",
+        ],
         None,
         &env,
     );
@@ -518,6 +541,9 @@ fn git_children_get_none_of_patrols_environment() {
     assert!(o.stdout.contains(&token));
     let seen = std::fs::read_to_string(&dump).expect("patrol ran git from PATH");
     for (name, value) in secrets {
-        assert!(!seen.contains(name) && !seen.contains(value), "{name} reached git:\n{seen}");
+        assert!(
+            !seen.contains(name) && !seen.contains(value),
+            "{name} reached git:\n{seen}"
+        );
     }
 }
