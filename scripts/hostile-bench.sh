@@ -8,7 +8,7 @@
 # second with the token at all of them), blob2g (one 2 GiB blob in history, token in its
 # last line, no --max-file-size), longline (one 5.7 MB line holding the token 40,000 times),
 # longline-nl (the same bytes with a newline after each token), repeat10m (10 MB of the token
-# repeated with nothing between, one line) and repeat10m-blob (that file as a git blob, in
+# repeated, a space between, one line: 243,902 hits) and repeat10m-blob (that file as a git blob, in
 # history). Each holds one fake token to find.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -147,7 +147,7 @@ if want longline-nl && [ ! -d "$w/longline-nl" ]; then longline "$w/longline-nl"
 measure longline-nl "$w/longline-nl" --history none
 if (want repeat10m || want repeat10m-blob) && [ ! -d "$w/repeat10m" ]; then
   mkdir -p "$w/repeat10m"
-  python3 -c 'import sys; t=sys.argv[1]; open(sys.argv[2],"w").write(t * (10_000_000 // len(t)))' \
+  python3 -c 'import sys; t=sys.argv[1]+" "; open(sys.argv[2],"w").write(t * (10_000_000 // len(t)))' \
     "$tok" "$w/repeat10m/repeat.txt"
 fi
 measure repeat10m "$w/repeat10m" --history none
