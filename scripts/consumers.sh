@@ -9,8 +9,9 @@
 #              language: system uses the built binary): a clean commit passes, a commit adding
 #              a token is blocked and the output says the three ways to go on
 #   github     the run: steps of action.yml on a fake pull request (GITHUB_* set, the job
-#              summary in a temp file)
-#   azure      the script steps of templates/patrol.yml on a fake PR build (SYSTEM_*/BUILD_*)
+#              summary in a temp file), and on one that hides its token (patrol.toml,
+#              baseline, patrol:allow), which must fail all the same
+#   azure      the script steps of templates/patrol.yml on the same fake PR builds (SYSTEM_*/BUILD_*)
 #
 #   scripts/consumers.sh [sarif|precommit|github|azure]...   (default: all four)
 #
@@ -42,9 +43,11 @@ BIN=$CARGO_TARGET_DIR/release
 token() { "$BIN/examples/sample_token" "$@"; }
 
 # A repository with `main` (clean) and a pull-request branch `feature` whose one commit adds an
-# Azure DevOps PAT; refs/remotes/origin/main stands for the fetched target branch.
+# Azure DevOps PAT; refs/remotes/origin/main stands for the fetched target branch. With
+# `hostile`, the same commit also tries to hide its token: a `patrol:allow` marker on its line,
+# a patrol.toml excluding every path and a baseline accepting it (issue #26).
 pr_repo() {
-  local dir=$1
+  local dir=$1 hostile=${2:-}
   git init -q -b main "$dir"
   printf 'hello\n' >"$dir/README.md"
   git -C "$dir" add README.md && git -C "$dir" commit -qm init
@@ -52,6 +55,12 @@ pr_repo() {
   git -C "$dir" checkout -q -b feature
   mkdir -p "$dir/deploy"
   printf 'export AZURE_DEVOPS_EXT_PAT=%s\n' "$(token azure_devops.pat 41)" >"$dir/deploy/ci.sh"
+  if [ "$hostile" = hostile ]; then
+    printf 'export AZURE_DEVOPS_EXT_PAT=%s # patrol:allow\n' "$(token azure_devops.pat 41)" >"$dir/deploy/ci.sh"
+    printf 'exclude = ["**"]\n' >"$dir/patrol.toml"
+    (cd "$dir" && "$BIN/patrol" baseline create . --no-inline-allow --config /dev/null --output patrol-baseline.json >/dev/null 2>&1) || true
+    git -C "$dir" add patrol.toml patrol-baseline.json
+  fi
   git -C "$dir" add deploy && git -C "$dir" commit -qm "ci: deploy script"
 }
 
@@ -176,7 +185,20 @@ check_github() {
       "$PY" "$ROOT/scripts/ci_steps.py" github "$ROOT/action.yml" --set github.action_path="$ROOT" \
       --set inputs.install=false) >/dev/null 2>&1 || fail "the action failed on a clean PR"
   grep -q 'No secrets found' "$summary" || fail "clean summary: $(cat "$summary")"
-  echo "consumers: action.yml: a PR adding a token fails with SARIF and a job summary; a clean one passes"
+  # A PR that adds its token with an allow marker, `exclude = ["**"]` and a baseline accepting
+  # it still fails: those are read from the base, and inline markers are off.
+  local hostile=$WORK/gh-hostile
+  pr_repo "$hostile" hostile
+  (cd "$hostile" && "$BIN/patrol" scan . --no-progress >/dev/null 2>&1) || fail "the hostile PR does not hide its token from a plain scan"
+  code=0
+  out=$(cd "$hostile" && env PATH="$BIN:$PATH" GITHUB_BASE_REF=main GITHUB_STEP_SUMMARY="$summary" RUNNER_TEMP="$WORK/gh-runner" \
+      "$PY" "$ROOT/scripts/ci_steps.py" github "$ROOT/action.yml" --set github.action_path="$ROOT" \
+      --set inputs.install=false --set inputs.baseline=patrol-baseline.json 2>&1) || code=$?
+  echo "$out"
+  [ "$code" = 1 ] || fail "a PR hiding its token with patrol.toml, a baseline and patrol:allow passed (exit $code)"
+  "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["runs"][0]["results"]) == 1, d' \
+    "$hostile/patrol.sarif" || fail "patrol.sarif should hold the hostile PR's one finding"
+  echo "consumers: action.yml: a PR adding a token fails with SARIF and a job summary; a clean one passes; one hiding its token still fails"
 }
 
 check_azure() {
@@ -200,7 +222,21 @@ check_azure() {
   grep -q 'secret(s) found' "$agent/patrol-summary.md" || fail "the summary has no findings"
   "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); a=d["runs"][0]["automationDetails"]["id"]; assert a.startswith("azuredevops/pipeline/build/fabrikam/Web/12/"), a; assert len(d["runs"][0]["results"]) == 1' \
     "$staging/CodeAnalysisLogs/patrol.sarif" || fail "CodeAnalysisLogs/patrol.sarif is wrong"
-  echo "consumers: templates/patrol.yml: a PR adding a token fails, SARIF in CodeAnalysisLogs with the build's identity, summary uploaded"
+  # The PR hiding its token (patrol.toml, baseline, allow marker) still fails.
+  local hostile=$WORK/az-hostile
+  pr_repo "$hostile" hostile
+  rm -rf "$staging/CodeAnalysisLogs"
+  code=0
+  out=$(cd "$hostile" && env PATH="$BIN:$PATH" TF_BUILD=True BUILD_REASON=PullRequest \
+      SYSTEM_PULLREQUEST_TARGETBRANCH=refs/heads/main \
+      BUILD_ARTIFACTSTAGINGDIRECTORY="$staging" AGENT_TEMPDIRECTORY="$agent" \
+      "$PY" "$ROOT/scripts/ci_steps.py" azure "$ROOT/templates/patrol.yml" \
+      --set parameters.installCommand= --set parameters.baseline=patrol-baseline.json 2>&1) || code=$?
+  echo "$out"
+  [ "$code" = 1 ] || fail "a PR hiding its token with patrol.toml, a baseline and patrol:allow passed (exit $code)"
+  "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["runs"][0]["results"]) == 1, d' \
+    "$staging/CodeAnalysisLogs/patrol.sarif" || fail "CodeAnalysisLogs/patrol.sarif should hold the hostile PR's one finding"
+  echo "consumers: templates/patrol.yml: a PR adding a token fails, SARIF in CodeAnalysisLogs with the build's identity, summary uploaded; one hiding its token still fails"
 }
 
 for c in "${checks[@]}"; do

@@ -6,7 +6,10 @@
 # Cases: files1m (1,000,000 small files), blobs1m (a repository with ~1,000,000 unique blobs),
 # commits100k, refs1m (1,000,000 refs), paths10m and paths10m-hit (10,000,000 paths, the
 # second with the token at all of them), blob2g (one 2 GiB blob in history, token in its
-# last line, no --max-file-size). Each holds one fake token to find.
+# last line, no --max-file-size), longline (one 5.7 MB line holding the token 40,000 times),
+# longline-nl (the same bytes with a newline after each token), repeat10m (10 MB of the token
+# repeated, a space between, one line: 243,902 hits) and repeat10m-blob (that file as a git blob, in
+# history). Each holds one fake token to find.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 w=${1:-/tmp/patrol-hostile}
@@ -125,3 +128,34 @@ PY
   git -C "$w/blob2g" update-ref refs/heads/main "$(git -C "$w/blob2g" commit-tree -m big "$root")"
 fi
 measure blob2g "$w/blob2g" --history all
+
+# longline / longline-nl / repeat10m / repeat10m-blob: many hits on one line (issue #26, 3).
+# Locating hits must stay linear in bytes plus hits, however long the line.
+longline() { # dir, separator after each token
+  mkdir -p "$1"
+  python3 - "$1/line.txt" "$tok" "$2" <<'PY'
+import sys
+path, tok, sep = sys.argv[1], sys.argv[2], sys.argv[3].encode().decode("unicode_escape")
+unit = f"TOKEN={tok} " + "x" * (142 - len(tok) - 8) + sep
+with open(path, "w") as f:
+    f.write(unit * 40000 + "\n")
+PY
+}
+if want longline && [ ! -d "$w/longline" ]; then longline "$w/longline" " "; fi
+measure longline "$w/longline" --history none
+if want longline-nl && [ ! -d "$w/longline-nl" ]; then longline "$w/longline-nl" "\n"; fi
+measure longline-nl "$w/longline-nl" --history none
+if (want repeat10m || want repeat10m-blob) && [ ! -d "$w/repeat10m" ]; then
+  mkdir -p "$w/repeat10m"
+  python3 -c 'import sys; t=sys.argv[1]+" "; open(sys.argv[2],"w").write(t * (10_000_000 // len(t)))' \
+    "$tok" "$w/repeat10m/repeat.txt"
+fi
+measure repeat10m "$w/repeat10m" --history none
+if (want repeat10m || want repeat10m-blob) && [ ! -d "$w/repeat10m-blob" ]; then
+  git init -q -b main "$w/repeat10m-blob"
+  big=$(git -C "$w/repeat10m-blob" hash-object -w "$w/repeat10m/repeat.txt")
+  root=$(printf '100644 blob %s\trepeat.txt\n' "$big" | git -C "$w/repeat10m-blob" mktree)
+  git -C "$w/repeat10m-blob" update-ref refs/heads/main \
+    "$(git -C "$w/repeat10m-blob" commit-tree -m repeat "$root")"
+fi
+measure repeat10m-blob "$w/repeat10m-blob" --history all

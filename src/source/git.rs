@@ -1922,7 +1922,7 @@ impl BlobReader {
             oid: oid.to_string(),
             reason: format!("cannot start `git cat-file` to stream it: {e}"),
         };
-        let mut child = std::process::Command::new("git")
+        let mut child = super::git_command::command("git", super::git_command::Reach::Local, &[])
             .arg("--git-dir")
             .arg(&self.git_dir)
             .args(["cat-file", "blob"])

@@ -8,6 +8,7 @@ pub mod archive;
 pub(crate) mod commits;
 pub mod fs;
 pub mod git;
+pub mod git_command;
 pub mod holdings;
 pub(crate) mod key;
 pub mod objects;

@@ -2,10 +2,10 @@
 //! the system `git` CLI (the vendored libgit2 has no HTTPS).
 //!
 //! Contract:
-//! - every `git` runs with the user's own configuration switched off (`GIT_CONFIG_NOSYSTEM`,
-//!   `GIT_CONFIG_GLOBAL=/dev/null`, no credential helper, no askpass, `GIT_TERMINAL_PROMPT=0`),
-//!   so nothing in `~/.gitconfig` (an `insteadOf`, a proxy, a credential helper, hooks) changes
-//!   what is fetched or where a credential goes;
+//! - every `git` is built by [`super::git_command`] (cleared environment, the user's own
+//!   configuration switched off, no credential helper, askpass, hooks or fsmonitor, http(s)
+//!   and file protocols only), so nothing in `~/.gitconfig` (an `insteadOf`, a proxy, a
+//!   credential helper, hooks) changes what is fetched or where a credential goes;
 //! - a credential travels only in the environment, as `http.extraHeader` through
 //!   `GIT_CONFIG_COUNT` / `GIT_CONFIG_KEY_0` / `GIT_CONFIG_VALUE_0`: never in argv, in a URL, in
 //!   the mirror's config or in an error message;
@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::git_command::{self, Reach};
 use crate::error::SourceError;
 
 /// A whole `http.extraHeader` value (`Authorization: Basic ...`). Redacted in `Debug`.
@@ -96,51 +97,16 @@ fn fail(what: &str, reason: impl Into<String>) -> SourceError {
 
 impl GitRunner {
     fn command(&self, cred: Option<&GitCredential>) -> Command {
-        let mut c = Command::new(&self.program);
-        c.env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .env_remove("GIT_INDEX_FILE")
-            .env_remove("GIT_OBJECT_DIRECTORY")
-            .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES")
-            .env_remove("GIT_ASKPASS")
-            .env_remove("SSH_ASKPASS")
-            .env_remove("GIT_SSH_COMMAND")
-            .env_remove("GIT_PROXY_COMMAND")
-            .env_remove("http_proxy")
-            .env_remove("https_proxy")
-            .env_remove("HTTP_PROXY")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("ALL_PROXY")
-            .env_remove("all_proxy")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("GIT_NO_REPLACE_OBJECTS", "1")
-            .env("LC_ALL", "C");
-        let mut cfg: Vec<(&str, String)> = vec![
-            ("credential.helper", String::new()),
-            ("core.askPass", String::new()),
-            ("core.hooksPath", "/dev/null".into()),
-            ("protocol.allow", "never".into()),
-            ("protocol.https.allow", "always".into()),
-            ("protocol.http.allow", "always".into()),
-            (
-                "protocol.file.allow",
-                if self.allow_local { "always" } else { "never" }.into(),
-            ),
-            ("http.followRedirects", "false".into()),
-            ("transfer.fsckObjects", "false".into()),
-            ("gc.auto", "0".into()),
-            ("maintenance.auto", "false".into()),
+        let header = cred.map(|cr| cr.0.as_str());
+        // Local repositories only when the user named them (`sweep urls`): a listing API must
+        // not point git at this machine's files.
+        let file = if self.allow_local { "always" } else { "never" };
+        let mut extra = vec![
+            ("transfer.fsckObjects", "false"),
+            ("protocol.file.allow", file),
         ];
-        if let Some(cr) = cred {
-            cfg.push(("http.extraHeader", cr.0.clone()));
-        }
-        c.env("GIT_CONFIG_COUNT", cfg.len().to_string());
-        for (i, (k, v)) in cfg.into_iter().enumerate() {
-            c.env(format!("GIT_CONFIG_KEY_{i}"), k);
-            c.env(format!("GIT_CONFIG_VALUE_{i}"), v);
-        }
+        extra.extend(header.map(|h| ("http.extraHeader", h)));
+        let mut c = git_command::command(&self.program, Reach::Network, &extra);
         c.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

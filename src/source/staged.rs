@@ -6,10 +6,13 @@
 //! 37 ms wall in all), where `git diff-index` takes 3 ms. So `source::git::staged_blobs` asks git first and falls back to libgit2 when git
 //! is missing or fails (an unborn HEAD, a repository git refuses): both list the same
 //! blobs, which a test checks. Running git also honours `GIT_INDEX_FILE`, the temporary index
-//! git hands a pre-commit hook during `git commit <paths>`.
+//! git hands a pre-commit hook during `git commit <paths>`. git runs hardened
+//! ([`super::git_command`]): a hostile repository's `core.fsmonitor` or hooks never run.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+
+use super::git_command::{self, Reach};
 
 use git2::Oid;
 
@@ -29,7 +32,10 @@ pub struct StagedEntry {
 /// --cached` of the repository whose git directory is `git_dir`; `None` when git cannot be
 /// run, fails or prints something unexpected (the caller then asks libgit2).
 pub fn list_with_git(git_dir: &Path) -> Option<Vec<StagedEntry>> {
-    let out = Command::new("git")
+    let mut git = git_command::command("git", Reach::Local, &[]);
+    // The temporary index git hands a pre-commit hook during `git commit <paths>`.
+    git_command::keep_env(&mut git, "GIT_INDEX_FILE");
+    let out = git
         .arg("--git-dir")
         .arg(git_dir)
         .args([
@@ -39,6 +45,8 @@ pub fn list_with_git(git_dir: &Path) -> Option<Vec<StagedEntry>> {
             "-z",
             "--no-renames",
             "--no-abbrev",
+            "--no-ext-diff",
+            "--no-textconv",
             "HEAD",
         ])
         .stdin(Stdio::null())

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::util::{fake, jsonl, run_patrol, TestDir};
+use crate::util::{fake, jsonl, run_patrol, run_patrol_env, TestDir};
 
 fn git(dir: &Path, args: &[&str]) -> String {
     git_stdin(dir, args, None)
@@ -423,4 +423,127 @@ fn exclude_globs_apply_to_history_and_staged_too() {
         "an excluded staged file must not block the commit: {}{}",
         o.stdout, o.stderr
     );
+}
+
+/// A repository with HEAD holding `a.txt`, a staged `new.txt` holding a FAKE token, and
+/// `core.fsmonitor` set to a script that creates `ran-fsmonitor` (which plain `git add`
+/// runs, so the attack is live); returns the token and the marker's path.
+fn hostile_staged_repo(t: &TestDir) -> (String, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    git(t.path(), &["init", "-q", "-b", "main"]);
+    t.write("a.txt", "a\n");
+    git(t.path(), &["add", "a.txt"]);
+    git(t.path(), &["commit", "-q", "-m", "a"]);
+    let marker = t.path().join("ran-fsmonitor");
+    let hook = t.write(
+        "fsmonitor.sh",
+        format!("#!/bin/sh\ntouch '{}'\n", marker.display()),
+    );
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    git(
+        t.path(),
+        &["config", "core.fsmonitor", hook.to_str().unwrap()],
+    );
+    let token = fake("github.pat_classic", 2601);
+    t.write("new.txt", format!("{token}\n"));
+    git(t.path(), &["add", "new.txt"]);
+    assert!(marker.exists(), "git itself runs the fsmonitor hook");
+    std::fs::remove_file(&marker).unwrap();
+    (token, marker)
+}
+
+/// Issue #26 (2): `scan --staged` lists the index with `git diff-index`, which must not run
+/// the repository's `core.fsmonitor`; the staged token is still found.
+#[test]
+fn a_staged_scan_never_runs_the_repositorys_fsmonitor() {
+    let t = TestDir::new();
+    let (token, marker) = hostile_staged_repo(&t);
+    let (code, secrets, stderr) = {
+        let o = run_patrol(
+            t.path(),
+            &[
+                "scan",
+                "--staged",
+                ".",
+                "--format",
+                "jsonl",
+                "--show-secrets",
+            ],
+        );
+        let s: Vec<String> = jsonl(&o.stdout)
+            .iter()
+            .map(|v| v["secret"].as_str().unwrap().to_string())
+            .collect();
+        (o.code, s, o.stderr)
+    };
+    assert!(!marker.exists(), "patrol's git ran core.fsmonitor");
+    assert_eq!((code, secrets), (1, vec![token]), "{stderr}");
+}
+
+/// Issue #26 (5): a git child sees none of patrol's secrets. A `git` earlier on PATH writes
+/// the environment it was given and hands over to the real git.
+#[test]
+fn git_children_get_none_of_patrols_environment() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestDir::new();
+    let (token, _) = hostile_staged_repo(&t);
+    let real = Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8(real.stdout).unwrap().trim().to_string();
+    let bin = t.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let dump = t.path().join("git-env.txt");
+    let fake_git = bin.join("git");
+    std::fs::write(
+        &fake_git,
+        format!(
+            "#!/bin/sh\nenv >> '{}'\nexec '{real}' \"$@\"\n",
+            dump.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake_git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let secrets = [
+        ("GITHUB_TOKEN", "ghp_secret_in_patrols_environment_1"),
+        (
+            "AZURE_DEVOPS_EXT_PAT",
+            "ado_secret_in_patrols_environment_2",
+        ),
+        ("PGPASSWORD", "pg_secret_in_patrols_environment_3"),
+        (
+            "PATROL_SMTP_PASSWORD",
+            "smtp_secret_in_patrols_environment_4",
+        ),
+    ];
+    let mut env: Vec<(&str, &str)> = secrets.to_vec();
+    env.push(("PATH", &path));
+    let o = run_patrol_env(
+        t.path(),
+        &[
+            "scan",
+            "--staged",
+            ".",
+            "--format",
+            "jsonl",
+            "--show-secrets",
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stdout.contains(&token));
+    let seen = std::fs::read_to_string(&dump).expect("patrol ran git from PATH");
+    for (name, value) in secrets {
+        assert!(
+            !seen.contains(name) && !seen.contains(value),
+            "{name} reached git:\n{seen}"
+        );
+    }
 }
