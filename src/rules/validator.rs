@@ -281,7 +281,12 @@ mod tests {
         for (scheme, user, password, host) in [
             ("postgres", "app", "Vq8-rT2k!mZp9w", "db.internal:5432/app"),
             ("redis", "", "h7Gf2Qz9LmW4", "cache.internal:6379"),
-            ("mongodb+srv", "svc", "Zx7%40Lk2pQ9", "cluster0.ab1cd.mongodb.net/prod"),
+            (
+                "mongodb+srv",
+                "svc",
+                "Zx7%40Lk2pQ9",
+                "cluster0.ab1cd.mongodb.net/prod",
+            ),
             ("amqp", "worker", "Tr0ub4dor3", "localhost:5672/"),
         ] {
             let url = format!("{scheme}://{user}:{password}@{host}");

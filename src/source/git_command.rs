@@ -19,8 +19,9 @@
 //! - protocols: [`Reach::Local`] allows none at all, and sets `GIT_NO_LAZY_FETCH`, so a
 //!   repository posing as a partial clone cannot make a local read fetch from (or run the
 //!   `uploadpack` of) a "promisor" remote; [`Reach::Network`] allows http and https only
-//!   (file when the caller adds `protocol.file.allow`), never follows redirects, and passes the CA bundle variables a self-hosted server
-//!   may need (`GIT_SSL_CAINFO`, `GIT_SSL_CAPATH`, `SSL_CERT_FILE`, `SSL_CERT_DIR`), not proxies;
+//!   (file too when the caller adds `protocol.file.allow`), never follows redirects, and
+//!   passes the CA bundle variables a self-hosted server may need (`GIT_SSL_CAINFO`,
+//!   `GIT_SSL_CAPATH`, `SSL_CERT_FILE`, `SSL_CERT_DIR`), not proxies;
 //! - a credential travels only as extra configuration given by the caller (the sweep's
 //!   `http.extraHeader`), in this child's environment alone: never in argv.
 

@@ -307,7 +307,10 @@ pub fn a_password_in_the_datastore_url_is_refused_and_never_echoed() {
     let d = TestDir::new();
     let list = d.write("urls.txt", "/nonexistent/repo\n");
     // Put together here: the source holds no whole URL with a password.
-    let url = &format!("postgres://patrol:{}@127.0.0.1:1/patrol", "hunter2-not-here");
+    let url = &format!(
+        "postgres://patrol:{}@127.0.0.1:1/patrol",
+        "hunter2-not-here"
+    );
     for args in [
         vec!["sweep", "urls", list.to_str().unwrap(), "--datastore", url],
         vec!["sweep", "status", "--datastore", url],
