@@ -4,6 +4,7 @@
 /// (provider id, TOML text) for each built-in rule file.
 pub const FILES: &[(&str, &str)] = &[
     ("adafruit", include_str!("data/adafruit.toml")),
+    ("age", include_str!("data/age.toml")),
     ("anthropic", include_str!("data/anthropic.toml")),
     ("atlassian", include_str!("data/atlassian.toml")),
     ("aws", include_str!("data/aws.toml")),
@@ -32,6 +33,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("buildkite", include_str!("data/buildkite.toml")),
     ("circleci", include_str!("data/circleci.toml")),
     ("clojars", include_str!("data/clojars.toml")),
+    ("cloudflare", include_str!("data/cloudflare.toml")),
     ("contentful", include_str!("data/contentful.toml")),
     ("crates_io", include_str!("data/crates_io.toml")),
     ("databricks", include_str!("data/databricks.toml")),
@@ -87,6 +89,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("supabase", include_str!("data/supabase.toml")),
     ("tailscale", include_str!("data/tailscale.toml")),
     ("terraform", include_str!("data/terraform.toml")),
+    ("vercel", include_str!("data/vercel.toml")),
     ("xai", include_str!("data/xai.toml")),
 ];
 

@@ -237,6 +237,9 @@ pub fn generator(rule_id: &str) -> Option<Generator> {
     if let Some(g) = azure_generator(rule_id) {
         return Some(g);
     }
+    if let Some(g) = breadth_generator(rule_id) {
+        return Some(g);
+    }
     let g: fn(&mut Rng) -> String = match rule_id {
         "azure_devops.pat" => azure_devops_pat,
         "azure_devops.pat_legacy" => azure_devops_pat_legacy,
@@ -506,6 +509,49 @@ pub fn entra_client_secret(r: &mut Rng) -> String {
     format!("{head}{}", &chk[..3])
 }
 
+/// Samples of the prefixed kinds added for detection breadth (#29), in the template syntax of
+/// the table above.
+const BREADTH_TEMPLATES: &[(&str, &str)] = &[];
+
+/// Generators of the kinds added for detection breadth (#29): their templates, and the kinds
+/// with a checksum.
+fn breadth_generator(rule_id: &str) -> Option<Generator> {
+    if let Some((_, t)) = BREADTH_TEMPLATES.iter().find(|(id, _)| *id == rule_id) {
+        return Some(Box::new(move |r: &mut Rng| from_template(r, t)));
+    }
+    let g: fn(&mut Rng) -> String = match rule_id {
+        "cloudflare.global_api_key" => |r| cloudflare(r, "cfk_"),
+        "cloudflare.user_api_token" => |r| cloudflare(r, "cfut_"),
+        "cloudflare.account_api_token" => |r| cloudflare(r, "cfat_"),
+        "vercel.personal_access_token" => |r| crc_b62_n(r, "vcp_", 50),
+        "vercel.integration_token" => |r| crc_b62_n(r, "vci_", 50),
+        "vercel.app_access_token" => |r| crc_b62_n(r, "vca_", 50),
+        "vercel.app_refresh_token" => |r| crc_b62_n(r, "vcr_", 50),
+        "vercel.ai_gateway_key" => |r| crc_b62_n(r, "vck_", 50),
+        "age.secret_key" => age_secret_key,
+        _ => return None,
+    };
+    Some(Box::new(g))
+}
+
+/// A Cloudflare scannable credential: `prefix`, 40 random, the hex CRC-32 of the 40.
+pub fn cloudflare(r: &mut Rng, prefix: &str) -> String {
+    let body = r.string(ALNUM, 40);
+    let chk = checksum::cloudflare_suffix(body.as_bytes());
+    format!("{prefix}{body}{chk}")
+}
+
+/// An age X25519 identity: a random 32-byte key as upper-case Bech32 with its checksum.
+pub fn age_secret_key(r: &mut Rng) -> String {
+    let data = checksum::to_5bit(&r.bytes(32));
+    let body: String = data
+        .iter()
+        .map(|&v| checksum::BECH32_CHARSET[usize::from(v)] as char)
+        .collect();
+    let chk = checksum::bech32_checksum(b"age-secret-key-", &data);
+    format!("AGE-SECRET-KEY-1{body}{chk}").to_ascii_uppercase()
+}
+
 /// One sample token for `rule_id` from `seed`.
 pub fn sample(rule_id: &str, seed: u64) -> Option<String> {
     generator(rule_id).map(|g| g(&mut Rng::new(seed)))
@@ -589,6 +635,10 @@ mod tests {
             assert!(checksum::gitlab_routable_crc32(
                 gitlab_pat_routable(&mut r).as_bytes()
             ));
+            assert!(checksum::cloudflare_crc32(
+                cloudflare(&mut r, "cfut_").as_bytes()
+            ));
+            assert!(checksum::age_bech32(age_secret_key(&mut r).as_bytes()));
             let f = github_pat_fine_grained(&mut r);
             assert_eq!(f.len(), 93);
             assert!(checksum::github_fine_grained(f.as_bytes()));
