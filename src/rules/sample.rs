@@ -511,7 +511,16 @@ pub fn entra_client_secret(r: &mut Rng) -> String {
 
 /// Samples of the prefixed kinds added for detection breadth (#29), in the template syntax of
 /// the table above.
-const BREADTH_TEMPLATES: &[(&str, &str)] = &[];
+const BREADTH_TEMPLATES: &[(&str, &str)] = &[
+    ("openrouter.api_key", "sk-or-v1-{h:64}"),
+    ("perplexity.api_key", "pplx-{a:48}"),
+    ("nvidia.api_key", "nvapi-{u:64}"),
+    ("togetherai.api_key", "tgp_v1_{u:43}"),
+    ("cerebras.api_key", "csk-{l:48}"),
+    ("runpod.api_key", "rpa_{U:40}{a:6}"),
+    ("pinecone.api_key", "pcsk_{a:6}_{a:63}"),
+    ("wandb.api_key", "wandb_v1_{a:77}"),
+];
 
 /// Generators of the kinds added for detection breadth (#29): their templates, and the kinds
 /// with a checksum.
@@ -529,9 +538,42 @@ fn breadth_generator(rule_id: &str) -> Option<Generator> {
         "vercel.app_refresh_token" => |r| crc_b62_n(r, "vcr_", 50),
         "vercel.ai_gateway_key" => |r| crc_b62_n(r, "vck_", 50),
         "age.secret_key" => age_secret_key,
+        "aws.bedrock_api_key" => aws_bedrock_api_key,
+        "aws.bedrock_short_term_api_key" => aws_bedrock_short_term_api_key,
         _ => return None,
     };
     Some(Box::new(g))
+}
+
+/// A long-term Amazon Bedrock API key: `ABSK` and the base64 of the service-specific
+/// credential's user name (`BedrockAPIKey-<id>-at-<account>`), `:` and its password.
+pub fn aws_bedrock_api_key(r: &mut Rng) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let plain = format!(
+        "BedrockAPIKey-{}-at-{}:{}",
+        r.string(LOWER_DIGITS, 4),
+        r.string(DIGITS, 12),
+        b64.encode(r.bytes(45))
+    );
+    format!("ABSK{}", b64.encode(plain))
+}
+
+/// A short-term Amazon Bedrock API key: `bedrock-api-key-` and the base64 of a presigned
+/// `bedrock.amazonaws.com` URL with a `Version=1` suffix.
+pub fn aws_bedrock_short_term_api_key(r: &mut Rng) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let url = format!(
+        "bedrock.amazonaws.com/?Action=CallWithBearerToken&X-Amz-Algorithm=AWS4-HMAC-SHA256\
+         &X-Amz-Credential=ASIA{}%2F20260101%2Fus-east-1%2Fbedrock%2Faws4_request\
+         &X-Amz-Date=20260101T000000Z&X-Amz-Expires=43200&X-Amz-Security-Token={}\
+         &X-Amz-Signature={}&X-Amz-SignedHeaders=host&Version=1",
+        r.string(BASE32_UPPER, 16),
+        b64.encode(r.bytes(300))
+            .replace('+', "%2B")
+            .replace('/', "%2F"),
+        r.string(HEX, 64)
+    );
+    format!("bedrock-api-key-{}", b64.encode(url))
 }
 
 /// A Cloudflare scannable credential: `prefix`, 40 random, the hex CRC-32 of the 40.
