@@ -520,6 +520,19 @@ const BREADTH_TEMPLATES: &[(&str, &str)] = &[
     ("runpod.api_key", "rpa_{U:40}{a:6}"),
     ("pinecone.api_key", "pcsk_{a:6}_{a:63}"),
     ("wandb.api_key", "wandb_v1_{a:77}"),
+    ("flyio.access_token", "FlyV1 fm2_{u:120},fm2_{u:80}"),
+    ("deno.deploy_token", "ddp_{a:36}"),
+    ("scalingo.api_token", "tk-us-{u:48}"),
+    ("openshift.user_token", "sha256~{u:43}"),
+    ("sourcegraph.access_token", "sgp_{h:16}_{h:40}"),
+    ("definednetworking.api_key", "dnkey-{U:26}-{U:52}"),
+    ("harness.api_token", "pat.{u:22}.{h:24}.{a:20}"),
+    ("rootly.api_key", "rootly_{h:64}"),
+    ("apify.api_token", "apify_api_{a:36}"),
+    ("supabase.secret_key", "sb_secret_{u:31}"),
+    ("planetscale.oauth_token", "pscale_oauth_{a:43}"),
+    ("docker.swarm_join_token", "SWMTKN-1-{l:50}-{l:25}"),
+    ("docker.swarm_unlock_key", "SWMKEY-1-{a:43}"),
 ];
 
 /// Generators of the kinds added for detection breadth (#29): their templates, and the kinds
