@@ -533,6 +533,24 @@ const BREADTH_TEMPLATES: &[(&str, &str)] = &[
     ("planetscale.oauth_token", "pscale_oauth_{a:43}"),
     ("docker.swarm_join_token", "SWMTKN-1-{l:50}-{l:25}"),
     ("docker.swarm_unlock_key", "SWMKEY-1-{a:43}"),
+    ("telegram.bot_token", "{d:10}:AA{u:33}"),
+    (
+        "microsoft_teams.webhook_url",
+        "https://contoso.webhook.office.com/webhookb2/{h:8}-{h:4}-{h:4}-{h:4}-{h:12}@{h:8}-{h:4}-{h:4}-{h:4}-{h:12}/IncomingWebhook/{h:32}/{h:8}-{h:4}-{h:4}-{h:4}-{h:12}/V2{u:43}",
+    ),
+    (
+        "google.chat_webhook_url",
+        "https://chat.googleapis.com/v1/spaces/AAAA{u:7}/messages?key=AIza{u:35}&token={u:43}",
+    ),
+    ("lark.webhook_url", "https://open.feishu.cn/open-apis/bot/v2/hook/{h:8}-{h:4}-{h:4}-{h:4}-{h:12}"),
+    (
+        "dingtalk.webhook_url",
+        "https://oapi.dingtalk.com/robot/send?access_token={h:64}",
+    ),
+    (
+        "wecom.webhook_url",
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={h:8}-{h:4}-{h:4}-{h:4}-{h:12}",
+    ),
 ];
 
 /// Generators of the kinds added for detection breadth (#29): their templates, and the kinds
