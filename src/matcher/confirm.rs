@@ -3,7 +3,7 @@
 //! The regex runs over `span` of the whole buffer (regex-automata's `Input::span`), so look-
 //! arounds such as `\b` see the real bytes on either side of the window rather than a cut.
 //! Validators run cheapest first: the well-known public values (emulator and documentation
-//! keys, never reported), entropy, then the checksum.
+//! keys, never reported), entropy, sequential placeholders, then the checksum.
 
 use regex_automata::util::captures::Captures;
 use regex_automata::{meta, Anchored, Input, PatternID};
@@ -144,6 +144,9 @@ fn validate(rule: &Rule, scratch: &Ready, hay: &[u8]) -> Option<Confirmed> {
         if entropy(token) < min {
             return None;
         }
+    }
+    if super::placeholder::has_sequential_run(token) {
+        return None;
     }
     if let Some(check) = rule.checksum {
         if !check(token) {

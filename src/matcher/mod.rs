@@ -14,6 +14,7 @@ pub mod anchor;
 pub mod confirm;
 pub mod decode;
 pub mod escape;
+pub mod placeholder;
 pub mod prefilter;
 pub mod run;
 

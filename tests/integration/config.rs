@@ -12,7 +12,7 @@ fn patrol_toml_excludes_disables_allows_and_adds_rules() {
     let legacy = fake("azure_devops.pat_legacy", 4);
     t.write("vendor/lib.js", format!("{npm}\n"));
     t.write("app.py", format!("A = '{gh}'\nB = '{legacy}'\n"));
-    t.write("acme.txt", "key acme_0123456789abcdef0123456789abcdef\n");
+    t.write("acme.txt", "key acme_3f9a1c7e5b2d8f4a6c0e9b1d7a3f5c8e\n");
     t.write(
         "rules/acme.toml",
         r#"
@@ -22,7 +22,7 @@ name = "Acme API key"
 provider = "acme"
 keywords = ["acme_"]
 pattern = '''\b(?P<token>acme_[0-9a-f]{32})\b'''
-examples = ["ACME_KEY=acme_0123456789abcdef0123456789abcdef"]
+examples = ["ACME_KEY=acme_3f9a1c7e5b2d8f4a6c0e9b1d7a3f5c8e"]
 "#,
     );
     t.write(

@@ -33,7 +33,7 @@ provider = "acme"
 keywords = ["acme_"]
 pattern = '''\b(?P<token>acme_[0-9a-f]{32})\b'''
 min_entropy = 3.0
-examples = ["ACME_KEY=acme_0123456789abcdef0123456789abcdef"]
+examples = ["ACME_KEY=acme_3f9a1c7e5b2d8f4a6c0e9b1d7a3f5c8e"]
 negative_examples = ["ACME_KEY=acme_00000000000000000000000000000000"]
 "#,
     );
@@ -73,8 +73,8 @@ examples = ["ACME_KEY=acme_0123"]
 #[test]
 fn custom_rules_are_used_by_scan() {
     let t = TestDir::new();
-    t.write("r.toml", "[[rule]]\nid = \"acme.api_key\"\nname = \"Acme\"\nprovider = \"acme\"\nkeywords = [\"acme_\"]\npattern = '''\\b(?P<token>acme_[0-9a-f]{32})\\b'''\nexamples = [\"acme_0123456789abcdef0123456789abcdef\"]\n");
-    t.write("src/x.txt", "key acme_0123456789abcdef0123456789abcdef\n");
+    t.write("r.toml", "[[rule]]\nid = \"acme.api_key\"\nname = \"Acme\"\nprovider = \"acme\"\nkeywords = [\"acme_\"]\npattern = '''\\b(?P<token>acme_[0-9a-f]{32})\\b'''\nexamples = [\"acme_3f9a1c7e5b2d8f4a6c0e9b1d7a3f5c8e\"]\n");
+    t.write("src/x.txt", "key acme_3f9a1c7e5b2d8f4a6c0e9b1d7a3f5c8e\n");
     let o = run_patrol(
         t.path(),
         &["scan", "src", "--rules", "r.toml", "--format", "jsonl"],
