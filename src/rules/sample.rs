@@ -128,7 +128,8 @@ pub type Generator = Box<dyn Fn(&mut Rng) -> String + Send + Sync>;
 
 /// Samples of the rules whose token is a prefix and random runs: `{c:n}` is `n` characters of
 /// class `c` (`a` alphanumeric, `h` lower-case hex, `u` base64url, `s` lower-case base32, `l`
-/// lower-case alphanumeric, `d` digits, `U` upper-case alphanumeric), the rest is literal.
+/// lower-case alphanumeric, `d` digits, `U` upper-case alphanumeric, `L` letters), the rest is
+/// literal.
 const TEMPLATES: &[(&str, &str)] = &[
     ("docker.pat", "dckr_pat_{u:27}"),
     ("docker.org_access_token", "dckr_oat_{u:32}"),
@@ -220,6 +221,7 @@ pub fn from_template(r: &mut Rng, template: &str) -> String {
             "l" => b"abcdefghijklmnopqrstuvwxyz0123456789",
             "d" => DIGITS,
             "U" => UPPER_DIGITS,
+            "L" => LETTERS,
             _ => panic!("unknown class {class}"),
         };
         out.push_str(&r.string(alphabet, n));
@@ -548,6 +550,17 @@ const BREADTH_TEMPLATES: &[(&str, &str)] = &[
     ("onepassword.secret_key", "A3-{U:6}-{U:6}-{U:5}-{U:5}-{U:5}-{U:5}"),
     ("segment.public_api_token", "sgp_{a:64}"),
     ("adobe.client_secret", "p8e-{a:32}"),
+    ("mongodb.atlas_service_account_secret", "mdb_sa_sk_{u:40}"),
+    ("ramp.client_secret", "ramp_sec_{a:48}"),
+    ("mercury.api_token", "mercury_production_wma_{a:44}_yrucrem"),
+    ("onesignal.api_key", "os_v2_app_{s:103}"),
+    ("persona.api_key", "persona_production_{l:40}"),
+    ("intra42.client_secret", "s-s4t2ud-{h:64}"),
+    ("samsara.api_token", "samsara_api_{a:30}"),
+    ("datastax.astra_token", "AstraCS:{L:24}:{h:64}"),
+    ("minimax.api_key", "sk-api-{u:119}"),
+    ("slack.client_token", "xoxc-{d:12}-{d:12}-{d:13}-{h:64}"),
+    ("slack.session_cookie", "xoxd-{u:150}%3D"),
     (
         "microsoft_teams.webhook_url",
         "https://contoso.webhook.office.com/webhookb2/{h:8}-{h:4}-{h:4}-{h:4}-{h:12}@{h:8}-{h:4}-{h:4}-{h:4}-{h:12}/IncomingWebhook/{h:32}/{h:8}-{h:4}-{h:4}-{h:4}-{h:12}/V2{u:43}",
