@@ -84,6 +84,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("minimax", include_str!("data/minimax.toml")),
     ("mongodb", include_str!("data/mongodb.toml")),
     ("neon", include_str!("data/neon.toml")),
+    ("netlify", include_str!("data/netlify.toml")),
     ("newrelic", include_str!("data/newrelic.toml")),
     ("notion", include_str!("data/notion.toml")),
     ("npm", include_str!("data/npm.toml")),

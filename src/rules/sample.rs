@@ -561,6 +561,7 @@ const BREADTH_TEMPLATES: &[(&str, &str)] = &[
     ("minimax.api_key", "sk-api-{u:119}"),
     ("slack.client_token", "xoxc-{d:12}-{d:12}-{d:13}-{h:64}"),
     ("slack.session_cookie", "xoxd-{u:150}%3D"),
+    ("netlify.access_token", "nfp_{a:36}"),
     (
         "microsoft_teams.webhook_url",
         "https://contoso.webhook.office.com/webhookb2/{h:8}-{h:4}-{h:4}-{h:4}-{h:12}@{h:8}-{h:4}-{h:4}-{h:4}-{h:12}/IncomingWebhook/{h:32}/{h:8}-{h:4}-{h:4}-{h:4}-{h:12}/V2{u:43}",
