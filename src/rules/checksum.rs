@@ -47,6 +47,8 @@ pub const NAMES: &[&str] = &[
     "azure_container_registry_identifiable",
     "entra_client_secret",
     "grafana_crc32",
+    "cloudflare_crc32",
+    "age_bech32",
 ];
 
 /// Looks a validator up by name.
@@ -60,6 +62,8 @@ pub fn by_name(name: &str) -> Option<fn(&[u8]) -> bool> {
         "atlassian_crc32" => atlassian_crc32,
         "entra_client_secret" => identifiable::entra_client_secret,
         "grafana_crc32" => grafana_crc32,
+        "cloudflare_crc32" => cloudflare_crc32,
+        "age_bech32" => age_bech32,
         _ => return azure_by_name(name),
     })
 }
@@ -344,6 +348,119 @@ pub fn base62(n: u64, width: usize) -> String {
     radix(n, B62, width)
 }
 
+/// Cloudflare scannable credential (2026+, `cfk_`, `cfut_`, `cfat_`): the prefix, 40 random
+/// characters, then 8 lower-case hex digits that are the IEEE CRC-32 of those 40. Cloudflare's
+/// token-formats page names the layout ("40 characters and a checksum") but not the function;
+/// CRC-32 of the random part is what publicly leaked tokens carry.
+pub fn cloudflare_crc32(token: &[u8]) -> bool {
+    let Some(us) = token.iter().position(|&b| b == b'_') else {
+        return false;
+    };
+    let rest = &token[us + 1..];
+    if rest.len() != 48 {
+        return false;
+    }
+    let (body, chk) = rest.split_at(40);
+    cloudflare_suffix(body).as_bytes() == chk
+}
+
+/// The 8 checksum characters of a Cloudflare scannable credential, from its 40 random ones.
+pub fn cloudflare_suffix(body: &[u8]) -> String {
+    format!("{:08x}", crc32fast::hash(body))
+}
+
+/// The Bech32 alphabet (BIP 173), by 5-bit value.
+pub const BECH32_CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+fn bech32_polymod(values: impl Iterator<Item = u8>) -> u32 {
+    const GEN: [u32; 5] = [
+        0x3b6a_57b2,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
+    let mut chk: u32 = 1;
+    for v in values {
+        let top = chk >> 25;
+        chk = (chk & 0x01ff_ffff) << 5 ^ u32::from(v);
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    }
+    chk
+}
+
+fn bech32_hrp_expand(hrp: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    hrp.iter()
+        .map(|b| b >> 5)
+        .chain(std::iter::once(0))
+        .chain(hrp.iter().map(|b| b & 31))
+}
+
+/// Whether `s` is a valid Bech32 string (BIP 173, checksum constant 1): a human-readable part,
+/// the last `1`, data characters and a 6-character checksum, all in one case.
+pub fn bech32_valid(s: &[u8]) -> bool {
+    let lower = s.iter().any(u8::is_ascii_lowercase);
+    let upper = s.iter().any(u8::is_ascii_uppercase);
+    if lower && upper {
+        return false;
+    }
+    let s = s.to_ascii_lowercase();
+    let Some(sep) = s.iter().rposition(|&b| b == b'1') else {
+        return false;
+    };
+    let (hrp, data) = (&s[..sep], &s[sep + 1..]);
+    if hrp.is_empty() || data.len() < 6 || hrp.iter().any(|&b| !(33..=126).contains(&b)) {
+        return false;
+    }
+    let mut values = Vec::with_capacity(data.len());
+    for &c in data {
+        match BECH32_CHARSET.iter().position(|&x| x == c) {
+            Some(v) => values.push(v as u8),
+            None => return false,
+        }
+    }
+    bech32_polymod(bech32_hrp_expand(hrp).chain(values)) == 1
+}
+
+/// The 6 checksum characters (lower case) Bech32 appends to `hrp` and the 5-bit `data`.
+pub fn bech32_checksum(hrp: &[u8], data: &[u8]) -> String {
+    let pm = bech32_polymod(
+        bech32_hrp_expand(hrp)
+            .chain(data.iter().copied())
+            .chain([0u8; 6]),
+    ) ^ 1;
+    (0..6)
+        .map(|i| BECH32_CHARSET[((pm >> (5 * (5 - i))) & 31) as usize] as char)
+        .collect()
+}
+
+/// Bytes regrouped as 5-bit values, the last one zero-padded (Bech32's data part).
+pub fn to_5bit(bytes: &[u8]) -> Vec<u8> {
+    let (mut acc, mut bits, mut out) = (0u32, 0u32, Vec::new());
+    for &b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(((acc >> bits) & 31) as u8);
+        }
+    }
+    if bits > 0 {
+        out.push(((acc << (5 - bits)) & 31) as u8);
+    }
+    out
+}
+
+/// age X25519 identity (`AGE-SECRET-KEY-1...`): upper-case Bech32 with the human-readable
+/// part `age-secret-key-` and a 32-byte key, as the age specification (C2SP age) defines it.
+pub fn age_bech32(token: &[u8]) -> bool {
+    token.len() == 74 && token.starts_with(b"AGE-SECRET-KEY-1") && bech32_valid(token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,5 +640,56 @@ mod tests {
             let dec = base32_lower_decode(enc.as_bytes()).unwrap();
             assert_eq!(&dec[..v.len()], &v[..]);
         }
+    }
+    /// BIP 173's published valid and invalid Bech32 strings, and the public key in age's
+    /// README (a Bech32 string with the `age` part).
+    #[test]
+    fn bech32_accepts_the_published_vectors_and_rejects_broken_ones() {
+        for ok in [
+            "A12UEL5L",
+            "a12uel5l",
+            "an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio1tt5tgs",
+            "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw",
+            "split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w",
+            "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+        ] {
+            assert!(bech32_valid(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "A1G7SGD8", // checksum from the wrong (upper-case) data
+            "10a06t8",  // empty human-readable part
+            "1qzzfhee", // empty human-readable part
+            "A12UeL5L", // mixed case
+            "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxx",
+        ] {
+            assert!(!bech32_valid(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn age_and_cloudflare_round_trip_and_reject_flips() {
+        let key = [7u8; 32];
+        let data = to_5bit(&key);
+        assert_eq!(data.len(), 52);
+        let chk = bech32_checksum(b"age-secret-key-", &data);
+        let body: String = data
+            .iter()
+            .map(|&v| BECH32_CHARSET[v as usize] as char)
+            .collect();
+        let tok = format!("AGE-SECRET-KEY-1{}{}", body, chk).to_ascii_uppercase();
+        assert!(age_bech32(tok.as_bytes()), "{tok}");
+        flip_each(&tok[16..], b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", |t| {
+            age_bech32(format!("AGE-SECRET-KEY-1{}", std::str::from_utf8(t).unwrap()).as_bytes())
+        });
+        let cf = format!(
+            "cfut_{}{}",
+            "Ab3".repeat(13) + "Z",
+            cloudflare_suffix(("Ab3".repeat(13) + "Z").as_bytes())
+        );
+        assert!(cloudflare_crc32(cf.as_bytes()));
+        assert!(!cloudflare_crc32(cf.to_uppercase().as_bytes()));
+        flip_each(&cf[5..], b"0123456789abcdef", |t| {
+            cloudflare_crc32(&[b"cfut_", t].concat())
+        });
     }
 }

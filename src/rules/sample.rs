@@ -128,7 +128,8 @@ pub type Generator = Box<dyn Fn(&mut Rng) -> String + Send + Sync>;
 
 /// Samples of the rules whose token is a prefix and random runs: `{c:n}` is `n` characters of
 /// class `c` (`a` alphanumeric, `h` lower-case hex, `u` base64url, `s` lower-case base32, `l`
-/// lower-case alphanumeric, `d` digits, `U` upper-case alphanumeric), the rest is literal.
+/// lower-case alphanumeric, `d` digits, `U` upper-case alphanumeric, `L` letters), the rest is
+/// literal.
 const TEMPLATES: &[(&str, &str)] = &[
     ("docker.pat", "dckr_pat_{u:27}"),
     ("docker.org_access_token", "dckr_oat_{u:32}"),
@@ -219,6 +220,7 @@ pub fn from_template(r: &mut Rng, template: &str) -> String {
             "l" => b"abcdefghijklmnopqrstuvwxyz0123456789",
             "d" => DIGITS,
             "U" => UPPER_DIGITS,
+            "L" => LETTERS,
             _ => panic!("unknown class {class}"),
         };
         out.push_str(&r.string(alphabet, n));
@@ -237,6 +239,9 @@ pub fn generator(rule_id: &str) -> Option<Generator> {
         return Some(Box::new(move |r: &mut Rng| from_template(r, t)));
     }
     if let Some(g) = azure_generator(rule_id) {
+        return Some(g);
+    }
+    if let Some(g) = breadth_generator(rule_id) {
         return Some(g);
     }
     let g: fn(&mut Rng) -> String = match rule_id {
@@ -508,6 +513,148 @@ pub fn entra_client_secret(r: &mut Rng) -> String {
     format!("{head}{}", &chk[..3])
 }
 
+/// Samples of the prefixed kinds added for detection breadth (#29), in the template syntax of
+/// the table above.
+const BREADTH_TEMPLATES: &[(&str, &str)] = &[
+    ("openrouter.api_key", "sk-or-v1-{h:64}"),
+    ("perplexity.api_key", "pplx-{a:48}"),
+    ("nvidia.api_key", "nvapi-{u:64}"),
+    ("togetherai.api_key", "tgp_v1_{u:43}"),
+    ("cerebras.api_key", "csk-{l:48}"),
+    ("runpod.api_key", "rpa_{U:40}{a:6}"),
+    ("pinecone.api_key", "pcsk_{a:6}_{a:63}"),
+    ("wandb.api_key", "wandb_v1_{a:77}"),
+    ("flyio.access_token", "FlyV1 fm2_{u:120},fm2_{u:80}"),
+    ("deno.deploy_token", "ddp_{a:36}"),
+    ("scalingo.api_token", "tk-us-{u:48}"),
+    ("openshift.user_token", "sha256~{u:43}"),
+    ("sourcegraph.access_token", "sgp_{h:16}_{h:40}"),
+    ("definednetworking.api_key", "dnkey-{U:26}-{U:52}"),
+    ("harness.api_token", "pat.{u:22}.{h:24}.{a:20}"),
+    ("rootly.api_key", "rootly_{h:64}"),
+    ("apify.api_token", "apify_api_{a:36}"),
+    ("supabase.secret_key", "sb_secret_{u:31}"),
+    ("planetscale.oauth_token", "pscale_oauth_{a:43}"),
+    ("docker.swarm_join_token", "SWMTKN-1-{l:50}-{l:25}"),
+    ("docker.swarm_unlock_key", "SWMKEY-1-{a:43}"),
+    ("telegram.bot_token", "{d:10}:AA{u:33}"),
+    ("square.legacy_access_token", "sq0atp-{u:22}"),
+    ("newrelic.rest_api_key", "NRRA-{h:42}"),
+    ("newrelic.license_key", "{h:36}NRAL"),
+    ("brevo.api_key", "xkeysib-{h:64}-{a:16}"),
+    ("brevo.smtp_key", "xsmtpsib-{h:64}-{a:16}"),
+    ("mailersend.api_token", "mlsn.{h:64}"),
+    ("posthog.personal_api_key", "phx_{a:43}"),
+    ("hubspot.private_app_token", "pat-na1-{h:8}-{h:4}-{h:4}-{h:4}-{h:12}"),
+    ("typeform.pat", "tfp_{a:44}_{a:14}"),
+    ("maxmind.license_key", "{a:6}_{a:29}_mmk"),
+    ("yandex.cloud_api_key", "AQVN{u:36}"),
+    ("onepassword.secret_key", "A3-{U:6}-{U:6}-{U:5}-{U:5}-{U:5}-{U:5}"),
+    ("segment.public_api_token", "sgp_{a:64}"),
+    ("adobe.client_secret", "p8e-{a:32}"),
+    ("mongodb.atlas_service_account_secret", "mdb_sa_sk_{u:40}"),
+    ("ramp.client_secret", "ramp_sec_{a:48}"),
+    ("mercury.api_token", "mercury_production_wma_{a:44}_yrucrem"),
+    ("onesignal.api_key", "os_v2_app_{s:103}"),
+    ("persona.api_key", "persona_production_{l:40}"),
+    ("intra42.client_secret", "s-s4t2ud-{h:64}"),
+    ("samsara.api_token", "samsara_api_{a:30}"),
+    ("datastax.astra_token", "AstraCS:{L:24}:{h:64}"),
+    ("minimax.api_key", "sk-api-{u:119}"),
+    ("slack.client_token", "xoxc-{d:12}-{d:12}-{d:13}-{h:64}"),
+    ("slack.session_cookie", "xoxd-{u:150}%3D"),
+    ("netlify.access_token", "nfp_{a:36}"),
+    (
+        "microsoft_teams.webhook_url",
+        "https://contoso.webhook.office.com/webhookb2/{h:8}-{h:4}-{h:4}-{h:4}-{h:12}@{h:8}-{h:4}-{h:4}-{h:4}-{h:12}/IncomingWebhook/{h:32}/{h:8}-{h:4}-{h:4}-{h:4}-{h:12}/V2{u:43}",
+    ),
+    (
+        "google.chat_webhook_url",
+        "https://chat.googleapis.com/v1/spaces/AAAA{u:7}/messages?key=AIza{u:35}&token={u:43}",
+    ),
+    ("lark.webhook_url", "https://open.feishu.cn/open-apis/bot/v2/hook/{h:8}-{h:4}-{h:4}-{h:4}-{h:12}"),
+    (
+        "dingtalk.webhook_url",
+        "https://oapi.dingtalk.com/robot/send?access_token={h:64}",
+    ),
+    (
+        "wecom.webhook_url",
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={h:8}-{h:4}-{h:4}-{h:4}-{h:12}",
+    ),
+];
+
+/// Generators of the kinds added for detection breadth (#29): their templates, and the kinds
+/// with a checksum.
+fn breadth_generator(rule_id: &str) -> Option<Generator> {
+    if let Some((_, t)) = BREADTH_TEMPLATES.iter().find(|(id, _)| *id == rule_id) {
+        return Some(Box::new(move |r: &mut Rng| from_template(r, t)));
+    }
+    let g: fn(&mut Rng) -> String = match rule_id {
+        "cloudflare.global_api_key" => |r| cloudflare(r, "cfk_"),
+        "cloudflare.user_api_token" => |r| cloudflare(r, "cfut_"),
+        "cloudflare.account_api_token" => |r| cloudflare(r, "cfat_"),
+        "vercel.personal_access_token" => |r| crc_b62_n(r, "vcp_", 50),
+        "vercel.integration_token" => |r| crc_b62_n(r, "vci_", 50),
+        "vercel.app_access_token" => |r| crc_b62_n(r, "vca_", 50),
+        "vercel.app_refresh_token" => |r| crc_b62_n(r, "vcr_", 50),
+        "vercel.ai_gateway_key" => |r| crc_b62_n(r, "vck_", 50),
+        "age.secret_key" => age_secret_key,
+        "aws.bedrock_api_key" => aws_bedrock_api_key,
+        "aws.bedrock_short_term_api_key" => aws_bedrock_short_term_api_key,
+        _ => return None,
+    };
+    Some(Box::new(g))
+}
+
+/// A long-term Amazon Bedrock API key: `ABSK` and the base64 of the service-specific
+/// credential's user name (`BedrockAPIKey-<id>-at-<account>`), `:` and its password.
+pub fn aws_bedrock_api_key(r: &mut Rng) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let plain = format!(
+        "BedrockAPIKey-{}-at-{}:{}",
+        r.string(LOWER_DIGITS, 4),
+        r.string(DIGITS, 12),
+        b64.encode(r.bytes(45))
+    );
+    format!("ABSK{}", b64.encode(plain))
+}
+
+/// A short-term Amazon Bedrock API key: `bedrock-api-key-` and the base64 of a presigned
+/// `bedrock.amazonaws.com` URL with a `Version=1` suffix.
+pub fn aws_bedrock_short_term_api_key(r: &mut Rng) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let url = format!(
+        "bedrock.amazonaws.com/?Action=CallWithBearerToken&X-Amz-Algorithm=AWS4-HMAC-SHA256\
+         &X-Amz-Credential=ASIA{}%2F20260101%2Fus-east-1%2Fbedrock%2Faws4_request\
+         &X-Amz-Date=20260101T000000Z&X-Amz-Expires=43200&X-Amz-Security-Token={}\
+         &X-Amz-Signature={}&X-Amz-SignedHeaders=host&Version=1",
+        r.string(BASE32_UPPER, 16),
+        b64.encode(r.bytes(300))
+            .replace('+', "%2B")
+            .replace('/', "%2F"),
+        r.string(HEX, 64)
+    );
+    format!("bedrock-api-key-{}", b64.encode(url))
+}
+
+/// A Cloudflare scannable credential: `prefix`, 40 random, the hex CRC-32 of the 40.
+pub fn cloudflare(r: &mut Rng, prefix: &str) -> String {
+    let body = r.string(ALNUM, 40);
+    let chk = checksum::cloudflare_suffix(body.as_bytes());
+    format!("{prefix}{body}{chk}")
+}
+
+/// An age X25519 identity: a random 32-byte key as upper-case Bech32 with its checksum.
+pub fn age_secret_key(r: &mut Rng) -> String {
+    let data = checksum::to_5bit(&r.bytes(32));
+    let body: String = data
+        .iter()
+        .map(|&v| checksum::BECH32_CHARSET[usize::from(v)] as char)
+        .collect();
+    let chk = checksum::bech32_checksum(b"age-secret-key-", &data);
+    format!("AGE-SECRET-KEY-1{body}{chk}").to_ascii_uppercase()
+}
+
 /// One sample token for `rule_id` from `seed`.
 pub fn sample(rule_id: &str, seed: u64) -> Option<String> {
     generator(rule_id).map(|g| g(&mut Rng::new(seed)))
@@ -641,6 +788,10 @@ mod tests {
             assert!(checksum::gitlab_routable_crc32(
                 gitlab_pat_routable(&mut r).as_bytes()
             ));
+            assert!(checksum::cloudflare_crc32(
+                cloudflare(&mut r, "cfut_").as_bytes()
+            ));
+            assert!(checksum::age_bech32(age_secret_key(&mut r).as_bytes()));
             let f = github_pat_fine_grained(&mut r);
             assert_eq!(f.len(), 93);
             assert!(checksum::github_fine_grained(f.as_bytes()));
