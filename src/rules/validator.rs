@@ -105,7 +105,7 @@ const PLACEHOLDER_PARTS: &[&str] = &[
 /// not. Not a secret when it is a template or format string (`$VAR`, `$(cmd)`, `%s`,
 /// `%(password)s`; `${VAR}`, `{{x}}` and `<password>` never match the rules' character class),
 /// one repeated character, a whole short sequence (`1234`, `abcd`), a placeholder word or part
-/// ([`PLACEHOLDER_WORDS`], [`PLACEHOLDER_PARTS`], also once percent-decoded and with look-alike
+/// (`PLACEHOLDER_WORDS`, `PLACEHOLDER_PARTS`, also once percent-decoded and with look-alike
 /// digits read as letters: `P%40ssw0rd`), shorter than [`MIN_URL_PASSWORD_CHARS`], the user name
 /// again (`guest:guest`, `postgres:postgres`), or on a host reserved for documentation
 /// (`example.com`, `*.test`; MongoDB's manual writes its examples that way).

@@ -4,7 +4,7 @@
 //! 1. `plan`: continue the unfinished sweep of the same target and rule set, or list the
 //!    repositories ([`inventory`]), decide which are skipped and why, and write the plan
 //!    BEFORE anything is fetched;
-//! 2. fetch workers (`jobs` of them) take repositories claimed one at a time ([`claim`], the
+//! 2. fetch workers (`jobs` of them) take repositories claimed one at a time (`claim.rs`, the
 //!    same loop for one process and for many sharing a datastore): the remote's advertised refs
 //!    ([`refs`]: one smart-HTTP request; `git ls-remote` for local paths) against the
 //!    watermark (equal: unchanged, no pack fetched), else an incremental mirror fetch
@@ -137,7 +137,7 @@ pub struct SweepRun {
 }
 
 /// Runs (or continues) a sweep; see the module doc. One claim loop serves every datastore:
-/// a single process is a shared sweep with nobody else working ([`claim`]).
+/// a single process is a shared sweep with nobody else working (`claim.rs`).
 pub fn run(
     store: &mut dyn Store,
     http: &HttpClient,
