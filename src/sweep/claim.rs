@@ -21,11 +21,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::Mutex;
 
+use super::fetch::{fetch_one, git_auth, git_header, Fetched};
+use super::plan::plan;
+use super::record::finish_one;
 use super::scan::ScanSetup;
-use super::{
-    fetch_one, finish_one, git_auth, git_header, inventory, plan, Event, Events, Fetched,
-    SweepError, SweepOptions, SweepRun,
-};
+use super::{inventory, Event, Events, SweepError, SweepOptions, SweepRun};
 use crate::finding::Secret;
 use crate::provider::http::{Auth, HttpClient, HttpPolicy};
 use crate::scan::Counters;
@@ -265,9 +265,9 @@ impl Recorder<'_> {
 /// A claimed repository and its watermark (none under `--full`).
 type Job = (RepoEntry, Option<Vec<RefTip>>);
 
-/// Runs this worker's share of a sweep (all of it, when nobody else works on it); see the
-/// module doc.
-pub(super) fn run(
+/// Runs (or continues) a sweep: this worker's share of it, all of it when nobody else works
+/// on it; see the module docs of [`crate::sweep`] and of this file.
+pub fn run(
     store: &mut dyn Store,
     http: &HttpClient,
     opts: &SweepOptions,
