@@ -10,6 +10,10 @@ listing stand-in and `git http-backend` (smart HTTP, Basic auth), then:
 
 Prints wall time and peak RSS (GNU time) of each. Usage:
   scripts/sweep-bench.py [--repos 200] [--patrol target/release/patrol] [--jobs 8]
+                         [--datastore postgres://USER@HOST:PORT/DB] [--report FILE]
+--report writes `patrol report --format json --show-secrets` after the sweeps (the same
+organisation is generated from fixed seeds every time, so two builds' reports can be compared
+with cmp); --datastore sweeps into that datastore instead of a SQLite file (it must be empty).
 Run it under `nice -n 10` on a shared machine.
 """
 
@@ -189,6 +193,8 @@ def main():
     ap.add_argument("--patrol", default="target/release/patrol")
     ap.add_argument("--jobs", type=int, default=8)
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--datastore", help="sweep into this datastore (default: a SQLite file)")
+    ap.add_argument("--report", help="write the sweep's JSON report here")
     a = ap.parse_args()
     patrol = os.path.abspath(a.patrol)
     work = tempfile.mkdtemp(prefix="sweep-bench-")
@@ -237,7 +243,9 @@ def main():
         sdir = os.path.join(work, "sweep")
         os.makedirs(sdir)
         cmd = [patrol, "sweep", "github", "--org", "bench", "--api-url", base, "--include-forks",
-               "--no-progress", "--jobs", str(a.jobs)]
+               "--no-progress", "--jobs", str(a.jobs), "--store-secrets"]
+        store_args = ["--datastore", a.datastore] if a.datastore else []
+        cmd += store_args
         for label in ["first sweep", "unchanged re-sweep"]:
             dt, rss, code, err = timed(cmd, env=env, cwd=sdir)
             print(f"{label}: {dt:.2f} s wall, {timed.cpu:.2f} s CPU (patrol and its git children), peak RSS {rss / 1024:.0f} MiB, exit {code}; {err.strip().splitlines()[-1]}")
@@ -252,7 +260,13 @@ def main():
         dt, rss, code, err = timed(cmd, env=env, cwd=sdir)
         print(f"re-sweep after one push: {dt:.2f} s wall, {timed.cpu:.2f} s CPU, peak RSS {rss / 1024:.0f} MiB, exit {code}; {err.strip().splitlines()[-1]}")
         print(f"load average during the run: {os.getloadavg()}")
-        st = subprocess.run([patrol, "sweep", "status", "--format", "json"], cwd=sdir, capture_output=True, env=env)
+        st = subprocess.run([patrol, "sweep", "status", "--format", "json", *store_args], cwd=sdir, capture_output=True, env=env)
+        if a.report:
+            rep = subprocess.run([patrol, "report", "--format", "json", "--show-secrets", *store_args],
+                                 cwd=sdir, capture_output=True, env=env)
+            with open(a.report, "wb") as f:
+                f.write(rep.stdout)
+            print(f"report: {a.report} ({len(rep.stdout)} bytes, exit {rep.returncode})")
         print("status:", st.stdout.decode().strip())
         srv.shutdown()
     finally:
