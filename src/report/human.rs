@@ -4,6 +4,7 @@
 //! [`escape::for_terminal`](super::escape::for_terminal). Colour only when asked (the CLI asks
 //! only when stdout is a terminal and `NO_COLOR` is unset).
 
+use std::collections::HashSet;
 use std::io::{self, Write};
 
 use super::escape::for_terminal;
@@ -86,13 +87,18 @@ impl FindingSink for HumanWriter<'_> {
             )?;
         }
         let lines = location_lines(&f.locations);
-        for (i, line) in lines.iter().take(SHOWN_LOCATIONS).enumerate() {
+        for (i, (l, also_in_tree)) in lines.iter().take(SHOWN_LOCATIONS).enumerate() {
             let label = if i == 0 {
                 "  found at     "
             } else {
                 "               "
             };
-            writeln!(self.out, "{label}{line}")?;
+            let also = if *also_in_tree {
+                "  (also in the working tree)"
+            } else {
+                ""
+            };
+            writeln!(self.out, "{label}{}{also}", describe_location(l))?;
         }
         let more = lines.len().saturating_sub(SHOWN_LOCATIONS) as u64 + f.locations_omitted;
         if more > 0 {
@@ -142,31 +148,26 @@ impl FindingSink for HumanWriter<'_> {
 
 /// One line per place: a working-tree location that history also holds at the same
 /// `path:line:column` is printed once, on the history line, marked as also in the working
-/// tree. (The JSON report keeps both locations: they are two facts.)
-fn location_lines(locations: &[Location]) -> Vec<String> {
-    let same_place = |a: &Location, b: &Location| {
-        a.path == b.path && a.line == b.line && a.column == b.column && a.encoding == b.encoding
-    };
-    let in_history = |w: &Location| {
-        locations
-            .iter()
-            .any(|h| h.commit.is_some() && same_place(w, h))
-    };
-    let in_tree = |h: &Location| {
-        locations
-            .iter()
-            .any(|w| w.commit.is_none() && same_place(w, h))
-    };
+/// tree. (The JSON report keeps both locations: they are two facts.) Linear in the number of
+/// locations, which `--max-locations` may leave unbounded.
+fn location_lines(locations: &[Location]) -> Vec<(&Location, bool)> {
+    fn place(l: &Location) -> (&str, u64, u64, Option<&'static str>) {
+        (&l.path, l.line, l.column, l.encoding)
+    }
+    let mut tree = HashSet::new();
+    let mut history = HashSet::new();
+    for l in locations {
+        if l.commit.is_some() {
+            &mut history
+        } else {
+            &mut tree
+        }
+        .insert(place(l));
+    }
     locations
         .iter()
-        .filter(|l| l.commit.is_some() || !in_history(l))
-        .map(|l| {
-            let mut s = describe_location(l);
-            if l.commit.is_some() && in_tree(l) {
-                s.push_str("  (also in the working tree)");
-            }
-            s
-        })
+        .filter(|l| l.commit.is_some() || !history.contains(&place(l)))
+        .map(|l| (l, l.commit.is_some() && tree.contains(&place(l))))
         .collect()
 }
 
