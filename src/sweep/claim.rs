@@ -22,7 +22,7 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::Mutex;
 
 use super::fetch::{fetch_one, git_auth, git_header, Fetched};
-use super::plan::plan;
+use super::plan::{plan, resume};
 use super::record::finish_one;
 use super::scan::ScanSetup;
 use super::{inventory, Event, Events, SweepError, SweepOptions, SweepRun};
@@ -85,21 +85,7 @@ fn join(
     let target = opts.source.target();
     let mut told = false;
     loop {
-        if let Some(s) = store
-            .unfinished_sweep(&target)?
-            .filter(|s| s.ruleset == ruleset)
-        {
-            let rows = store.plan(s.id)?;
-            let done = rows
-                .iter()
-                .filter(|r| r.state != RepoState::Pending)
-                .count();
-            events(&Event::Planned {
-                sweep: s.id,
-                total: rows.len(),
-                done,
-                resumed: true,
-            });
+        if let Some(s) = resume(store, &target, ruleset, events)? {
             return Ok(s);
         }
         if !told {

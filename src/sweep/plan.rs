@@ -20,21 +20,8 @@ pub(super) fn plan(
 ) -> Result<SweepInfo, SweepError> {
     let target = opts.source.target();
     if !opts.full {
-        if let Some(s) = store.unfinished_sweep(&target)? {
-            if s.ruleset == setup.ruleset {
-                let rows = store.plan(s.id)?;
-                let done = rows
-                    .iter()
-                    .filter(|r| r.state != RepoState::Pending)
-                    .count();
-                events(&Event::Planned {
-                    sweep: s.id,
-                    total: rows.len(),
-                    done,
-                    resumed: true,
-                });
-                return Ok(s);
-            }
+        if let Some(s) = resume(store, &target, &setup.ruleset, events)? {
+            return Ok(s);
         }
     }
     let mut repos = inventory::list(http, &opts.source, api)?;
@@ -83,4 +70,32 @@ pub(super) fn exclude_set(globs: &[String]) -> Result<Option<globset::GlobSet>, 
     b.build()
         .map(Some)
         .map_err(|e| SweepError::Listing(format!("--exclude-repo: {e}")))
+}
+
+/// The unfinished sweep of `target` under `ruleset`, if there is one, announced as resumed
+/// with how much of its plan is done; `None` when there is none to continue.
+pub(super) fn resume(
+    store: &mut dyn Store,
+    target: &str,
+    ruleset: &str,
+    events: Events<'_>,
+) -> Result<Option<SweepInfo>, SweepError> {
+    let Some(s) = store
+        .unfinished_sweep(target)?
+        .filter(|s| s.ruleset == ruleset)
+    else {
+        return Ok(None);
+    };
+    let rows = store.plan(s.id)?;
+    let done = rows
+        .iter()
+        .filter(|r| r.state != RepoState::Pending)
+        .count();
+    events(&Event::Planned {
+        sweep: s.id,
+        total: rows.len(),
+        done,
+        resumed: true,
+    });
+    Ok(Some(s))
 }
