@@ -4,70 +4,46 @@
 //! when PostgreSQL's server programs are missing.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::Value;
 
+use crate::pg_server::PgServer;
 use crate::sweep_server::{Org, Repo};
 use crate::util::{fake, run_patrol_env, TestDir};
 
 /// Never a real credential: it must appear in no output.
 const PASSWORD: &str = "pg-tls-canary-password-7d1e";
 
-/// One cluster, stopped and removed on drop.
+/// One cluster of the test's own (`PgServer::start_in`), stopped and removed on drop.
 struct Cluster {
-    dir: PathBuf,
+    /// Held for its drop, which stops the cluster.
+    _server: PgServer,
     port: u16,
-}
-
-fn script() -> &'static str {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg-test-server.sh")
 }
 
 impl Cluster {
     /// Starts a cluster, with TLS when `tls` names a server certificate and key.
     fn start(test: &str, tls: Option<(&Path, &Path)>) -> Self {
-        // Outside any private temp dir: as root the cluster runs as `postgres`, which must
-        // reach it.
         let dir = std::env::temp_dir().join(format!(
             "patrol-pg-tls-{test}-{}-{:x}",
             std::process::id(),
             Instant::now().elapsed().as_nanos() as u32 ^ std::process::id().rotate_left(7)
         ));
-        let mut cmd = Command::new("bash");
-        cmd.args([script(), "start", dir.to_str().unwrap()]);
-        if let Some((cert, key)) = tls {
-            cmd.env("PATROL_PG_SSL_CERT", cert)
-                .env("PATROL_PG_SSL_KEY", key);
+        let server = PgServer::start_in(dir, tls)
+            .unwrap_or_else(|e| panic!("pg-test-server.sh start failed: {e}"));
+        Self {
+            port: server.port(),
+            _server: server,
         }
-        let out = cmd.output().expect("run pg-test-server.sh");
-        assert!(
-            out.status.success(),
-            "pg-test-server.sh start failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let port = std::fs::read_to_string(dir.join("port"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        Self { dir, port }
     }
 
     fn url(&self, host: &str, query: &str) -> String {
         format!("postgres://patrol@{host}:{}/patrol{query}", self.port)
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .args([script(), "stop", self.dir.to_str().unwrap()])
-            .output();
     }
 }
 
@@ -251,37 +227,11 @@ const TOKEN: &str = "loopback-pg-join-credential-3a9e";
 
 /// One sweep worker (`--join` or not), its stderr collected as it comes.
 fn worker(org: &Org, dir: &Path, url: &str, join: bool) -> (Child, Arc<Mutex<String>>) {
-    let base = format!("{}/acme", org.base);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patrol"));
-    cmd.args([
-        "sweep",
-        "ado",
-        "--org",
-        "acme",
-        "--api-base",
-        &base,
-        "--datastore",
-        url,
-        "--cache",
-        dir.join("cache").to_str().unwrap(),
-        "--lease",
-        "5",
-        "--jobs",
-        "1",
-        "--threads",
-        "1",
-        "--no-progress",
-    ]);
+    let mut cmd = crate::sweep_pg::worker_command(org, dir, url, "5", TOKEN);
     if join {
         cmd.arg("--join");
     }
     let mut child = cmd
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("AZURE_DEVOPS_EXT_PAT", TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -52,35 +52,42 @@ fn org(n: u64) -> Org {
     org
 }
 
-/// Starts one worker: `patrol sweep ado ... --datastore URL` with its own cache.
-fn worker(org: &Org, dir: &Path, url: &str, lease: &str) -> Child {
+/// `patrol sweep ado ... --datastore URL` for one worker with its own cache in `dir`, against
+/// the loopback organisation whose credential is `token` (also used by `pg_tls`).
+pub fn worker_command(org: &Org, dir: &Path, url: &str, lease: &str, token: &str) -> Command {
     let base = format!("{}/acme", org.base);
-    Command::new(env!("CARGO_BIN_EXE_patrol"))
-        .args([
-            "sweep",
-            "ado",
-            "--org",
-            "acme",
-            "--api-base",
-            &base,
-            "--datastore",
-            url,
-            "--cache",
-            dir.join("cache").to_str().unwrap(),
-            "--lease",
-            lease,
-            "--jobs",
-            "1",
-            "--threads",
-            "1",
-            "--no-progress",
-        ])
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("AZURE_DEVOPS_EXT_PAT", TOKEN)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patrol"));
+    cmd.args([
+        "sweep",
+        "ado",
+        "--org",
+        "acme",
+        "--api-base",
+        &base,
+        "--datastore",
+        url,
+        "--cache",
+        dir.join("cache").to_str().unwrap(),
+        "--lease",
+        lease,
+        "--jobs",
+        "1",
+        "--threads",
+        "1",
+        "--no-progress",
+    ])
+    .current_dir(dir)
+    .env_clear()
+    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    .env("HOME", dir)
+    .env("GIT_CONFIG_NOSYSTEM", "1")
+    .env("AZURE_DEVOPS_EXT_PAT", token);
+    cmd
+}
+
+/// Starts one worker (see [`worker_command`]).
+fn worker(org: &Org, dir: &Path, url: &str, lease: &str) -> Child {
+    worker_command(org, dir, url, lease, TOKEN)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

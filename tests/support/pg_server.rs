@@ -22,18 +22,40 @@ impl PgServer {
             return Ok(Self { url, owned: None });
         }
         let dir = std::env::temp_dir().join(format!("patrol-pg-test-{}", std::process::id()));
-        let o = Command::new("bash")
-            .arg(script())
-            .args(["start", dir.to_str().expect("a UTF-8 temp dir")])
-            .output()
-            .map_err(|e| format!("cannot run scripts/pg-test-server.sh: {e}"))?;
-        let stderr = String::from_utf8_lossy(&o.stderr);
-        if !o.status.success() {
-            let why = stderr.lines().last().unwrap_or("no reason given").trim();
-            return Err(format!(
+        let server = Self::start_in(dir.clone(), None).map_err(|why| {
+            format!(
                 "no PostgreSQL server could be started ({why}); install PostgreSQL's server \
                  programs (apt-get install postgresql) or set PATROL_TEST_PG_URL"
-            ));
+            )
+        })?;
+        // The tests read these, as they would after `eval "$(scripts/pg-test-server.sh start)"`.
+        std::env::set_var("PATROL_TEST_PG_URL", &server.url);
+        std::env::set_var("PATROL_TEST_PG_DIR", &dir);
+        Ok(server)
+    }
+
+    /// A new cluster of this process's own in `dir` (outside any private temp dir: as root it
+    /// runs as `postgres`, which must reach it), with TLS when `tls` names a server
+    /// certificate and key; stopped and removed when dropped. `Err` is the script's last line.
+    pub fn start_in(dir: PathBuf, tls: Option<(&Path, &Path)>) -> Result<Self, String> {
+        let mut cmd = Command::new("bash");
+        cmd.arg(script())
+            .args(["start", dir.to_str().expect("a UTF-8 temp dir")]);
+        if let Some((cert, key)) = tls {
+            cmd.env("PATROL_PG_SSL_CERT", cert)
+                .env("PATROL_PG_SSL_KEY", key);
+        }
+        let o = cmd
+            .output()
+            .map_err(|e| format!("cannot run scripts/pg-test-server.sh: {e}"))?;
+        if !o.status.success() {
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            return Err(stderr
+                .lines()
+                .last()
+                .unwrap_or("no reason given")
+                .trim()
+                .to_string());
         }
         let stdout = String::from_utf8_lossy(&o.stdout);
         let url = stdout
@@ -41,13 +63,17 @@ impl PgServer {
             .find_map(|l| l.strip_prefix("export PATROL_TEST_PG_URL="))
             .ok_or("scripts/pg-test-server.sh printed no URL")?
             .to_string();
-        // The tests read these, as they would after `eval "$(scripts/pg-test-server.sh start)"`.
-        std::env::set_var("PATROL_TEST_PG_URL", &url);
-        std::env::set_var("PATROL_TEST_PG_DIR", &dir);
         Ok(Self {
             url,
             owned: Some(dir),
         })
+    }
+
+    /// The server's port, from its URL.
+    pub fn port(&self) -> u16 {
+        let after_host = self.url.rsplit_once(':').expect("a URL with a port").1;
+        let port = after_host.split('/').next().unwrap_or_default();
+        port.parse().expect("a port number")
     }
 }
 
